@@ -1,0 +1,73 @@
+# gluemetad — build, test, demo, install.
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+SBINDIR    ?= $(PREFIX)/sbin
+BINDIR     ?= $(PREFIX)/bin
+BUILD      ?= build
+CC         ?= cc
+PKGS        = libuv libcurl yaml-0.1 libcjson openssl libsystemd
+SHARED     ?= $(abspath ../shared)
+PYTHON     ?= /usr/bin/python3
+
+WARN        = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla \
+              -Wno-format-truncation
+CFLAGS     ?= -O2 -g
+ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) -Iinclude \
+              $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LIBS        = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+TEST_LIBS   = $(shell pkg-config --libs cmocka 2>/dev/null)
+
+LIB_SRC     = $(filter-out src/main.c src/gluemetactl.c,$(wildcard src/*.c))
+LIB_OBJ     = $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
+UNIT_SRC    = $(wildcard tests/unit/test_*.c)
+UNIT_BIN    = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps deps-test check unit integration demo clean install uninstall
+
+all: $(BUILD)/gluemetad
+
+deps:
+	@sh scripts/deps.sh build
+
+deps-test:
+	@sh scripts/deps.sh test
+
+$(BUILD)/obj/%.o: src/%.c $(wildcard include/*.h) | $(BUILD)/obj
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libgluemetad.a: $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $(LIB_OBJ)
+
+$(BUILD)/gluemetad: $(BUILD)/obj/main.o $(BUILD)/libgluemetad.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libgluemetad.a $(wildcard include/*.h) | $(BUILD)/tests
+	$(CC) $(ALL_CFLAGS) -DSHARED_DIR='"$(SHARED)"' -o $@ $< $(BUILD)/libgluemetad.a $(TEST_LIBS) $(LIBS)
+
+$(BUILD)/obj $(BUILD)/tests:
+	mkdir -p $@
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+integration: $(BUILD)/gluemetad
+	$(PYTHON) tests/integration/run.py --binary $(BUILD)/gluemetad --shared $(SHARED)
+
+check: deps-test
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) integration
+
+demo: deps-test
+	$(MAKE) all
+	$(PYTHON) tests/standins/demo.py --binary $(BUILD)/gluemetad --shared $(SHARED)
+
+install: $(BUILD)/gluemetad
+	install -d $(DESTDIR)$(SBINDIR)
+	install -m 0755 $(BUILD)/gluemetad $(DESTDIR)$(SBINDIR)/gluemetad
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/gluemetad
+
+clean:
+	rm -rf $(BUILD)

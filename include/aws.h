@@ -1,0 +1,57 @@
+/* aws — calls to AWS JSON 1.1 services (Glue, later Secrets Manager):
+ * endpoint resolution, SigV4 signing at send time, error parsing as
+ * botocore does, and AWS's standard retry mode (3 attempts, jittered
+ * exponential backoff capped at 20 s, a 500-token retry quota). */
+#ifndef GLUEMETAD_AWS_H
+#define GLUEMETAD_AWS_H
+
+#include <stddef.h>
+
+struct cJSON;
+struct http_pool;
+struct gm_err;
+struct aws_client;
+
+struct aws_creds {
+	const char *access_key;
+	const char *secret_key;
+	const char *session_token;      /* or NULL */
+};
+
+struct aws_result {
+	int ok;                         /* 2xx with a JSON object body */
+	long status;                    /* HTTP status, 0 on transport errors */
+	const char *code;               /* error code ("ThrottlingException"), or NULL */
+	const char *message;            /* error message, or transport error text */
+	const char *request_id;         /* x-amzn-RequestId, or NULL */
+	const struct cJSON *json;       /* parsed body on success; borrowed */
+	unsigned attempts;
+	int cancelled;
+};
+
+typedef void (*aws_done_cb)(const struct aws_result *res, void *arg);
+
+/* The default endpoint URL of a service in a region ("https://glue.
+ * cn-north-1.amazonaws.com.cn/"), malloc'd; NULL for a malformed region. */
+char *aws_endpoint_for(const char *service, const char *region);
+
+/* endpoint_url NULL means the service's regional endpoint.  Credentials
+ * are copied.  target_prefix is "AWSGlue" for Glue. */
+struct aws_client *aws_client_new(struct http_pool *pool, const char *service,
+                                  const char *target_prefix, const char *region,
+                                  const char *endpoint_url, const struct aws_creds *creds,
+                                  struct gm_err *err);
+struct aws_client *aws_client_free(struct aws_client *c);
+
+/* Calls op with input (takes ownership; NULL sends {}).  The callback runs
+ * exactly once, also on failure to submit (then before returning). */
+void aws_call(struct aws_client *c, const char *op, struct cJSON *input, aws_done_cb cb,
+              void *arg);
+
+/* Exposed for tests: botocore's error code normalisation. */
+void aws_parse_error(long status, const char *body, const char *error_type_header,
+                     char *code, size_t code_len, char *message, size_t message_len);
+int aws_error_is_throttling(const char *code);
+int aws_error_is_transient(long status, const char *code);
+
+#endif

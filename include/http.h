@@ -1,0 +1,83 @@
+/* http — the HTTP engine: one curl multi handle driven by a libuv loop
+ * through curl's socket API.  Requests go to a pool (one per endpoint)
+ * that bounds how many are in flight; the rest wait in FIFO order.  Each
+ * request ends in exactly one completion callback.  Nothing here blocks.
+ *
+ * Ownership: http_req_new() returns a request owned by the caller until
+ * http_submit(), which takes it; the engine frees it after the completion
+ * callback returns.  Pools belong to their engine. */
+#ifndef GLUEMETAD_HTTP_H
+#define GLUEMETAD_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct uv_loop_s;
+struct http;
+struct http_pool;
+struct http_req;
+
+#define HTTP_MAX_BODY ((size_t)64 << 20)        /* response body cap */
+
+struct http_resp {
+	long status;                /* 0 when no HTTP reply was received */
+	int transport_error;        /* 1: connect/timeout/reset/too large/cancelled */
+	int cancelled;
+	const char *error;          /* transport error text, or NULL */
+	const char *body;           /* NUL-terminated, never NULL */
+	size_t body_len;
+	unsigned attempts;          /* attempts made, >= 1 */
+	const struct http_req *req;
+};
+
+typedef void (*http_done_cb)(const struct http_resp *resp, void *arg);
+/* Called right before each attempt is sent (sign here).  Return 0, or a
+ * negative errno to fail the request without sending it. */
+typedef int (*http_start_cb)(struct http_req *req, void *arg);
+/* Decides about a failed attempt: return a delay in ms to retry after,
+ * or -1 to complete with this response. */
+typedef long (*http_retry_cb)(const struct http_resp *resp, void *arg);
+
+struct http_tls {
+	int verify;                 /* verify peer and host name */
+	const char *ca_file;        /* PEM bundle, or NULL for the system store */
+	const char *cert_file;      /* client certificate, or NULL */
+	const char *key_file;
+};
+
+struct http *http_new(struct uv_loop_s *loop);
+/* Cancels everything in flight (completions run with cancelled=1) and
+ * frees the engine once its libuv handles are closed; the loop must run
+ * afterwards for that to finish. */
+void http_close(struct http *h);
+/* Cancels every queued and running request; completions run. */
+void http_cancel_all(struct http *h);
+
+/* A bounded endpoint.  tls may be NULL (verify on, system store). */
+struct http_pool *http_pool_new(struct http *h, const char *name, unsigned max_in_flight,
+                                const struct http_tls *tls);
+/* Cancels the pool's queued and running requests; completions run. */
+void http_pool_cancel(struct http_pool *p);
+/* Frees a pool with no request left (after its completions ran). */
+void http_pool_free(struct http_pool *p);
+unsigned http_pool_in_flight(const struct http_pool *p);
+uint64_t http_pool_requests(const struct http_pool *p);   /* attempts sent */
+
+struct http_req *http_req_new(const char *method, const char *url);
+struct http_req *http_req_free(struct http_req *r);        /* only if never submitted */
+int http_req_header(struct http_req *r, const char *name, const char *value);
+/* Replaces a header set before (by case-insensitive name), or adds it. */
+int http_req_set_header(struct http_req *r, const char *name, const char *value);
+int http_req_body(struct http_req *r, const void *data, size_t len);   /* copied */
+void http_req_timeout(struct http_req *r, long total_ms);
+void http_req_hooks(struct http_req *r, http_start_cb start, http_retry_cb retry, void *arg);
+void http_req_max_attempts(struct http_req *r, unsigned n);
+const char *http_req_method(const struct http_req *r);
+const char *http_req_url(const struct http_req *r);
+const void *http_req_body_data(const struct http_req *r, size_t *len);
+/* Response header of the last attempt (case-insensitive), or NULL. */
+const char *http_resp_header(const struct http_resp *resp, const char *name);
+
+int http_submit(struct http_pool *p, struct http_req *r, http_done_cb done, void *arg);
+
+#endif

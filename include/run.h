@@ -1,0 +1,53 @@
+/* run — one ingestion of one workflow file: reads Glue, builds entities,
+ * writes OpenMetadata.  A state machine advanced by HTTP completions on the
+ * caller's loop; independent requests are in flight together.
+ *
+ * Order: OpenMetadata version check and the first ListWorkflows page (the
+ * connection test) together; then the pipeline service; then, as listing
+ * pages arrive, BatchGetWorkflows per 25 kept names, a pipeline PUT and
+ * GetWorkflowRuns per workflow, then its statuses; last, when the listing
+ * completed and nothing failed to be read, markDeletedPipelines. */
+#ifndef GLUEMETAD_RUN_H
+#define GLUEMETAD_RUN_H
+
+#include <stdint.h>
+
+struct http;
+struct wf;
+struct gm_err;
+struct run;
+
+struct run_opts {
+	unsigned glue_concurrency;      /* default 8 */
+	unsigned om_concurrency;        /* default 8 */
+	unsigned max_runs_per_workflow; /* default 1000 */
+	unsigned max_list_pages;        /* default 10000 */
+	int64_t now_ms;                 /* 0: the clock */
+};
+
+struct run_step {
+	unsigned long records, updated, filtered, warnings, errors;
+};
+
+struct run_stats {
+	struct run_step source, sink;
+	unsigned long workflows_listed, pipelines_written, statuses_written, pipelines_deleted;
+	unsigned long glue_requests, om_requests;
+	int fatal;                      /* the run stopped before it could finish */
+	int cancelled;
+	int deletion_skipped;
+	char fatal_msg[1024];
+};
+
+typedef void (*run_done_cb)(struct run *r, void *arg);
+
+/* Starts a run on the engine's loop.  wf is borrowed and must outlive the
+ * run.  done is called once, from the loop, when everything has settled. */
+int run_start(struct http *h, const struct wf *wf, const struct run_opts *opts,
+              run_done_cb done, void *arg, struct run **ret, struct gm_err *err);
+/* Stops issuing requests and cancels those in flight; done still runs. */
+void run_cancel(struct run *r);
+const struct run_stats *run_stats(const struct run *r);
+struct run *run_free(struct run *r);
+
+#endif

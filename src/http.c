@@ -1,0 +1,816 @@
+/* http — curl multi on libuv, the multi-uv.c way; see include/http.h. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+#include <uv.h>
+
+#include "http.h"
+#include "util.h"
+
+#define HTTP_MAX_HEADER_BYTES (64 * 1024)
+#define HTTP_USER_AGENT "gluemetad/" GLUEMETAD_VERSION
+
+#ifndef GLUEMETAD_VERSION
+#define GLUEMETAD_VERSION "0.1.0"
+#endif
+
+struct http {
+	uv_loop_t *loop;
+	CURLM *multi;
+	uv_timer_t timer;
+	struct http_pool *pools;
+	struct http_req *all;           /* every submitted, unfinished request */
+	struct sock_ctx *socks;
+	unsigned handles;               /* open libuv handles */
+	int closing;
+};
+
+struct sock_ctx {
+	uv_poll_t poll;
+	curl_socket_t fd;
+	struct http *h;
+	struct sock_ctx *prev, *next;   /* the engine's open sockets */
+};
+
+struct http_pool {
+	struct http *h;
+	struct http_pool *next;
+	char *name;
+	unsigned max, in_flight;
+	uint64_t requests;
+	struct http_req *q_head, *q_tail;
+	int verify;
+	char *ca_file, *cert_file, *key_file;
+};
+
+struct http_req {
+	char *method, *url;
+	char **headers;                 /* "Name: value" */
+	size_t n_headers;
+	struct buf body;
+	long timeout_ms;
+	unsigned max_attempts, attempts;
+	http_start_cb start;
+	http_retry_cb retry;
+	void *hook_arg;
+	http_done_cb done;
+	void *done_arg;
+
+	struct http *h;
+	struct http_pool *pool;
+	struct http_req *q_next;        /* pool queue */
+	struct http_req *prev, *next;   /* engine's list */
+	CURL *easy;
+	struct curl_slist *slist;
+	struct buf resp_body;
+	struct buf resp_headers;        /* "name: value\n" lines of the last reply */
+	uv_timer_t *retry_timer;
+	int queued, too_large, finished;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+static void check_multi_info(struct http *h);
+static void pool_release(struct http_pool *p);
+static void start_attempt(struct http_req *r);
+
+/* One of the engine's libuv handles is gone; the last one frees it. */
+static void
+handle_gone(struct http *h)
+{
+	if (--h->handles == 0 && h->closing) {
+		struct http_pool *p, *n;
+
+		for (p = h->pools; p; p = n) {
+			n = p->next;
+			pool_release(p);
+		}
+		free(h);
+	}
+}
+
+static void
+handle_closed(uv_handle_t *hd)
+{
+	handle_gone(hd->data);
+}
+
+static void
+sock_closed(uv_handle_t *hd)
+{
+	struct sock_ctx *c = hd->data;
+	struct http *h = c->h;
+
+	free(c);
+	handle_gone(h);
+}
+
+static void
+on_poll(uv_poll_t *p, int status, int events)
+{
+	struct sock_ctx *c = p->data;
+	struct http *h = c->h;
+	int flags = 0, running;
+
+	if (status < 0)
+		flags = CURL_CSELECT_ERR;
+	if (events & UV_READABLE)
+		flags |= CURL_CSELECT_IN;
+	if (events & UV_WRITABLE)
+		flags |= CURL_CSELECT_OUT;
+	curl_multi_socket_action(h->multi, c->fd, flags, &running);
+	check_multi_info(h);
+}
+
+static void
+sock_close(struct sock_ctx *c)
+{
+	struct http *h = c->h;
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		h->socks = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	uv_poll_stop(&c->poll);
+	uv_close((uv_handle_t *)&c->poll, sock_closed);
+}
+
+static int
+on_socket(CURL *easy, curl_socket_t s, int action, void *userp, void *socketp)
+{
+	struct http *h = userp;
+	struct sock_ctx *c = socketp;
+	int events = 0;
+
+	(void)easy;
+	if (action == CURL_POLL_REMOVE) {
+		if (c) {
+			curl_multi_assign(h->multi, s, NULL);
+			sock_close(c);
+		}
+		return 0;
+	}
+	if (!c) {
+		c = calloc(1, sizeof(*c));
+		if (!c)
+			return -1;
+		c->fd = s;
+		c->h = h;
+		if (uv_poll_init_socket(h->loop, &c->poll, s) < 0) {
+			free(c);
+			return -1;
+		}
+		c->poll.data = c;
+		h->handles++;
+		c->next = h->socks;
+		if (h->socks)
+			h->socks->prev = c;
+		h->socks = c;
+		curl_multi_assign(h->multi, s, c);
+	}
+	if (action == CURL_POLL_IN || action == CURL_POLL_INOUT)
+		events |= UV_READABLE;
+	if (action == CURL_POLL_OUT || action == CURL_POLL_INOUT)
+		events |= UV_WRITABLE;
+	uv_poll_start(&c->poll, events, on_poll);
+	return 0;
+}
+
+static void
+on_timeout(uv_timer_t *t)
+{
+	struct http *h = t->data;
+	int running;
+
+	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_multi_info(h);
+}
+
+static int
+on_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct http *h = userp;
+
+	(void)multi;
+	if (timeout_ms < 0)
+		uv_timer_stop(&h->timer);
+	else
+		uv_timer_start(&h->timer, on_timeout, (uint64_t)timeout_ms, 0);
+	return 0;
+}
+
+struct http *
+http_new(uv_loop_t *loop)
+{
+	struct http *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->loop = loop;
+	h->multi = curl_multi_init();
+	if (!h->multi || uv_timer_init(loop, &h->timer) < 0) {
+		if (h->multi)
+			curl_multi_cleanup(h->multi);
+		free(h);
+		return NULL;
+	}
+	h->timer.data = h;
+	h->handles = 1;
+	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+	curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, 256L);
+	return h;
+}
+
+struct http_pool *
+http_pool_new(struct http *h, const char *name, unsigned max_in_flight,
+              const struct http_tls *tls)
+{
+	struct http_pool *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->h = h;
+	p->max = max_in_flight ? max_in_flight : 1;
+	p->verify = tls ? tls->verify : 1;
+	p->name = strdup(name);
+	if (!p->name || (tls && tls->ca_file && !(p->ca_file = strdup(tls->ca_file))) ||
+	    (tls && tls->cert_file && !(p->cert_file = strdup(tls->cert_file))) ||
+	    (tls && tls->key_file && !(p->key_file = strdup(tls->key_file)))) {
+		free(p->name);
+		free(p->ca_file);
+		free(p->cert_file);
+		free(p);
+		return NULL;
+	}
+	p->next = h->pools;
+	h->pools = p;
+	return p;
+}
+
+unsigned
+http_pool_in_flight(const struct http_pool *p)
+{
+	return p->in_flight;
+}
+
+uint64_t
+http_pool_requests(const struct http_pool *p)
+{
+	return p->requests;
+}
+
+struct http_req *
+http_req_new(const char *method, const char *url)
+{
+	struct http_req *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->method = strdup(method);
+	r->url = strdup(url);
+	r->max_attempts = 1;
+	r->timeout_ms = 60000;
+	r->resp_body.max = HTTP_MAX_BODY;
+	r->resp_headers.max = HTTP_MAX_HEADER_BYTES;
+	if (!r->method || !r->url)
+		return http_req_free(r);
+	return r;
+}
+
+static void
+req_release(struct http_req *r)
+{
+	size_t i;
+
+	if (r->easy)
+		curl_easy_cleanup(r->easy);
+	curl_slist_free_all(r->slist);
+	for (i = 0; i < r->n_headers; i++)
+		str_wipe_free(r->headers[i]);   /* may carry credentials */
+	free(r->headers);
+	free(r->method);
+	free(r->url);
+	buf_wipe(&r->body);
+	buf_clear(&r->resp_body);
+	buf_clear(&r->resp_headers);
+	free(r);
+}
+
+static void
+retry_timer_closed(uv_handle_t *hd)
+{
+	struct http_req *r = hd->data;
+	struct http *h = r->h;
+
+	r->retry_timer = NULL;
+	req_release(r);
+	free(hd);
+	handle_gone(h);
+}
+
+struct http_req *
+http_req_free(struct http_req *r)
+{
+	if (!r)
+		return NULL;
+	if (r->retry_timer) {
+		r->retry_timer->data = r;
+		uv_close((uv_handle_t *)r->retry_timer, retry_timer_closed);
+		return NULL;
+	}
+	req_release(r);
+	return NULL;
+}
+
+static int
+header_index(const struct http_req *r, const char *name)
+{
+	size_t i, n = strlen(name);
+
+	for (i = 0; i < r->n_headers; i++)
+		if (strncasecmp(r->headers[i], name, n) == 0 && r->headers[i][n] == ':')
+			return (int)i;
+	return -1;
+}
+
+static char *
+header_line(const char *name, const char *value)
+{
+	struct buf b = {0};
+
+	if (buf_printf(&b, "%s:%s%s", name, *value ? " " : "", value) < 0)
+		return NULL;
+	return buf_steal(&b);
+}
+
+int
+http_req_header(struct http_req *r, const char *name, const char *value)
+{
+	char **v;
+	char *line;
+
+	if (strpbrk(value, "\r\n") || strpbrk(name, "\r\n:"))
+		return -EINVAL;
+	line = header_line(name, value);
+	if (!line)
+		return -ENOMEM;
+	v = realloc(r->headers, (r->n_headers + 1) * sizeof(*v));
+	if (!v) {
+		free(line);
+		return -ENOMEM;
+	}
+	r->headers = v;
+	v[r->n_headers++] = line;
+	return 0;
+}
+
+int
+http_req_set_header(struct http_req *r, const char *name, const char *value)
+{
+	int i = header_index(r, name);
+	char *line;
+
+	if (i < 0)
+		return http_req_header(r, name, value);
+	if (strpbrk(value, "\r\n"))
+		return -EINVAL;
+	if (!(line = header_line(name, value)))
+		return -ENOMEM;
+	str_wipe_free(r->headers[i]);
+	r->headers[i] = line;
+	return 0;
+}
+
+int
+http_req_body(struct http_req *r, const void *data, size_t len)
+{
+	buf_wipe(&r->body);
+	r->body.max = HTTP_MAX_BODY;
+	if (buf_append(&r->body, data, len) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+void
+http_req_timeout(struct http_req *r, long total_ms)
+{
+	r->timeout_ms = total_ms;
+}
+
+void
+http_req_hooks(struct http_req *r, http_start_cb start, http_retry_cb retry, void *arg)
+{
+	r->start = start;
+	r->retry = retry;
+	r->hook_arg = arg;
+}
+
+void
+http_req_max_attempts(struct http_req *r, unsigned n)
+{
+	r->max_attempts = n ? n : 1;
+}
+
+const char *
+http_req_method(const struct http_req *r)
+{
+	return r->method;
+}
+
+const char *
+http_req_url(const struct http_req *r)
+{
+	return r->url;
+}
+
+const void *
+http_req_body_data(const struct http_req *r, size_t *len)
+{
+	*len = r->body.len;
+	return r->body.data ? r->body.data : "";
+}
+
+const char *
+http_resp_header(const struct http_resp *resp, const char *name)
+{
+	const char *p = resp->req->resp_headers.data;
+	size_t n = strlen(name);
+
+	while (p && *p) {
+		const char *eol = strchr(p, '\n');
+
+		if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
+			p += n + 1;
+			while (*p == ' ' || *p == '\t')
+				p++;
+			return p;   /* the line was stored NUL-terminated, see on_header */
+		}
+		if (!eol)
+			break;
+		p = eol + 1;
+	}
+	return NULL;
+}
+
+static size_t
+on_write(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct http_req *r = userdata;
+
+	if (buf_append(&r->resp_body, ptr, size * nmemb) < 0) {
+		r->too_large = 1;
+		return 0;
+	}
+	return size * nmemb;
+}
+
+/* Stores "name: value" lines; each value is followed by "\0\n" so that
+ * http_resp_header() can hand out a C string in place. */
+static size_t
+on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct http_req *r = userdata;
+	size_t n = size * nmemb;
+
+	if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0)
+		r->resp_headers.len = 0;        /* a new reply (after 100, redirects) */
+	while (n && (ptr[n - 1] == '\n' || ptr[n - 1] == '\r'))
+		n--;
+	if (n && memchr(ptr, ':', n)) {
+		if (buf_append(&r->resp_headers, ptr, n) < 0 ||
+		    buf_append(&r->resp_headers, "\0\n", 2) < 0)
+			return 0;
+	}
+	return size * nmemb;
+}
+
+static void
+list_link(struct http *h, struct http_req *r)
+{
+	r->prev = NULL;
+	r->next = h->all;
+	if (h->all)
+		h->all->prev = r;
+	h->all = r;
+}
+
+static void
+list_unlink(struct http *h, struct http_req *r)
+{
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		h->all = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	r->prev = r->next = NULL;
+}
+
+static void
+pump(struct http_pool *p)
+{
+	while (p->in_flight < p->max && p->q_head && !p->h->closing) {
+		struct http_req *r = p->q_head;
+
+		p->q_head = r->q_next;
+		if (!p->q_head)
+			p->q_tail = NULL;
+		r->q_next = NULL;
+		r->queued = 0;
+		p->in_flight++;
+		start_attempt(r);
+	}
+}
+
+/* Ends a request: runs its completion and frees it. */
+static void
+finish(struct http_req *r, long status, int transport, int cancelled, const char *error)
+{
+	struct http_pool *p = r->pool;
+	struct http_resp resp = {
+		.status = status,
+		.transport_error = transport,
+		.cancelled = cancelled,
+		.error = error,
+		.body = r->resp_body.data ? r->resp_body.data : "",
+		.body_len = r->resp_body.len,
+		.attempts = r->attempts,
+		.req = r,
+	};
+
+	if (r->finished)
+		return;
+	r->finished = 1;
+	if (r->queued) {
+		struct http_req **pp = &p->q_head, *prev = NULL;
+
+		while (*pp && *pp != r) {
+			prev = *pp;
+			pp = &(*pp)->q_next;
+		}
+		if (*pp)
+			*pp = r->q_next;
+		if (p->q_tail == r)
+			p->q_tail = prev;
+		r->queued = 0;
+	} else {
+		p->in_flight--;
+	}
+	if (r->easy) {
+		curl_multi_remove_handle(p->h->multi, r->easy);
+		curl_easy_cleanup(r->easy);
+		r->easy = NULL;
+	}
+	if (r->retry_timer)
+		uv_timer_stop(r->retry_timer);
+	list_unlink(p->h, r);
+	if (r->done)
+		r->done(&resp, r->done_arg);
+	http_req_free(r);
+	pump(p);
+}
+
+static void
+on_retry_timer(uv_timer_t *t)
+{
+	start_attempt(t->data);
+}
+
+static void
+start_attempt(struct http_req *r)
+{
+	struct http_pool *p = r->pool;
+	CURL *e;
+	size_t i;
+	int rc;
+
+	r->attempts++;
+	r->too_large = 0;
+	r->errbuf[0] = '\0';
+	r->resp_body.len = 0;
+	r->resp_headers.len = 0;
+	if (r->resp_body.data)
+		r->resp_body.data[0] = '\0';
+	if (r->start && (rc = r->start(r, r->hook_arg)) < 0) {
+		finish(r, 0, 1, 0, "request could not be prepared");
+		return;
+	}
+	curl_slist_free_all(r->slist);
+	r->slist = NULL;
+	for (i = 0; i < r->n_headers; i++) {
+		struct curl_slist *s = curl_slist_append(r->slist, r->headers[i]);
+
+		if (!s) {
+			finish(r, 0, 1, 0, "out of memory");
+			return;
+		}
+		r->slist = s;
+	}
+	if (header_index(r, "Expect") < 0) {
+		struct curl_slist *s = curl_slist_append(r->slist, "Expect:");
+
+		if (s)
+			r->slist = s;
+	}
+	e = curl_easy_init();
+	if (!e) {
+		finish(r, 0, 1, 0, "out of memory");
+		return;
+	}
+	r->easy = e;
+	curl_easy_setopt(e, CURLOPT_URL, r->url);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, r);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->slist);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, HTTP_USER_AGENT);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, r->timeout_ms);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)HTTP_MAX_BODY);
+	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, p->verify ? 1L : 0L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, p->verify ? 2L : 0L);
+	if (p->ca_file)
+		curl_easy_setopt(e, CURLOPT_CAINFO, p->ca_file);
+	if (p->cert_file)
+		curl_easy_setopt(e, CURLOPT_SSLCERT, p->cert_file);
+	if (p->key_file)
+		curl_easy_setopt(e, CURLOPT_SSLKEY, p->key_file);
+	if (strcmp(r->method, "GET") == 0) {
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	} else {
+		if (strcmp(r->method, "POST") != 0)
+			curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
+		if (r->body.len || strcmp(r->method, "DELETE") != 0) {
+			curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body.len);
+			curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body.data ? r->body.data : "");
+		}
+	}
+	p->requests++;
+	if (curl_multi_add_handle(p->h->multi, e) != CURLM_OK)
+		finish(r, 0, 1, 0, "could not start the transfer");
+}
+
+static void
+attempt_done(struct http_req *r, CURLcode result)
+{
+	long status = 0;
+	int transport = result != CURLE_OK;
+	const char *error = NULL;
+	long delay = -1;
+
+	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+	curl_multi_remove_handle(r->pool->h->multi, r->easy);
+	curl_easy_cleanup(r->easy);
+	r->easy = NULL;
+	if (transport) {
+		status = 0;
+		if (r->too_large || result == CURLE_FILESIZE_EXCEEDED)
+			error = "response body larger than the limit";
+		else
+			error = r->errbuf[0] ? r->errbuf : curl_easy_strerror(result);
+	}
+	if (r->retry && r->attempts < r->max_attempts && !r->pool->h->closing &&
+	    !r->too_large && result != CURLE_FILESIZE_EXCEEDED) {
+		struct http_resp resp = {
+			.status = status, .transport_error = transport, .error = error,
+			.body = r->resp_body.data ? r->resp_body.data : "",
+			.body_len = r->resp_body.len, .attempts = r->attempts, .req = r,
+		};
+
+		delay = r->retry(&resp, r->hook_arg);
+	}
+	if (delay >= 0) {
+		if (!r->retry_timer) {
+			r->retry_timer = calloc(1, sizeof(*r->retry_timer));
+			if (!r->retry_timer || uv_timer_init(r->pool->h->loop, r->retry_timer) < 0) {
+				free(r->retry_timer);
+				r->retry_timer = NULL;
+				finish(r, status, transport, 0, error);
+				return;
+			}
+			r->pool->h->handles++;
+		}
+		r->retry_timer->data = r;
+		uv_timer_start(r->retry_timer, on_retry_timer, (uint64_t)delay, 0);
+		return;
+	}
+	finish(r, status, transport, 0, error);
+}
+
+static void
+check_multi_info(struct http *h)
+{
+	CURLMsg *msg;
+	int left;
+
+	while ((msg = curl_multi_info_read(h->multi, &left))) {
+		struct http_req *r = NULL;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+		attempt_done(r, msg->data.result);
+	}
+}
+
+int
+http_submit(struct http_pool *p, struct http_req *r, http_done_cb done, void *arg)
+{
+	if (p->h->closing) {
+		http_req_free(r);
+		return -ECANCELED;
+	}
+	r->h = p->h;
+	r->pool = p;
+	r->done = done;
+	r->done_arg = arg;
+	r->queued = 1;
+	if (p->q_tail)
+		p->q_tail->q_next = r;
+	else
+		p->q_head = r;
+	p->q_tail = r;
+	list_link(p->h, r);
+	pump(p);
+	return 0;
+}
+
+void
+http_pool_cancel(struct http_pool *p)
+{
+	struct http_req *r, *next;
+
+	for (r = p->h->all; r; r = next) {
+		next = r->next;
+		if (r->pool == p) {
+			finish(r, 0, 1, 1, "cancelled");
+			next = p->h->all;       /* completions may have changed the list */
+		}
+	}
+}
+
+static void
+pool_release(struct http_pool *p)
+{
+	free(p->name);
+	free(p->ca_file);
+	free(p->cert_file);
+	free(p->key_file);
+	free(p);
+}
+
+void
+http_pool_free(struct http_pool *p)
+{
+	struct http_pool **pp;
+
+	if (!p)
+		return;
+	http_pool_cancel(p);
+	for (pp = &p->h->pools; *pp; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	pool_release(p);
+}
+
+void
+http_cancel_all(struct http *h)
+{
+	while (h->all)
+		finish(h->all, 0, 1, 1, "cancelled");
+}
+
+void
+http_close(struct http *h)
+{
+	if (!h)
+		return;
+	h->closing = 1;
+	http_cancel_all(h);
+	/* curl keeps idle connections; stop watching them, then let curl
+	 * close them without calling back into us */
+	while (h->socks)
+		sock_close(h->socks);
+	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, NULL);
+	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, NULL);
+	curl_multi_cleanup(h->multi);
+	h->multi = NULL;
+	uv_timer_stop(&h->timer);
+	uv_close((uv_handle_t *)&h->timer, handle_closed);
+}

@@ -1,0 +1,286 @@
+/* gluemetad — command line: ingest, check, version. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <uv.h>
+
+#include "http.h"
+#include "log.h"
+#include "run.h"
+#include "util.h"
+#include "wf.h"
+
+#ifndef GLUEMETAD_VERSION
+#define GLUEMETAD_VERSION "0.1.0"
+#endif
+
+enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: gluemetad ingest -c FILE [--glue-concurrency N] [--om-concurrency N] [-d]\n"
+	        "       gluemetad check -c FILE\n"
+	        "       gluemetad version\n"
+	        "\n"
+	        "  ingest   run one OpenMetadata workflow file once, like `metadata ingest -c`\n"
+	        "  check    validate a workflow file without running it\n"
+	        "\n"
+	        "Exit status: 0 success, 1 the run finished with failures, 2 usage or\n"
+	        "configuration error.\n");
+}
+
+struct ingest {
+	uv_loop_t loop;
+	uv_signal_t sigint, sigterm;
+	struct http *http;
+	struct run *run;
+	int done;
+	uint64_t started_ms;
+};
+
+static void
+on_run_done(struct run *r, void *arg)
+{
+	struct ingest *in = arg;
+
+	(void)r;
+	in->done = 1;
+	uv_signal_stop(&in->sigint);
+	uv_signal_stop(&in->sigterm);
+}
+
+static void
+on_signal(uv_signal_t *s, int signum)
+{
+	struct ingest *in = s->data;
+
+	log_notice(NULL, "%s received, stopping the run", strsignal(signum));
+	if (in->run && !in->done)
+		run_cancel(in->run);
+}
+
+static double
+success_pct(const struct run_stats *st)
+{
+	unsigned long ok = st->source.records + st->sink.records;
+	unsigned long bad = st->source.errors + st->sink.errors;
+
+	return ok + bad ? 100.0 * (double)ok / (double)(ok + bad) : 100.0;
+}
+
+static void
+print_summary(const struct wf *w, const struct run_stats *st, double secs)
+{
+	unsigned long errors = st->source.errors + st->sink.errors;
+
+	printf("Workflow Summary:\n");
+	printf("  %-8s %9s %9s %9s %9s\n", "Step", "Records", "Filtered", "Warnings", "Errors");
+	printf("  %-8s %9lu %9lu %9lu %9lu\n", "Source", st->source.records, st->source.filtered,
+	       st->source.warnings, st->source.errors);
+	printf("  %-8s %9lu %9lu %9lu %9lu\n", "Sink", st->sink.records, st->sink.filtered,
+	       st->sink.warnings, st->sink.errors);
+	printf("Glue workflows listed: %lu; pipelines written: %lu; statuses written: %lu; "
+	       "pipelines marked deleted: %lu%s\n", st->workflows_listed, st->pipelines_written,
+	       st->statuses_written, st->pipelines_deleted,
+	       st->deletion_skipped ? " (skipped: the Glue listing did not complete)" : "");
+	printf("Requests: Glue %lu, OpenMetadata %lu\n", st->glue_requests, st->om_requests);
+	printf("Total processed records: %lu\n", st->source.records + st->sink.records);
+	printf("Total warnings: %lu\n", st->source.warnings + st->sink.warnings);
+	printf("Total filtered: %lu\n", st->source.filtered);
+	printf("Total errors: %lu\n", errors);
+	printf("Success %%: %.1f\n", success_pct(st));
+	printf("Workflow finished in time: %.2fs\n", secs);
+	if (st->fatal)
+		printf("Workflow failed: %s\n", st->fatal_msg);
+	else if (st->cancelled)
+		printf("Workflow interrupted\n");
+	else if (errors)
+		printf("Workflow finished with failures (service '%s')\n", w->service_name);
+	else
+		printf("Workflow finished successfully\n");
+	fflush(stdout);
+}
+
+static int
+exit_status(const struct wf *w, const struct run_stats *st)
+{
+	unsigned long errors = st->source.errors + st->sink.errors;
+
+	if (st->fatal || st->cancelled)
+		return EXIT_FAILED;
+	if (!errors)
+		return EXIT_OK;
+	if (w->raise_on_error || success_pct(st) < (double)w->success_threshold)
+		return EXIT_FAILED;
+	return EXIT_OK;
+}
+
+static void
+close_walk(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+static int
+cmd_ingest(const char *path, const struct run_opts *opts, int debug)
+{
+	struct gm_err err = {{0}};
+	struct ingest in = {0};
+	struct wf *w = NULL;
+	int rc = EXIT_FAILED;
+
+	if (wf_load(path, &w, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		return EXIT_USAGE;
+	}
+	log_setup(debug ? LOG_DEBUG : log_priority_from_name(w->logger_level));
+	if (uv_loop_init(&in.loop) < 0 || !(in.http = http_new(&in.loop))) {
+		fprintf(stderr, "gluemetad: cannot set up the event loop\n");
+		goto out;
+	}
+	uv_signal_init(&in.loop, &in.sigint);
+	uv_signal_init(&in.loop, &in.sigterm);
+	in.sigint.data = in.sigterm.data = &in;
+	uv_signal_start(&in.sigint, on_signal, SIGINT);
+	uv_signal_start(&in.sigterm, on_signal, SIGTERM);
+	in.started_ms = time_mono_ms();
+	log_info(NULL, "ingesting Glue workflows into service '%s' (%s)", w->service_name, path);
+	if (run_start(in.http, w, opts, on_run_done, &in, &in.run, &err) < 0) {
+		fprintf(stderr, "gluemetad: %s\n", err.msg);
+		rc = EXIT_USAGE;
+		uv_close((uv_handle_t *)&in.sigint, NULL);
+		uv_close((uv_handle_t *)&in.sigterm, NULL);
+		http_close(in.http);
+		in.http = NULL;
+		uv_run(&in.loop, UV_RUN_DEFAULT);
+		goto out_loop;
+	}
+	while (!in.done)
+		uv_run(&in.loop, UV_RUN_ONCE);
+	print_summary(w, run_stats(in.run), (double)(time_mono_ms() - in.started_ms) / 1000.0);
+	rc = exit_status(w, run_stats(in.run));
+	in.run = run_free(in.run);
+	uv_close((uv_handle_t *)&in.sigint, NULL);
+	uv_close((uv_handle_t *)&in.sigterm, NULL);
+	http_close(in.http);
+	in.http = NULL;
+	uv_run(&in.loop, UV_RUN_DEFAULT);
+out_loop:
+	if (uv_loop_close(&in.loop) == UV_EBUSY) {
+		uv_walk(&in.loop, close_walk, NULL);
+		uv_run(&in.loop, UV_RUN_DEFAULT);
+		(void)uv_loop_close(&in.loop);
+	}
+out:
+	wf_free(w);
+	return rc;
+}
+
+static int
+cmd_check(const char *path)
+{
+	struct gm_err err = {{0}};
+	struct wf *w = NULL;
+
+	if (wf_load(path, &w, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		return EXIT_USAGE;
+	}
+	printf("%s: OK (gluepipeline source, service '%s', region %s, OpenMetadata %s)\n", path,
+	       w->service_name, w->aws_region, w->om_host_port);
+	wf_free(w);
+	return EXIT_OK;
+}
+
+static int
+parse_count(const char *opt, const char *s, unsigned *ret)
+{
+	const char *why;
+	int64_t v;
+
+	if (num_parse_i64(s, 1, 256, &v, &why) < 0) {
+		fprintf(stderr, "gluemetad: %s '%s': %s (1..256)\n", opt, s, why);
+		return -1;
+	}
+	*ret = (unsigned)v;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "glue-concurrency", required_argument, NULL, 'G' },
+		{ "om-concurrency", required_argument, NULL, 'O' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct run_opts opts = {0};
+	const char *cmd, *config = NULL;
+	int c, rc, debug = 0;
+
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	cmd = argv[1];
+	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+		printf("gluemetad %s\n", GLUEMETAD_VERSION);
+		return EXIT_OK;
+	}
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "c:dh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config = optarg; break;
+		case 'd': debug = 1; break;
+		case 'G':
+			if (parse_count("--glue-concurrency", optarg, &opts.glue_concurrency) < 0)
+				return EXIT_USAGE;
+			break;
+		case 'O':
+			if (parse_count("--om-concurrency", optarg, &opts.om_concurrency) < 0)
+				return EXIT_USAGE;
+			break;
+		case 'h': usage(stdout); return EXIT_OK;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "gluemetad: unexpected argument '%s'\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (strcmp(cmd, "ingest") != 0 && strcmp(cmd, "check") != 0) {
+		fprintf(stderr, "gluemetad: unknown command '%s'\n", cmd);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!config) {
+		fprintf(stderr, "gluemetad %s: -c FILE is required\n", cmd);
+		return EXIT_USAGE;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (strcmp(cmd, "check") == 0)
+		return cmd_check(config);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fprintf(stderr, "gluemetad: cannot initialise libcurl\n");
+		return EXIT_FAILED;
+	}
+	rc = cmd_ingest(config, &opts, debug);
+	curl_global_cleanup();
+	return rc;
+}

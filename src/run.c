@@ -1,0 +1,995 @@
+/* run — one ingestion; see include/run.h.
+ *
+ * Every request holds one count in r->pending from submission until the
+ * end of its callback; a callback first submits what follows from its
+ * reply, then drops its count and calls advance(), so pending reaches 0
+ * only when a phase has really nothing left in flight. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "aws.h"
+#include "entity.h"
+#include "filter.h"
+#include "http.h"
+#include "log.h"
+#include "om.h"
+#include "run.h"
+#include "util.h"
+#include "wf.h"
+
+#define GLUE_BATCH 25           /* BatchGetWorkflows Names, ListWorkflows MaxResults */
+#define RUNS_PAGE 100           /* GetWorkflowRuns MaxResults */
+#define OM_LIST_PAGE 100
+#define MAX_RUN_PAGES 100
+#define OM_MIN_MINOR 9          /* oldest OpenMetadata 1.x we write to */
+#define OM_SCHEMA_MINOR 13      /* the schemas our bodies follow */
+
+enum phase { P_START, P_SERVICE, P_MAIN, P_DELETE, P_DONE };
+
+struct item {
+	struct run *run;
+	char *name;
+	char *fqn;
+	cJSON *statuses;                /* built PipelineStatus bodies */
+	char *runs_token;
+	unsigned runs_pages, n_runs;
+	int pipeline_state;             /* 0 pending, 1 written, -1 failed */
+	int runs_done, statuses_sent, failed;
+};
+
+struct batch {
+	struct run *run;
+	struct item **items;
+	size_t n;
+};
+
+struct run {
+	struct http *h;
+	const struct wf *wf;
+	struct run_opts o;
+	struct http_pool *glue_pool, *om_pool;
+	struct aws_client *glue;
+	struct om_client *om;
+	struct filter *filter;
+	run_done_cb done;
+	void *arg;
+
+	enum phase phase;
+	unsigned pending;
+	int cancelled;
+	struct run_stats st;
+	int64_t cutoff_ms;
+
+	struct item **items;
+	size_t n_items, cap_items, batched;
+	cJSON *first_page;
+	char *list_token;
+	unsigned list_pages;
+	int listing_done, listing_failed;
+	char *om_after;
+	unsigned om_pages;
+};
+
+static void advance(struct run *r);
+
+static const char *
+jstr(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int
+stopping(const struct run *r)
+{
+	return r->cancelled || r->st.fatal;
+}
+
+static void __attribute__((format(printf, 2, 3)))
+fatal(struct run *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->st.fatal)
+		return;
+	r->st.fatal = 1;
+	va_start(ap, fmt);
+	vsnprintf(r->st.fatal_msg, sizeof(r->st.fatal_msg), fmt, ap);
+	va_end(ap);
+	log_err(NULL, "%s", r->st.fatal_msg);
+}
+
+/* ---- Glue and OpenMetadata calls, counted in r->pending ---- */
+
+static void
+glue(struct run *r, const char *op, cJSON *in, aws_done_cb cb, void *ctx)
+{
+	r->pending++;
+	aws_call(r->glue, op, in, cb, ctx);
+}
+
+static void
+om(struct run *r, const char *method, const char *path, cJSON *body, om_done_cb cb, void *ctx)
+{
+	r->pending++;
+	om_call(r->om, method, path, body, cb, ctx);
+}
+
+static void
+settle(struct run *r)
+{
+	r->pending--;
+	advance(r);
+}
+
+static char *
+path_printf(const char *fmt, const char *raw)
+{
+	char *enc = str_urlencode(raw);
+	struct buf b = {0};
+
+	if (!enc || buf_printf(&b, fmt, enc) < 0) {
+		free(enc);
+		buf_clear(&b);
+		return NULL;
+	}
+	free(enc);
+	return buf_steal(&b);
+}
+
+static const char *
+glue_error(const struct aws_result *res, char *out, size_t n)
+{
+	snprintf(out, n, "%s: %s%s%s%s", res->code ? res->code : "error",
+	         res->message ? res->message : "", res->request_id ? " (request id " : "",
+	         res->request_id ? res->request_id : "", res->request_id ? ")" : "");
+	return out;
+}
+
+/* ---- per workflow ---- */
+
+static void item_fail(struct item *it)
+{
+	it->failed = 1;
+}
+
+static void
+on_status_put(const struct om_result *res, void *arg)
+{
+	struct item *it = arg;
+	struct run *r = it->run;
+
+	if (res->ok) {
+		r->st.sink.records++;
+		r->st.statuses_written++;
+	} else if (!res->cancelled) {
+		r->st.sink.errors++;
+		item_fail(it);
+		log_err(it->name, "writing a pipeline status failed: %s", res->message);
+	}
+	settle(r);
+}
+
+static void
+maybe_send_statuses(struct item *it)
+{
+	struct run *r = it->run;
+	cJSON *s;
+	char *path;
+
+	if (!it->runs_done || it->pipeline_state != 1 || it->statuses_sent || stopping(r))
+		return;
+	it->statuses_sent = 1;
+	path = path_printf("/v1/pipelines/%s/status", it->fqn);
+	if (!path) {
+		r->st.sink.errors++;
+		item_fail(it);
+		return;
+	}
+	while ((s = cJSON_DetachItemFromArray(it->statuses, 0)))
+		om(r, "PUT", path, s, on_status_put, it);
+	free(path);
+	log_debug(it->name, "%u runs read", it->n_runs);
+}
+
+static void
+on_pipeline_put(const struct om_result *res, void *arg)
+{
+	struct item *it = arg;
+	struct run *r = it->run;
+	const char *fqn = jstr(res->json, "fullyQualifiedName");
+
+	if (res->ok) {
+		it->pipeline_state = 1;
+		r->st.sink.records++;
+		r->st.pipelines_written++;
+		if (fqn && strcmp(fqn, it->fqn) != 0) {
+			char *copy = strdup(fqn);
+
+			if (copy) {
+				free(it->fqn);
+				it->fqn = copy;
+			}
+		}
+		maybe_send_statuses(it);
+	} else if (!res->cancelled) {
+		it->pipeline_state = -1;
+		r->st.sink.errors++;
+		item_fail(it);
+		log_err(it->name, "writing the pipeline failed: %s", res->message);
+	}
+	settle(r);
+}
+
+static void request_runs(struct item *it);
+
+static void
+on_runs(const struct aws_result *res, void *arg)
+{
+	struct item *it = arg;
+	struct run *r = it->run;
+	const cJSON *runs, *run, *tok;
+	int in_window = 0;
+	char msg[1200];
+
+	it->runs_pages++;
+	if (!res->ok) {
+		if (!res->cancelled) {
+			r->st.source.errors++;
+			item_fail(it);
+			log_err(it->name, "GetWorkflowRuns failed: %s", glue_error(res, msg, sizeof(msg)));
+		}
+		it->runs_done = 1;
+		goto out;
+	}
+	runs = cJSON_GetObjectItemCaseSensitive(res->json, "Runs");
+	tok = cJSON_GetObjectItemCaseSensitive(res->json, "NextToken");
+	if ((runs && !cJSON_IsArray(runs)) || (tok && !cJSON_IsString(tok) && !cJSON_IsNull(tok))) {
+		r->st.source.errors++;
+		item_fail(it);
+		log_err(it->name, "GetWorkflowRuns returned a malformed page (request id %s)",
+		        res->request_id ? res->request_id : "none");
+		it->runs_done = 1;
+		goto out;
+	}
+	cJSON_ArrayForEach(run, runs) {
+		int64_t started = entity_run_started_ms(run);
+		struct gm_err e = {{0}};
+		cJSON *status;
+
+		if (started >= 0 && started < r->cutoff_ms)
+			continue;
+		in_window = 1;
+		if (it->n_runs >= r->o.max_runs_per_workflow)
+			break;
+		if (entity_pipeline_status(run, &status, &e) < 0) {
+			r->st.source.warnings++;
+			log_warning(it->name, "skipping a workflow run: %s", e.msg);
+			continue;
+		}
+		cJSON_AddItemToArray(it->statuses, status);
+		it->n_runs++;
+		r->st.source.records++;
+	}
+	free(it->runs_token);
+	it->runs_token = NULL;
+	if (cJSON_IsString(tok) && *tok->valuestring && in_window &&
+	    it->n_runs < r->o.max_runs_per_workflow) {
+		if (it->runs_pages >= MAX_RUN_PAGES) {
+			r->st.source.warnings++;
+			log_warning(it->name, "more than %d pages of runs, keeping the first %u runs",
+			            MAX_RUN_PAGES, it->n_runs);
+		} else if ((it->runs_token = strdup(tok->valuestring))) {
+			request_runs(it);
+			goto out;
+		}
+	}
+	if (it->n_runs >= r->o.max_runs_per_workflow && cJSON_IsString(tok) && in_window)
+		log_info(it->name, "keeping the newest %u runs (the per-workflow cap)", it->n_runs);
+	it->runs_done = 1;
+	maybe_send_statuses(it);
+out:
+	settle(r);
+}
+
+static void
+request_runs(struct item *it)
+{
+	struct run *r = it->run;
+	cJSON *in = cJSON_CreateObject();
+
+	if (stopping(r)) {
+		cJSON_Delete(in);
+		it->runs_done = 1;
+		return;
+	}
+	if (!in || !cJSON_AddStringToObject(in, "Name", it->name) ||
+	    !cJSON_AddBoolToObject(in, "IncludeGraph", 1) ||
+	    !cJSON_AddNumberToObject(in, "MaxResults", RUNS_PAGE) ||
+	    (it->runs_token && !cJSON_AddStringToObject(in, "NextToken", it->runs_token))) {
+		cJSON_Delete(in);
+		it->runs_done = 1;
+		r->st.source.errors++;
+		item_fail(it);
+		return;
+	}
+	glue(r, "GetWorkflowRuns", in, on_runs, it);
+}
+
+static void
+process_workflow(struct item *it, const cJSON *workflow)
+{
+	struct run *r = it->run;
+	struct gm_err e = {{0}};
+	cJSON *req;
+
+	if (stopping(r))
+		return;
+	r->st.source.records++;
+	if (entity_pipeline_request(workflow, r->wf->service_name, r->wf->aws_region, &req, &e) < 0) {
+		r->st.source.errors++;
+		item_fail(it);
+		log_err(it->name, "cannot build the pipeline: %s", e.msg);
+		return;
+	}
+	om(r, "PUT", "/v1/pipelines", req, on_pipeline_put, it);
+	if (r->wf->status_lookback_days > 0)
+		request_runs(it);
+	else
+		it->runs_done = 1;
+}
+
+static void
+on_get_workflow(const struct aws_result *res, void *arg)
+{
+	struct item *it = arg;
+	struct run *r = it->run;
+	const cJSON *w = cJSON_GetObjectItemCaseSensitive(res->json, "Workflow");
+	char msg[1200];
+
+	if (res->ok && cJSON_IsObject(w)) {
+		process_workflow(it, w);
+	} else if (res->code && strcmp(res->code, "EntityNotFoundException") == 0) {
+		r->st.source.warnings++;
+		log_warning(it->name, "the workflow disappeared while it was read, skipping");
+	} else if (!res->cancelled) {
+		r->st.source.errors++;
+		item_fail(it);
+		log_err(it->name, "GetWorkflow failed: %s",
+		        res->ok ? "the reply has no Workflow" : glue_error(res, msg, sizeof(msg)));
+	}
+	settle(r);
+}
+
+static void
+get_workflow(struct item *it)
+{
+	cJSON *in = cJSON_CreateObject();
+
+	if (stopping(it->run) || !in || !cJSON_AddStringToObject(in, "Name", it->name) ||
+	    !cJSON_AddBoolToObject(in, "IncludeGraph", 1)) {
+		cJSON_Delete(in);
+		if (!stopping(it->run)) {
+			it->run->st.source.errors++;
+			item_fail(it);
+		}
+		return;
+	}
+	glue(it->run, "GetWorkflow", in, on_get_workflow, it);
+}
+
+static struct item *
+batch_find(struct batch *b, const char *name)
+{
+	size_t i;
+
+	for (i = 0; name && i < b->n; i++)
+		if (b->items[i] && strcmp(b->items[i]->name, name) == 0) {
+			struct item *it = b->items[i];
+
+			b->items[i] = NULL;     /* each name answered once */
+			return it;
+		}
+	return NULL;
+}
+
+static void
+on_batch(const struct aws_result *res, void *arg)
+{
+	struct batch *b = arg;
+	struct run *r = b->run;
+	const cJSON *wfs = cJSON_GetObjectItemCaseSensitive(res->json, "Workflows");
+	const cJSON *missing = cJSON_GetObjectItemCaseSensitive(res->json, "MissingWorkflows");
+	const cJSON *w;
+	char msg[1200];
+	size_t i;
+
+	if (!res->ok || (wfs && !cJSON_IsArray(wfs)) || (missing && !cJSON_IsArray(missing))) {
+		if (!res->cancelled && !stopping(r))
+			log_warning(NULL, "BatchGetWorkflows for %zu workflows failed (%s), "
+			            "reading them one by one", b->n,
+			            res->ok ? "malformed reply" : glue_error(res, msg, sizeof(msg)));
+		for (i = 0; i < b->n; i++)
+			get_workflow(b->items[i]);
+		goto out;
+	}
+	cJSON_ArrayForEach(w, wfs) {
+		struct item *it = batch_find(b, jstr(w, "Name"));
+
+		if (it)
+			process_workflow(it, w);
+	}
+	cJSON_ArrayForEach(w, missing) {
+		struct item *it = batch_find(b, cJSON_IsString(w) ? w->valuestring : NULL);
+
+		if (it) {
+			r->st.source.warnings++;
+			log_warning(it->name, "the workflow disappeared while it was read, skipping");
+		}
+	}
+	for (i = 0; i < b->n; i++)
+		if (b->items[i])        /* neither returned nor missing: ask alone */
+			get_workflow(b->items[i]);
+out:
+	free(b->items);
+	free(b);
+	settle(r);
+}
+
+static void
+submit_batches(struct run *r, int flush)
+{
+	while (!stopping(r) && (r->n_items - r->batched >= GLUE_BATCH ||
+	                        (flush && r->n_items > r->batched))) {
+		size_t n = r->n_items - r->batched, i;
+		struct batch *b = calloc(1, sizeof(*b));
+		cJSON *in = cJSON_CreateObject(), *names;
+
+		if (n > GLUE_BATCH)
+			n = GLUE_BATCH;
+		if (!b || !(b->items = calloc(n, sizeof(*b->items))) || !in ||
+		    !(names = cJSON_AddArrayToObject(in, "Names")) ||
+		    !cJSON_AddBoolToObject(in, "IncludeGraph", 1))
+			goto oom;
+		b->run = r;
+		b->n = n;
+		for (i = 0; i < n; i++) {
+			b->items[i] = r->items[r->batched + i];
+			if (!cJSON_AddItemToArray(names, cJSON_CreateString(b->items[i]->name)))
+				goto oom;
+		}
+		r->batched += n;
+		glue(r, "BatchGetWorkflows", in, on_batch, b);
+		continue;
+oom:
+		if (b)
+			free(b->items);
+		free(b);
+		cJSON_Delete(in);
+		fatal(r, "out of memory");
+		return;
+	}
+}
+
+/* Queues a kept workflow for reading; 1 when its name cannot be used. */
+static int
+add_item(struct run *r, const char *name)
+{
+	struct item *it;
+	char *fqn = entity_fqn2(r->wf->service_name, name);
+
+	if (!fqn) {
+		r->st.source.errors++;
+		log_err(name, "the workflow name contains a double quote, which an OpenMetadata "
+		        "name cannot, skipping");
+		return 1;
+	}
+	if (r->n_items == r->cap_items) {
+		size_t cap = r->cap_items ? r->cap_items * 2 : 64;
+		struct item **v = realloc(r->items, cap * sizeof(*v));
+
+		if (!v)
+			goto oom;
+		r->items = v;
+		r->cap_items = cap;
+	}
+	it = calloc(1, sizeof(*it));
+	if (!it)
+		goto oom;
+	it->run = r;
+	it->fqn = fqn;
+	it->name = strdup(name);
+	it->statuses = cJSON_CreateArray();
+	if (!it->name || !it->statuses) {
+		free(it->name);
+		cJSON_Delete(it->statuses);
+		free(it);
+		goto oom;
+	}
+	r->items[r->n_items++] = it;
+	return 0;
+oom:
+	free(fqn);
+	return -ENOMEM;
+}
+
+static void list_workflows(struct run *r);
+
+/* One ListWorkflows page: filter, queue for reading, follow the token. */
+static void
+process_page(struct run *r, const cJSON *page)
+{
+	const cJSON *names = cJSON_GetObjectItemCaseSensitive(page, "Workflows");
+	const cJSON *tok = cJSON_GetObjectItemCaseSensitive(page, "NextToken");
+	const cJSON *n;
+
+	if ((names && !cJSON_IsArray(names)) || (tok && !cJSON_IsString(tok) && !cJSON_IsNull(tok))) {
+		r->listing_failed = 1;
+		r->st.source.errors++;
+		log_err(NULL, "ListWorkflows returned a malformed page; the listing is incomplete");
+		submit_batches(r, 1);
+		return;
+	}
+	cJSON_ArrayForEach(n, names) {
+		if (!cJSON_IsString(n) || !*n->valuestring)
+			continue;
+		r->st.workflows_listed++;
+		if (filter_excludes(r->filter, n->valuestring)) {
+			r->st.source.filtered++;
+			log_debug(n->valuestring, "filtered out by pipelineFilterPattern");
+			continue;
+		}
+		if (add_item(r, n->valuestring) < 0) {
+			fatal(r, "out of memory");
+			return;
+		}
+	}
+	if (cJSON_IsString(tok) && *tok->valuestring) {
+		if (r->list_token && strcmp(r->list_token, tok->valuestring) == 0) {
+			r->listing_failed = 1;
+			r->st.source.errors++;
+			log_err(NULL, "ListWorkflows returned the same NextToken twice; the listing "
+			        "is incomplete");
+		} else if (r->list_pages >= r->o.max_list_pages) {
+			r->listing_failed = 1;
+			r->st.source.errors++;
+			log_err(NULL, "ListWorkflows has more than %u pages; the listing is incomplete",
+			        r->o.max_list_pages);
+		} else {
+			free(r->list_token);
+			r->list_token = strdup(tok->valuestring);
+			submit_batches(r, 0);
+			if (r->list_token)
+				list_workflows(r);
+			else
+				fatal(r, "out of memory");
+			return;
+		}
+	} else {
+		r->listing_done = 1;
+	}
+	if (r->list_pages % 10 == 0 || r->listing_done)
+		log_info(NULL, "listed %lu workflows in %u pages (%lu filtered out)",
+		         r->st.workflows_listed, r->list_pages, r->st.source.filtered);
+	submit_batches(r, 1);
+}
+
+static void
+on_list(const struct aws_result *res, void *arg)
+{
+	struct run *r = arg;
+	char msg[1200];
+
+	r->list_pages++;
+	if (!res->ok) {
+		if (res->cancelled) {
+			r->listing_failed = 1;
+		} else if (r->phase == P_START) {
+			fatal(r, "cannot list Glue workflows (the connection test): %s",
+			      glue_error(res, msg, sizeof(msg)));
+		} else {
+			r->listing_failed = 1;
+			r->st.source.errors++;
+			log_err(NULL, "ListWorkflows page %u failed: %s; the listing is incomplete",
+			        r->list_pages, glue_error(res, msg, sizeof(msg)));
+			submit_batches(r, 1);
+		}
+	} else if (r->phase == P_START) {
+		r->first_page = cJSON_Duplicate(res->json, 1);
+		if (!r->first_page)
+			fatal(r, "out of memory");
+	} else {
+		process_page(r, res->json);
+	}
+	settle(r);
+}
+
+static void
+list_workflows(struct run *r)
+{
+	cJSON *in = cJSON_CreateObject();
+
+	if (!in || !cJSON_AddNumberToObject(in, "MaxResults", GLUE_BATCH) ||
+	    (r->list_token && !cJSON_AddStringToObject(in, "NextToken", r->list_token))) {
+		cJSON_Delete(in);
+		fatal(r, "out of memory");
+		return;
+	}
+	glue(r, "ListWorkflows", in, on_list, r);
+}
+
+/* ---- service ---- */
+
+static void
+start_main(struct run *r)
+{
+	cJSON *page = r->first_page;
+
+	r->phase = P_MAIN;
+	r->first_page = NULL;
+	process_page(r, page);
+	cJSON_Delete(page);
+}
+
+static void
+on_service_put(const struct om_result *res, void *arg)
+{
+	struct run *r = arg;
+
+	if (res->ok) {
+		r->st.sink.records++;
+		log_info(NULL, "created pipeline service '%s'", r->wf->service_name);
+		start_main(r);
+	} else if (!res->cancelled) {
+		fatal(r, "cannot create pipeline service '%s': %s", r->wf->service_name, res->message);
+	}
+	settle(r);
+}
+
+static void
+on_service_get(const struct om_result *res, void *arg)
+{
+	struct run *r = arg;
+	const char *type = jstr(res->json, "serviceType");
+
+	if (res->ok) {
+		if (type && strcmp(type, "GluePipeline") != 0)
+			fatal(r, "pipeline service '%s' exists with serviceType %s, not GluePipeline",
+			      r->wf->service_name, type);
+		else
+			start_main(r);
+	} else if (res->status == 404) {
+		cJSON *body = entity_service_request(r->wf->service_name,
+		                                     r->wf->store_service_connection
+		                                         ? r->wf->connection_config : NULL);
+		if (!body)
+			fatal(r, "out of memory");
+		else
+			om(r, "PUT", "/v1/services/pipelineServices", body, on_service_put, r);
+	} else if (!res->cancelled) {
+		fatal(r, "cannot read pipeline service '%s': %s", r->wf->service_name, res->message);
+	}
+	settle(r);
+}
+
+static void
+on_version(const struct om_result *res, void *arg)
+{
+	struct run *r = arg;
+	const char *v = jstr(res->json, "version");
+	int major = 0, minor = 0;
+
+	if (!res->ok) {
+		if (res->cancelled)
+			;
+		else if (res->status == 401 || res->status == 403)
+			fatal(r, "OpenMetadata at %s refused the bot's JWT "
+			      "(workflowConfig.openMetadataServerConfig.securityConfig.jwtToken): %s",
+			      r->wf->om_host_port, res->message);
+		else
+			fatal(r, "cannot reach OpenMetadata at %s: %s", r->wf->om_host_port, res->message);
+	} else if (!v || sscanf(v, "%d.%d", &major, &minor) != 2) {
+		fatal(r, "OpenMetadata at %s did not report its version", r->wf->om_host_port);
+	} else if (r->wf->enable_version_validation &&
+	           (major != 1 || minor < OM_MIN_MINOR)) {
+		fatal(r, "OpenMetadata %s is not supported (1.%d or newer is needed; set "
+		      "enableVersionValidation: false to try anyway)", v, OM_MIN_MINOR);
+	} else {
+		if (major == 1 && minor > OM_SCHEMA_MINOR)
+			log_notice(NULL, "OpenMetadata %s is newer than the 1.%d schemas gluemetad "
+			           "writes", v, OM_SCHEMA_MINOR);
+		log_debug(NULL, "OpenMetadata %s", v);
+	}
+	settle(r);
+}
+
+/* ---- markDeletedPipelines ---- */
+
+static int
+cmp_item_name(const void *a, const void *b)
+{
+	return strcmp((*(struct item *const *)a)->name, (*(struct item *const *)b)->name);
+}
+
+static int
+seen(const struct run *r, const char *name)
+{
+	struct item key = { .name = (char *)name }, *kp = &key;
+
+	return bsearch(&kp, r->items, r->n_items, sizeof(*r->items), cmp_item_name) != NULL;
+}
+
+static void
+on_delete(const struct om_result *res, void *arg)
+{
+	struct run *r = arg;
+
+	if (res->ok) {
+		r->st.sink.records++;
+		r->st.pipelines_deleted++;
+		log_info(jstr(res->json, "name"), "marked deleted: the workflow is gone from Glue "
+		         "or filtered out");
+	} else if (!res->cancelled) {
+		r->st.sink.errors++;
+		log_err(NULL, "marking a pipeline deleted failed: %s", res->message);
+	}
+	settle(r);
+}
+
+static void list_om_pipelines(struct run *r);
+
+static void
+on_om_list(const struct om_result *res, void *arg)
+{
+	struct run *r = arg;
+	const cJSON *data = cJSON_GetObjectItemCaseSensitive(res->json, "data"), *p;
+	const cJSON *paging = cJSON_GetObjectItemCaseSensitive(res->json, "paging");
+	const char *after = jstr(paging, "after");
+
+	if (!res->ok || !cJSON_IsArray(data)) {
+		if (!res->cancelled) {
+			r->st.sink.errors++;
+			log_err(NULL, "listing the service's pipelines failed, not marking any deleted: %s",
+			        res->ok ? "malformed reply" : res->message);
+		}
+		goto out;
+	}
+	cJSON_ArrayForEach(p, data) {
+		const char *name = jstr(p, "name"), *id = jstr(p, "id");
+		const cJSON *del = cJSON_GetObjectItemCaseSensitive(p, "deleted");
+		char *path;
+
+		if (!name || !id || cJSON_IsTrue(del) || seen(r, name) || stopping(r))
+			continue;
+		path = path_printf("/v1/pipelines/%s?hardDelete=false&recursive=true", id);
+		if (path)
+			om(r, "DELETE", path, NULL, on_delete, r);
+		free(path);
+	}
+	free(r->om_after);
+	r->om_after = NULL;
+	if (after && *after && ++r->om_pages < 100000 && (r->om_after = strdup(after)))
+		list_om_pipelines(r);
+out:
+	settle(r);
+}
+
+static void
+list_om_pipelines(struct run *r)
+{
+	char *svc = str_urlencode(r->wf->service_name), *after = NULL;
+	struct buf path = {0};
+
+	if (r->om_after)
+		after = str_urlencode(r->om_after);
+	if (svc && (!r->om_after || after) &&
+	    buf_printf(&path, "/v1/pipelines?service=%s&limit=%d%s%s", svc, OM_LIST_PAGE,
+	               after ? "&after=" : "", after ? after : "") == 0)
+		om(r, "GET", path.data, NULL, on_om_list, r);
+	else
+		r->st.sink.errors++;
+	free(svc);
+	free(after);
+	buf_clear(&path);
+}
+
+static void
+start_delete(struct run *r)
+{
+	r->phase = P_DELETE;
+	if (!r->wf->mark_deleted || stopping(r))
+		return;
+	if (r->listing_failed || !r->listing_done) {
+		r->st.deletion_skipped = 1;
+		r->st.source.warnings++;
+		log_warning(NULL, "not marking any pipeline deleted: the Glue listing did not complete");
+		return;
+	}
+	qsort(r->items, r->n_items, sizeof(*r->items), cmp_item_name);
+	list_om_pipelines(r);
+}
+
+/* ---- phases ---- */
+
+static void
+finish(struct run *r)
+{
+	r->phase = P_DONE;
+	r->st.glue_requests = http_pool_requests(r->glue_pool);
+	r->st.om_requests = http_pool_requests(r->om_pool);
+	if (r->cancelled)
+		r->st.cancelled = 1;
+	r->done(r, r->arg);
+}
+
+static void
+advance(struct run *r)
+{
+	if (r->pending)
+		return;
+	switch (r->phase) {
+	case P_START:
+		if (stopping(r))
+			break;
+		r->phase = P_SERVICE;
+		r->pending++;           /* held while we submit */
+		{
+			char *q = entity_quote_name(r->wf->service_name);
+			char *path = q ? path_printf("/v1/services/pipelineServices/name/%s", q) : NULL;
+
+			if (path)
+				om(r, "GET", path, NULL, on_service_get, r);
+			else
+				fatal(r, "the service name '%s' cannot be an OpenMetadata name",
+				      r->wf->service_name);
+			free(q);
+			free(path);
+		}
+		r->pending--;
+		if (r->pending)
+			return;
+		break;
+	case P_SERVICE:
+		if (stopping(r))
+			break;
+		return;         /* start_main moved on, or fatal() stopped us */
+	case P_MAIN:
+		r->pending++;
+		start_delete(r);
+		r->pending--;
+		if (r->pending)
+			return;
+		break;
+	case P_DELETE:
+		break;
+	case P_DONE:
+		return;
+	}
+	finish(r);
+}
+
+int
+run_start(struct http *h, const struct wf *wf, const struct run_opts *opts, run_done_cb done,
+          void *arg, struct run **ret, struct gm_err *err)
+{
+	struct run *r = calloc(1, sizeof(*r));
+	struct aws_creds creds;
+	struct http_tls tls = { .verify = 1 };
+	int64_t now;
+
+	if (!r) {
+		gm_err_set(err, "out of memory");
+		return -ENOMEM;
+	}
+	r->h = h;
+	r->wf = wf;
+	r->done = done;
+	r->arg = arg;
+	if (opts)
+		r->o = *opts;
+	if (!r->o.glue_concurrency)
+		r->o.glue_concurrency = 8;
+	if (!r->o.om_concurrency)
+		r->o.om_concurrency = 8;
+	if (!r->o.max_runs_per_workflow)
+		r->o.max_runs_per_workflow = 1000;
+	if (!r->o.max_list_pages)
+		r->o.max_list_pages = 10000;
+	now = r->o.now_ms ? r->o.now_ms : time_now_ms();
+	r->cutoff_ms = now - wf->status_lookback_days * 86400000LL;
+
+	if (!wf->aws_access_key_id || !wf->aws_secret_access_key) {
+		gm_err_set(err, "%s: source.serviceConnection.config.awsConfig: awsAccessKeyId and "
+		           "awsSecretAccessKey are needed (other credential sources are not "
+		           "supported yet)", wf->path);
+		goto fail;
+	}
+	if (strcmp(wf->verify_ssl, "ignore") == 0)
+		tls.verify = 0;
+	if (strcmp(wf->verify_ssl, "validate") == 0) {
+		tls.ca_file = wf->ca_certificate;
+		tls.cert_file = wf->ssl_certificate;
+		tls.key_file = wf->ssl_key;
+	}
+	if (filter_new(&wf->filter_includes, &wf->filter_excludes, &r->filter) < 0) {
+		gm_err_set(err, "%s: pipelineFilterPattern cannot be compiled", wf->path);
+		goto fail;
+	}
+	creds = (struct aws_creds){ wf->aws_access_key_id, wf->aws_secret_access_key,
+	                            wf->aws_session_token };
+	r->glue_pool = http_pool_new(h, "glue", r->o.glue_concurrency, NULL);
+	r->om_pool = http_pool_new(h, "openmetadata", r->o.om_concurrency, &tls);
+	if (!r->glue_pool || !r->om_pool) {
+		gm_err_set(err, "out of memory");
+		goto fail;
+	}
+	r->glue = aws_client_new(r->glue_pool, "glue", "AWSGlue", wf->aws_region, wf->endpoint_url,
+	                         &creds, err);
+	if (!r->glue)
+		goto fail;
+	r->om = om_client_new(r->om_pool, wf->om_host_port, wf->jwt_token);
+	if (!r->om) {
+		gm_err_set(err, "out of memory");
+		goto fail;
+	}
+	*ret = r;
+	r->pending++;
+	om(r, "GET", "/v1/system/version", NULL, on_version, r);
+	list_workflows(r);
+	settle(r);
+	return 0;
+fail:
+	run_free(r);
+	return -EINVAL;
+}
+
+void
+run_cancel(struct run *r)
+{
+	if (r->phase == P_DONE || r->cancelled)
+		return;
+	r->cancelled = 1;
+	http_pool_cancel(r->glue_pool);
+	http_pool_cancel(r->om_pool);
+}
+
+const struct run_stats *
+run_stats(const struct run *r)
+{
+	return &r->st;
+}
+
+struct run *
+run_free(struct run *r)
+{
+	size_t i;
+
+	if (!r)
+		return NULL;
+	for (i = 0; i < r->n_items; i++) {
+		free(r->items[i]->name);
+		free(r->items[i]->fqn);
+		free(r->items[i]->runs_token);
+		cJSON_Delete(r->items[i]->statuses);
+		free(r->items[i]);
+	}
+	free(r->items);
+	cJSON_Delete(r->first_page);
+	free(r->list_token);
+	free(r->om_after);
+	filter_free(r->filter);
+	aws_client_free(r->glue);
+	om_client_free(r->om);
+	if (r->glue_pool)
+		http_pool_free(r->glue_pool);
+	if (r->om_pool)
+		http_pool_free(r->om_pool);
+	free(r);
+	return NULL;
+}

@@ -1,0 +1,234 @@
+/* util — see include/util.h. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#include "util.h"
+
+static size_t
+buf_limit(const struct buf *b)
+{
+	return b->max ? b->max : BUF_DEFAULT_MAX;
+}
+
+static int
+buf_reserve(struct buf *b, size_t extra)
+{
+	size_t need, ncap;
+	char *p;
+
+	if (extra > buf_limit(b) || b->len > buf_limit(b) - extra)
+		return -EFBIG;
+	need = b->len + extra + 1;
+	if (need <= b->cap)
+		return 0;
+	ncap = b->cap ? b->cap : 256;
+	while (ncap < need)
+		ncap *= 2;
+	p = realloc(b->data, ncap);
+	if (!p)
+		return -ENOMEM;
+	b->data = p;
+	b->cap = ncap;
+	return 0;
+}
+
+int
+buf_append(struct buf *b, const void *p, size_t n)
+{
+	int r = buf_reserve(b, n);
+
+	if (r < 0)
+		return r;
+	if (n)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+int
+buf_puts(struct buf *b, const char *s)
+{
+	return buf_append(b, s, strlen(s));
+}
+
+int
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n, r;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -EINVAL;
+	r = buf_reserve(b, (size_t)n);
+	if (r < 0)
+		return r;
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+char *
+buf_steal(struct buf *b)
+{
+	char *p = b->data;
+
+	if (!p)
+		p = calloc(1, 1);
+	b->data = NULL;
+	b->len = b->cap = 0;
+	return p;
+}
+
+void
+buf_clear(struct buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+void
+buf_wipe(struct buf *b)
+{
+	if (b->data)
+		OPENSSL_cleanse(b->data, b->cap);
+	buf_clear(b);
+}
+
+void
+gm_err_setv(struct gm_err *e, const char *fmt, va_list ap)
+{
+	if (!e)
+		return;
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+}
+
+void
+gm_err_set(struct gm_err *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	gm_err_setv(e, fmt, ap);
+	va_end(ap);
+}
+
+int
+num_parse_i64(const char *s, int64_t min, int64_t max, int64_t *ret, const char **errstr)
+{
+	char *end;
+	long long v;
+
+	if (!s || !*s) {
+		*errstr = "empty";
+		return -EINVAL;
+	}
+	if (!(*s == '-' || (*s >= '0' && *s <= '9'))) {
+		*errstr = "not a number";
+		return -EINVAL;
+	}
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*end != '\0' || end == s) {
+		*errstr = "not a number";
+		return -EINVAL;
+	}
+	if (errno == ERANGE || v < min || v > max) {
+		*errstr = (errno == ERANGE ? *s == '-' : v < min) ? "too small" : "too large";
+		return -ERANGE;
+	}
+	*ret = v;
+	return 0;
+}
+
+char *
+str_urlencode(const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	struct buf b = {0};
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		char enc[3];
+
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '_' || c == '.' || c == '~') {
+			if (buf_append(&b, s, 1) < 0)
+				goto fail;
+			continue;
+		}
+		enc[0] = '%';
+		enc[1] = hex[c >> 4];
+		enc[2] = hex[c & 15];
+		if (buf_append(&b, enc, 3) < 0)
+			goto fail;
+	}
+	return buf_steal(&b);
+fail:
+	buf_clear(&b);
+	return NULL;
+}
+
+char *
+str_dup(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+int
+str_eq(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+void
+str_wipe_free(char *s)
+{
+	if (!s)
+		return;
+	OPENSSL_cleanse(s, strlen(s));
+	free(s);
+}
+
+int64_t
+time_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint64_t
+time_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t
+rand_u64(void)
+{
+	uint64_t v = 0;
+
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != sizeof(v))
+		v = (uint64_t)time_mono_ms() * 6364136223846793005ULL + 1442695040888963407ULL;
+	return v;
+}

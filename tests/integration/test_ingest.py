@@ -1,0 +1,257 @@
+"""gluemetad ingest -c against the stand-ins: what lands in OpenMetadata."""
+import json
+import os
+import shutil
+import tempfile
+import time
+import unittest
+
+import expect
+import harness
+
+BIN = os.environ.get("GLUEMETAD_BIN", "build/gluemetad")
+
+
+class IngestCase(unittest.TestCase):
+    workflows = 60
+    odd = False
+    latency = 0
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="gm-it-")
+        cls.estate_path = os.path.join(cls.tmp, "estate.json")
+        cls.estate = harness.gen_estate(cls.estate_path, cls.workflows, seed=7, odd=cls.odd)
+        cls.s = harness.Standins(cls.estate_path, latency_ms=cls.latency, tmp=cls.tmp)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        self.s.om.call("POST", "/__fake/reset")
+        self.s.glue.call("POST", "/__fake/config", {"latency_ms": self.latency, "faults": [],
+                                                     "throttle_percent": 0, "error_percent": 0})
+        self.s.glue.call("POST", "/__fake/estate", self.estate)
+        self.s.glue.call("POST", "/__fake/stats/reset")
+
+    def ingest(self, **kw):
+        path = os.path.join(self.tmp, "wf.yaml")
+        with open(path, "w") as fh:
+            fh.write(harness.workflow_yaml(self.s, **kw))
+        p = harness.run_gluemetad(BIN, ["ingest", "-c", path])
+        self.last = p
+        return p
+
+    def pipelines(self, dump=None, deleted=False):
+        dump = dump or self.s.dump()
+        return {p["name"]: p for p in dump["pipelines"] if bool(p.get("deleted")) == deleted}
+
+    def assertNoRejections(self):
+        d = self.s.dump()
+        g = self.s.glue_stats()
+        self.assertEqual(d["rejected"], [], "fake OpenMetadata rejected requests")
+        self.assertEqual(g["rejected"], [], "fake Glue rejected requests")
+
+    def assertLanded(self, names, service="glue_it", lookback=3):
+        dump = self.s.dump()
+        got = self.pipelines(dump)
+        self.assertEqual(set(got), set(names))
+        now = time.time()
+        by_name = {w["Name"]: w for w in self.estate["workflows"]}
+        for name in names:
+            wf, p = by_name[name], got[name]
+            self.assertEqual(p["fullyQualifiedName"], expect.fqn(service, name))
+            self.assertEqual(p["displayName"], name)
+            want = expect.tasks(wf)
+            have = [{k: t[k] for k in ("name", "displayName", "taskType", "downstreamTasks")
+                     if k in t} for t in p.get("tasks", [])]
+            for t in have:
+                if t.get("downstreamTasks") == []:
+                    del t["downstreamTasks"]
+            self.assertEqual(have, want, name)
+            self.assertIn("/glue/home?region=eu-west-1#/v2/etl-configuration/workflows/view/",
+                          p["sourceUrl"])
+            exp = expect.statuses(wf, lookback, now)
+            have_st = {s["timestamp"]: s for s in p.get("statuses", [])}
+            self.assertEqual(set(have_st), set(exp), f"{name}: status timestamps")
+            for ts, e in exp.items():
+                h = have_st[ts]
+                self.assertEqual(h["executionStatus"], e["executionStatus"], f"{name} @ {ts}")
+                self.assertEqual({t["name"]: t["executionStatus"] for t in h.get("taskStatus", [])},
+                                 e["tasks"], f"{name} @ {ts}")
+                for t in h.get("taskStatus", []):
+                    if t["executionStatus"] == "Pending":
+                        self.assertNotIn("endTime", t)
+        return got
+
+
+class TestEstate(IngestCase):
+    def test_whole_estate_lands(self):
+        p = self.ingest()
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        names = [w["Name"] for w in self.estate["workflows"]]
+        self.assertLanded(names)
+        self.assertNoRejections()
+        counts = self.s.glue_stats()["counts"]
+        self.assertGreaterEqual(counts.get("ListWorkflows", 0), 3)   # 60 > two pages of 25
+        self.assertIn("Workflow finished successfully", p.stdout)
+        self.assertIn("Total errors: 0", p.stdout)
+        self.assertNotIn(harness.SK, p.stdout + p.stderr)
+        self.assertNotIn(harness.JWT, p.stdout + p.stderr)
+        svc = self.s.dump()["services"]
+        self.assertEqual([x["name"] for x in svc], ["glue_it"])
+        self.assertEqual(svc[0]["serviceType"], "GluePipeline")
+
+    def test_second_run_is_stable(self):
+        self.assertEqual(self.ingest().returncode, 0)
+        first = self.pipelines()
+        p = self.ingest()
+        self.assertEqual(p.returncode, 0, p.stderr)
+        second = self.pipelines()
+        self.assertEqual({n: x["id"] for n, x in first.items()},
+                         {n: x["id"] for n, x in second.items()})
+        self.assertNoRejections()
+
+    def test_includes_take_precedence_case_insensitive(self):
+        p = self.ingest(includes=["ETL_"], excludes=["etl_"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        want = [w["Name"] for w in self.estate["workflows"] if w["Name"].lower().startswith("etl_")]
+        self.assertTrue(want)
+        self.assertLanded(want)
+        filtered = len(self.estate["workflows"]) - len(want)
+        self.assertIn(f"Total filtered: {filtered}", p.stdout)
+
+    def test_excludes(self):
+        p = self.ingest(excludes=["nightly", r".*_0\d5$"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        import re
+        want = [w["Name"] for w in self.estate["workflows"]
+                if not re.match("nightly", w["Name"], re.I)
+                and not re.match(r".*_0\d5$", w["Name"], re.I)]
+        self.assertLess(len(want), len(self.estate["workflows"]))
+        self.assertLanded(want)
+
+    def test_mark_deleted_removes_exactly_the_vanished(self):
+        self.assertEqual(self.ingest().returncode, 0)
+        smaller = dict(self.estate)
+        gone = [w["Name"] for w in self.estate["workflows"][3:8]]
+        smaller["workflows"] = [w for w in self.estate["workflows"] if w["Name"] not in gone]
+        self.s.glue.call("POST", "/__fake/estate", smaller)
+        p = self.ingest()
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(set(self.pipelines(deleted=True)), set(gone))
+        self.assertEqual(set(self.pipelines()), {w["Name"] for w in smaller["workflows"]})
+        self.assertNoRejections()
+
+    def test_filtered_out_pipelines_are_marked_deleted(self):
+        self.assertEqual(self.ingest().returncode, 0)
+        p = self.ingest(excludes=["etl_"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        gone = {w["Name"] for w in self.estate["workflows"] if w["Name"].lower().startswith("etl_")}
+        self.assertEqual(set(self.pipelines(deleted=True)), gone)
+
+    def test_mark_deleted_false_keeps_everything(self):
+        self.assertEqual(self.ingest().returncode, 0)
+        p = self.ingest(excludes=["etl_"], mark_deleted=False)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.pipelines(deleted=True), {})
+
+    def test_failed_listing_deletes_nothing(self):
+        self.assertEqual(self.ingest().returncode, 0)
+        self.s.glue.call("POST", "/__fake/config", {"faults": [
+            {"op": "ListWorkflows", "page": 2, "status": 500, "error": "InternalServiceException",
+             "times": -1}]})
+        smaller = dict(self.estate)
+        smaller["workflows"] = self.estate["workflows"][:-5]   # five vanished
+        self.s.glue.call("POST", "/__fake/estate", smaller)
+        p = self.ingest()
+        self.assertEqual(p.returncode, 1, p.stdout)
+        self.assertEqual(self.pipelines(deleted=True), {})
+        self.assertIn("not marking any pipeline deleted", p.stderr)
+
+    def test_one_workflow_glue_error_others_land(self):
+        bad = self.estate["workflows"][10]["Name"]
+        self.s.glue.call("POST", "/__fake/config", {"faults": [
+            {"op": "BatchGetWorkflows", "name": bad, "status": 500,
+             "error": "InternalServiceException", "times": -1},
+            {"op": "GetWorkflow", "name": bad, "status": 500,
+             "error": "InternalServiceException", "times": -1}]})
+        p = self.ingest()
+        self.assertEqual(p.returncode, 1, p.stdout)
+        names = [w["Name"] for w in self.estate["workflows"] if w["Name"] != bad]
+        self.assertLanded(names)
+        self.assertIn(bad, p.stderr)
+        self.assertIn("InternalServiceException", p.stderr)
+        self.assertIn("Total errors: 1", p.stdout)
+        self.assertIn("Workflow finished with failures", p.stdout)
+
+    def test_one_openmetadata_400_others_land(self):
+        bad = self.estate["workflows"][4]["Name"]
+        self.s.om.call("POST", "/__fake/config", {"faults": [
+            {"method": "PUT", "path": "^/api/v1/pipelines/" + expect.fqn("glue_it", bad)
+             .replace(".", r"\.") + "/status$", "status": 400, "times": -1,
+             "body": {"code": 400, "message": "injected"}}]})
+        p = self.ingest()
+        self.assertEqual(p.returncode, 1, p.stdout)
+        self.assertIn("injected", p.stderr)
+        self.assertEqual(len(self.pipelines()), len(self.estate["workflows"]))
+
+    def test_throttling_is_retried(self):
+        self.s.glue.call("POST", "/__fake/config", {"faults": [
+            {"op": "ListWorkflows", "status": 400, "error": "ThrottlingException", "times": 2},
+            {"op": "GetWorkflowRuns", "status": 503, "error": "ServiceUnavailable", "times": 2}]})
+        p = self.ingest()
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertLanded([w["Name"] for w in self.estate["workflows"]])
+
+    def test_wrong_jwt(self):
+        p = self.ingest(token="eyJ.wrong.token")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("JWT", p.stderr)
+        self.assertNotIn("eyJ.wrong.token", p.stdout + p.stderr)
+        self.assertEqual(self.s.dump()["pipelines"], [])
+
+    def test_wrong_aws_secret(self):
+        p = self.ingest(secret_key="not/the/right/secret/at/all/0000000000")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("cannot list Glue workflows", p.stderr)
+        self.assertIn("InvalidSignatureException", p.stderr)
+        self.assertNotIn("not/the/right/secret", p.stdout + p.stderr)
+        self.assertEqual(self.s.dump()["pipelines"], [])
+        self.assertEqual(self.s.dump()["services"], [])
+
+    def test_lookback_bounds_statuses(self):
+        p = self.ingest(lookback=1)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertLanded([w["Name"] for w in self.estate["workflows"]], lookback=1)
+
+    def test_requests_run_concurrently_within_bounds(self):
+        self.s.glue.call("POST", "/__fake/config", {"latency_ms": 20})
+        p = self.ingest()
+        self.assertEqual(p.returncode, 0, p.stderr)
+        st = self.s.glue_stats()
+        self.assertGreater(st["max_in_flight"], 1)
+        self.assertLessEqual(st["max_in_flight"], 8)
+        self.assertLessEqual(self.s.dump()["max_in_flight"], 8)
+
+
+class TestOddNames(IngestCase):
+    workflows = 12
+    odd = True
+
+    def test_odd_names_land_quoted(self):
+        p = self.ingest(service="glue.odd svc")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        names = [w["Name"] for w in self.estate["workflows"]]
+        self.assertTrue(any("." in n for n in names))
+        self.assertTrue(any(len(n) == 255 for n in names))
+        got = self.assertLanded(names, service="glue.odd svc")
+        dotted = [n for n in names if "." in n][0]
+        self.assertEqual(got[dotted]["fullyQualifiedName"], f'"glue.odd svc"."{dotted}"')
+        self.assertNoRejections()
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,246 @@
+/* entity: pipeline and status bodies built from Glue JSON. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+
+#include "entity.h"
+#include "filter.h"
+#include "util.h"
+#include "wf.h"
+
+static void
+test_quote(void **state)
+{
+	char *s;
+
+	(void)state;
+	s = entity_quote_name("plain");
+	assert_string_equal(s, "plain");
+	free(s);
+	s = entity_quote_name("a.b");
+	assert_string_equal(s, "\"a.b\"");
+	free(s);
+	s = entity_quote_name("\"already.quoted\"");
+	assert_string_equal(s, "\"already.quoted\"");
+	free(s);
+	assert_null(entity_quote_name("bad\"name"));
+	s = entity_fqn2("svc.x", "wf.y");
+	assert_string_equal(s, "\"svc.x\".\"wf.y\"");
+	free(s);
+}
+
+static void
+test_utf8_prefix(void **state)
+{
+	char *s;
+
+	(void)state;
+	s = entity_utf8_prefix("h\xc3\xa4llo", 2);
+	assert_string_equal(s, "h\xc3\xa4");
+	free(s);
+	s = entity_utf8_prefix("\xe9\x9b\x86\xe8\xa8\x88", 1);
+	assert_string_equal(s, "\xe9\x9b\x86");
+	free(s);
+	s = entity_utf8_prefix("abc", 10);
+	assert_string_equal(s, "abc");
+	free(s);
+}
+
+static const char *WORKFLOW =
+	"{\"Name\":\"etl.sales daily\",\"Description\":\"d\",\"Graph\":{"
+	"\"Nodes\":[{\"Type\":\"TRIGGER\",\"Name\":\"start\",\"UniqueId\":\"n1\"},"
+	"{\"Type\":\"JOB\",\"Name\":\"load\",\"UniqueId\":\"n2\"},"
+	"{\"Type\":\"CRAWLER\",\"Name\":\"crawl\",\"UniqueId\":\"n3\"}],"
+	"\"Edges\":[{\"SourceId\":\"n1\",\"DestinationId\":\"n2\"},"
+	"{\"SourceId\":\"n1\",\"DestinationId\":\"n3\"},"
+	"{\"SourceId\":\"n1\",\"DestinationId\":\"gone\"}]}}";
+
+static void
+test_pipeline_request(void **state)
+{
+	cJSON *wf = cJSON_Parse(WORKFLOW), *req = NULL, *tasks, *t0, *down;
+	struct gm_err err = {{0}};
+
+	(void)state;
+	assert_int_equal(entity_pipeline_request(wf, "svc", "eu-west-1", &req, &err), 0);
+	assert_string_equal(cJSON_GetObjectItem(req, "name")->valuestring, "etl.sales daily");
+	assert_string_equal(cJSON_GetObjectItem(req, "service")->valuestring, "svc");
+	assert_string_equal(cJSON_GetObjectItem(req, "sourceUrl")->valuestring,
+	                    "https://eu-west-1.console.aws.amazon.com/glue/home?region=eu-west-1"
+	                    "#/v2/etl-configuration/workflows/view/etl.sales%20daily");
+	tasks = cJSON_GetObjectItem(req, "tasks");
+	assert_int_equal(cJSON_GetArraySize(tasks), 3);
+	t0 = cJSON_GetArrayItem(tasks, 0);
+	assert_string_equal(cJSON_GetObjectItem(t0, "taskType")->valuestring, "TRIGGER");
+	down = cJSON_GetObjectItem(t0, "downstreamTasks");
+	assert_int_equal(cJSON_GetArraySize(down), 2);      /* the dangling edge is dropped */
+	assert_string_equal(cJSON_GetArrayItem(down, 0)->valuestring, "load");
+	assert_null(cJSON_GetObjectItem(cJSON_GetArrayItem(tasks, 1), "downstreamTasks"));
+	cJSON_Delete(req);
+	cJSON_Delete(wf);
+}
+
+static void
+test_pipeline_request_rejects_malformed(void **state)
+{
+	const char *bad[] = {
+		"{}",
+		"{\"Name\":5}",
+		"{\"Name\":\"a::b\"}",
+		"{\"Name\":\"x\",\"Graph\":[]}",
+		"{\"Name\":\"x\",\"Graph\":{\"Nodes\":[{\"Type\":\"JOB\",\"Name\":\"j\"}]}}",
+		"{\"Name\":\"x\",\"Graph\":{\"Nodes\":[],\"Edges\":[{\"SourceId\":1}]}}",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		cJSON *wf = cJSON_Parse(bad[i]), *req = NULL;
+		struct gm_err err = {{0}};
+
+		assert_int_equal(entity_pipeline_request(wf, "svc", "eu-west-1", &req, &err), -22);
+		assert_null(req);
+		assert_true(err.msg[0] != '\0');
+		cJSON_Delete(wf);
+	}
+}
+
+/* A run with one job node whose last attempt ended in the given state. */
+static cJSON *
+run_with(const char *run_status, const char *job_state, int completed)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text),
+	         "{\"WorkflowRunId\":\"wr_1\",\"Status\":\"%s\",\"StartedOn\":1.7e9%s,"
+	         "\"Graph\":{\"Nodes\":[{\"Type\":\"JOB\",\"Name\":\"j\",\"UniqueId\":\"n\","
+	         "\"JobDetails\":{\"JobRuns\":[{\"Id\":\"old\",\"JobRunState\":\"FAILED\","
+	         "\"StartedOn\":1699999000.5,\"CompletedOn\":1699999001},"
+	         "{\"Id\":\"jr\",\"JobRunState\":\"%s\",\"StartedOn\":1700000000.25%s}]}},"
+	         "{\"Type\":\"JOB\",\"Name\":\"never\",\"UniqueId\":\"m\",\"JobDetails\":{}}]}}",
+	         run_status, completed ? ",\"CompletedOn\":1700000100.5" : "", job_state,
+	         completed ? ",\"CompletedOn\":1.7000001E9" : "");
+	return cJSON_Parse(text);
+}
+
+static void
+test_status_mapping(void **state)
+{
+	static const struct { const char *run, *job, *want_run, *want_task; int completed; } cases[] = {
+		{ "COMPLETED", "SUCCEEDED", "Successful", "Successful", 1 },
+		{ "COMPLETED", "FAILED", "Failed", "Failed", 1 },
+		{ "COMPLETED", "TIMEOUT", "Failed", "Failed", 1 },
+		{ "COMPLETED", "ERROR", "Failed", "Failed", 1 },
+		{ "COMPLETED", "EXPIRED", "Failed", "Failed", 1 },
+		{ "STOPPED", "STOPPED", "Failed", "Failed", 1 },
+		{ "ERROR", "SUCCEEDED", "Failed", "Successful", 1 },
+		{ "RUNNING", "RUNNING", "Pending", "Pending", 0 },
+		{ "RUNNING", "STARTING", "Pending", "Pending", 0 },
+		{ "RUNNING", "WAITING", "Pending", "Pending", 0 },
+		{ "STOPPING", "STOPPING", "Pending", "Pending", 0 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		cJSON *run = run_with(cases[i].run, cases[i].job, cases[i].completed), *st = NULL;
+		struct gm_err err = {{0}};
+		const cJSON *ts, *t;
+
+		assert_non_null(run);
+		assert_int_equal(entity_pipeline_status(run, &st, &err), 0);
+		assert_string_equal(cJSON_GetObjectItem(st, "executionStatus")->valuestring,
+		                    cases[i].want_run);
+		assert_int_equal((int64_t)cJSON_GetObjectItem(st, "timestamp")->valuedouble,
+		                 1700000000000LL);
+		assert_string_equal(cJSON_GetObjectItem(st, "executionId")->valuestring, "wr_1");
+		ts = cJSON_GetObjectItem(st, "taskStatus");
+		assert_int_equal(cJSON_GetArraySize(ts), 1);    /* "never" did not run */
+		t = cJSON_GetArrayItem(ts, 0);
+		assert_string_equal(cJSON_GetObjectItem(t, "name")->valuestring, "j");
+		assert_string_equal(cJSON_GetObjectItem(t, "executionStatus")->valuestring,
+		                    cases[i].want_task);
+		assert_int_equal((int64_t)cJSON_GetObjectItem(t, "startTime")->valuedouble,
+		                 1700000000250LL);
+		if (cases[i].completed) {
+			assert_int_equal((int64_t)cJSON_GetObjectItem(t, "endTime")->valuedouble,
+			                 1700000100000LL);
+			assert_non_null(cJSON_GetObjectItem(st, "endTime"));
+		} else {
+			assert_null(cJSON_GetObjectItem(t, "endTime"));
+			assert_null(cJSON_GetObjectItem(st, "endTime"));
+		}
+		cJSON_Delete(st);
+		cJSON_Delete(run);
+	}
+}
+
+static void
+test_status_rejects_malformed(void **state)
+{
+	const char *bad[] = { "{}", "{\"Status\":\"COMPLETED\"}",
+	                      "{\"Status\":\"COMPLETED\",\"StartedOn\":\"yesterday\"}",
+	                      "{\"Status\":\"COMPLETED\",\"StartedOn\":-5}",
+	                      "{\"Status\":\"COMPLETED\",\"StartedOn\":1,\"Graph\":5}" };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		cJSON *run = cJSON_Parse(bad[i]), *st = NULL;
+		struct gm_err err = {{0}};
+
+		assert_int_equal(entity_pipeline_status(run, &st, &err), -22);
+		assert_null(st);
+		cJSON_Delete(run);
+	}
+}
+
+static void
+test_filter(void **state)
+{
+	char *inc_v[] = { "^etl_\\d+", "Nightly" }, *exc_v[] = { "etl_1" };
+	struct wf_strlist inc = { inc_v, 2 }, exc = { exc_v, 1 }, none = { NULL, 0 };
+	struct filter *f = NULL;
+	char why[128];
+
+	(void)state;
+	assert_int_equal(filter_new(&inc, &exc, &f), 0);
+	assert_false(filter_excludes(f, "etl_12"));     /* includes win over excludes */
+	assert_false(filter_excludes(f, "ETL_3x"));     /* case-insensitive */
+	assert_false(filter_excludes(f, "nightly_load"));
+	assert_true(filter_excludes(f, "my_nightly"));  /* anchored at the start */
+	assert_true(filter_excludes(f, "etl_x"));
+	f = filter_free(f);
+	assert_int_equal(filter_new(&none, &exc, &f), 0);
+	assert_true(filter_excludes(f, "ETL_100"));
+	assert_false(filter_excludes(f, "xetl_1"));
+	f = filter_free(f);
+	assert_int_equal(filter_new(&none, &none, &f), 0);
+	assert_false(filter_excludes(f, "anything"));
+	f = filter_free(f);
+	assert_int_equal(filter_check_pattern("a(b", why, sizeof(why)), -22);
+	assert_int_equal(filter_check_pattern("[\\w.-]+?_(?:x|y)\\s*$", why, sizeof(why)), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_quote),
+		cmocka_unit_test(test_utf8_prefix),
+		cmocka_unit_test(test_pipeline_request),
+		cmocka_unit_test(test_pipeline_request_rejects_malformed),
+		cmocka_unit_test(test_status_mapping),
+		cmocka_unit_test(test_status_rejects_malformed),
+		cmocka_unit_test(test_filter),
+	};
+
+	return cmocka_run_group_tests_name("entity", tests, NULL, NULL);
+}
