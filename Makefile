@@ -22,7 +22,12 @@ LIB_OBJ     = $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 UNIT_SRC    = $(wildcard tests/unit/test_*.c)
 UNIT_BIN    = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps deps-test check unit integration demo clean install uninstall
+VALGRIND    = valgrind -q --leak-check=full --show-leak-kinds=definite,indirect \
+              --errors-for-leak-kinds=definite,indirect --error-exitcode=99
+SAN_FLAGS   = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+.PHONY: all deps deps-test check unit integration demo clean install uninstall \
+        check-asan check-valgrind
 
 all: $(BUILD)/gluemetad
 
@@ -57,6 +62,19 @@ check: deps-test
 	$(MAKE) all
 	$(MAKE) unit
 	$(MAKE) integration
+	$(MAKE) check-asan
+
+# The whole suite again on a build with AddressSanitizer and UBSan.
+check-asan: deps-test
+	ASAN_OPTIONS=exitcode=98:detect_leaks=1:abort_on_error=0 \
+	UBSAN_OPTIONS=halt_on_error=1:exitcode=97:print_stacktrace=1 \
+	$(MAKE) BUILD=build/asan SAN="$(SAN_FLAGS)" CFLAGS="-O1 -g" all unit integration
+
+# The unit tests and the integration suite under valgrind (slower).
+check-valgrind: deps-test
+	$(MAKE) all $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== valgrind $$t"; $(VALGRIND) $$t; done
+	GLUEMETAD_WRAPPER="$(VALGRIND)" $(MAKE) integration
 
 demo: deps-test
 	$(MAKE) all

@@ -149,9 +149,14 @@ def workflow_yaml(standins, service="glue_it", includes=None, excludes=None,
     return "\n".join(lines) + "\n"
 
 
-def run_gluemetad(binary, args, timeout=300, env=None):
+# GLUEMETAD_WRAPPER runs the binary under a checker, e.g. valgrind with
+# --error-exitcode=99: a report then fails the test through the exit status.
+WRAPPER = os.environ.get("GLUEMETAD_WRAPPER", "").split()
+
+
+def run_gluemetad(binary, args, timeout=600, env=None):
     t0 = time.time()
-    p = subprocess.run([binary] + args, capture_output=True, text=True, timeout=timeout,
-                       env=env)
+    p = subprocess.run(WRAPPER + [binary] + args, capture_output=True, text=True,
+                       timeout=timeout, env=env)
     p.elapsed = time.time() - t0
     return p
