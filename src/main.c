@@ -66,11 +66,18 @@ on_signal(uv_signal_t *s, int signum)
 		run_cancel(in->run);
 }
 
+/* A run stopped by a fatal error counts that error too. */
+static unsigned long
+total_errors(const struct run_stats *st)
+{
+	return st->source.errors + st->sink.errors + (st->fatal ? 1 : 0);
+}
+
 static double
 success_pct(const struct run_stats *st)
 {
 	unsigned long ok = st->source.records + st->sink.records;
-	unsigned long bad = st->source.errors + st->sink.errors;
+	unsigned long bad = total_errors(st);
 
 	return ok + bad ? 100.0 * (double)ok / (double)(ok + bad) : 100.0;
 }
@@ -78,7 +85,7 @@ success_pct(const struct run_stats *st)
 static void
 print_summary(const struct wf *w, const struct run_stats *st, double secs)
 {
-	unsigned long errors = st->source.errors + st->sink.errors;
+	unsigned long errors = total_errors(st);
 
 	printf("Workflow Summary:\n");
 	printf("  %-8s %9s %9s %9s %9s\n", "Step", "Records", "Filtered", "Warnings", "Errors");
@@ -111,7 +118,7 @@ print_summary(const struct wf *w, const struct run_stats *st, double secs)
 static int
 exit_status(const struct wf *w, const struct run_stats *st)
 {
-	unsigned long errors = st->source.errors + st->sink.errors;
+	unsigned long errors = total_errors(st);
 
 	if (st->fatal || st->cancelled)
 		return EXIT_FAILED;

@@ -141,10 +141,11 @@ is_string(const struct ynode *n)
 }
 
 static void check_obj(struct checker *c, const struct ynode *n, const struct spec *s,
-                      const char *path);
+                      const char *path, const struct ynode *key);
 
 static void
-check_field(struct checker *c, const struct ynode *v, const struct field *f, const char *path)
+check_field(struct checker *c, const struct ynode *v, const struct field *f, const char *path,
+            const struct ynode *key)
 {
 	size_t i;
 
@@ -200,7 +201,7 @@ check_field(struct checker *c, const struct ynode *v, const struct field *f, con
 		return;
 	}
 	case T_OBJ:
-		check_obj(c, v, f->sub, path);
+		check_obj(c, v, f->sub, path, key);
 		return;
 	case T_ANYOBJ:
 		if (v->kind != YNODE_MAP)
@@ -237,8 +238,11 @@ check_field(struct checker *c, const struct ynode *v, const struct field *f, con
 	}
 }
 
+/* key is the node of the key this mapping is the value of (NULL for the
+ * document); a missing member is reported at that key's line. */
 static void
-check_obj(struct checker *c, const struct ynode *n, const struct spec *s, const char *path)
+check_obj(struct checker *c, const struct ynode *n, const struct spec *s, const char *path,
+          const struct ynode *key)
 {
 	const struct field *f;
 	char sub[512];
@@ -260,14 +264,14 @@ check_obj(struct checker *c, const struct ynode *n, const struct spec *s, const 
 				problem(c, n->keys[i], sub, "unknown key");
 			continue;
 		}
-		check_field(c, n->items[i], f, sub);
+		check_field(c, n->items[i], f, sub, n->keys[i]);
 	}
 	for (f = s->fields; f->name; f++) {
 		const struct ynode *v = ytree_get(n, f->name);
 
 		if (f->required && (!v || (v->kind == YNODE_SCALAR && ytree_scalar_type(v) == YS_NULL))) {
 			snprintf(sub, sizeof(sub), "%s%s%s", path, path[0] ? "." : "", f->name);
-			problem(c, v ? v : n, sub, "required key is missing");
+			problem(c, v ? v : key, sub, "required key is missing");
 		}
 	}
 }
@@ -514,7 +518,7 @@ wf_load(const char *path, struct wf **ret, struct gm_err *err)
 
 	if ((r = ytree_load_file(path, &root, err)) < 0)
 		return r;
-	check_obj(&c, root, &s_root, "");
+	check_obj(&c, root, &s_root, "", NULL);
 	if (!c.errors)
 		semantic_checks(&c, root);
 	if (c.errors) {

@@ -44,7 +44,9 @@ VARIANTS = [
      "workflowConfig.openMetadataServerConfig.verifySSL"),
     ("missing hostPort", lambda s: s.replace("    hostPort: http://localhost:8585/api\n", ""),
      "workflowConfig.openMetadataServerConfig.hostPort"),
-    ("bad pipelineRunId", lambda s: s + "pipelineRunId: not-a-uuid\n", "pipelineRunId"),
+    # the schema says format: uuid, which validate.py's draft-7 checker leaves
+    # unchecked; the ingestion framework's model (a UUID field) rejects it
+    ("bad pipelineRunId", lambda s: s + "pipelineRunId: not-a-uuid\n", "pipelineRunId", False),
 ]
 
 
@@ -71,13 +73,14 @@ class TestCheck(unittest.TestCase):
         return path
 
     def test_variants_agree_with_official_schema(self):
-        for name, edit, key in VARIANTS:
+        for name, edit, key, *agree in VARIANTS:
             with self.subTest(name):
                 text = edit(BASE)
                 self.assertNotEqual(text == BASE, name != "example", "edit did not apply")
                 path = self.write(name, text)
                 p = harness.run_gluemetad(BIN, ["check", "-c", path])
-                self.assertEqual(schema_valid(path), key is None, "official schema disagrees")
+                if not agree or agree[0]:
+                    self.assertEqual(schema_valid(path), key is None, "official schema disagrees")
                 if key is None:
                     self.assertEqual(p.returncode, 0, p.stderr)
                     self.assertIn("OK", p.stdout)
