@@ -247,24 +247,23 @@ oom:
 	return -ENOMEM;
 }
 
+/* Job run states and crawl states (RUNNING CANCELLING CANCELLED SUCCEEDED
+ * FAILED ERROR) share one table. */
 static const char *
-map_job_state(const char *s)
+map_state(const char *s)
 {
-	static const char *const ok[] = { "SUCCEEDED", NULL };
-	static const char *const failed[] = { "FAILED", "ERROR", "TIMEOUT", "EXPIRED", "STOPPED", NULL };
-	static const char *const pending[] = { "STARTING", "RUNNING", "STOPPING", "WAITING", NULL };
-	/* crawls: RUNNING COMPLETED FAILED CANCELLED CANCELLING ERROR */
-	static const char *const crawl_ok[] = { "COMPLETED", NULL };
-	static const char *const crawl_failed[] = { "CANCELLED", NULL };
-	static const char *const crawl_pending[] = { "CANCELLING", NULL };
-	const char *const *lists[] = { ok, failed, pending, crawl_ok, crawl_failed, crawl_pending };
-	const char *const out[] = { "Successful", "Failed", "Pending", "Successful", "Failed", "Pending" };
-	size_t i, j;
+	static const struct { const char *glue, *om; } map[] = {
+		{ "SUCCEEDED", "Successful" },
+		{ "FAILED", "Failed" }, { "ERROR", "Failed" }, { "TIMEOUT", "Failed" },
+		{ "EXPIRED", "Failed" }, { "STOPPED", "Failed" }, { "CANCELLED", "Failed" },
+		{ "STARTING", "Pending" }, { "RUNNING", "Pending" }, { "STOPPING", "Pending" },
+		{ "WAITING", "Pending" }, { "CANCELLING", "Pending" },
+	};
+	size_t i;
 
-	for (i = 0; s && i < 6; i++)
-		for (j = 0; lists[i][j]; j++)
-			if (strcmp(lists[i][j], s) == 0)
-				return out[i];
+	for (i = 0; s && i < sizeof(map) / sizeof(*map); i++)
+		if (strcmp(map[i].glue, s) == 0)
+			return map[i].om;
 	return NULL;
 }
 
@@ -283,7 +282,7 @@ latest(const cJSON *runs)
 static int
 add_task_status(cJSON *list, const char *name, const char *state, const cJSON *run, int *all_ok)
 {
-	const char *status = map_job_state(state);
+	const char *status = map_state(state);
 	int64_t start = get_ms(run, "StartedOn"), end = get_ms(run, "CompletedOn");
 	cJSON *t = cJSON_CreateObject();
 	char *tname = entity_utf8_prefix(name, ENTITY_TASK_NAME_MAX);

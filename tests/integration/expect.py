@@ -8,7 +8,7 @@ JOB_STATE = {
     "STOPPED": "Failed",
     "STARTING": "Pending", "RUNNING": "Pending", "STOPPING": "Pending", "WAITING": "Pending",
 }
-CRAWL_STATE = {"COMPLETED": "Successful", "FAILED": "Failed", "CANCELLED": "Failed",
+CRAWL_STATE = {"SUCCEEDED": "Successful", "FAILED": "Failed", "CANCELLED": "Failed",
                "ERROR": "Failed", "RUNNING": "Pending", "CANCELLING": "Pending"}
 
 

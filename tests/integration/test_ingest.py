@@ -31,6 +31,7 @@ class IngestCase(unittest.TestCase):
 
     def setUp(self):
         self.s.om.call("POST", "/__fake/reset")
+        self.s.om.call("POST", "/__fake/config", {"latency_ms": self.latency, "faults": []})
         self.s.glue.call("POST", "/__fake/config", {"latency_ms": self.latency, "faults": [],
                                                      "throttle_percent": 0, "error_percent": 0})
         self.s.glue.call("POST", "/__fake/estate", self.estate)

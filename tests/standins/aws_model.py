@@ -1,0 +1,117 @@
+"""Validation of values against a botocore service model (service-2.json):
+structures (required, unknown members), strings (length in characters,
+enums), integers/longs (min/max), booleans, lists, maps, timestamps (epoch
+seconds as JSON numbers on the JSON protocol), doubles."""
+import glob
+import json
+import os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_MODELS = os.path.join(HERE, "..", "..", "..", "shared", "aws-models")
+
+
+def load(service, models_dir=DEFAULT_MODELS):
+    paths = sorted(glob.glob(os.path.join(models_dir, service, "*", "service-2.json")))
+    if not paths:
+        raise FileNotFoundError(f"no service-2.json for {service} under {models_dir}")
+    with open(paths[-1]) as fh:
+        return json.load(fh)
+
+
+def _camel(name):
+    return name[:1].lower() + name[1:]
+
+
+class Model:
+    def __init__(self, service, models_dir=DEFAULT_MODELS):
+        self.m = load(service, models_dir)
+        self.shapes = self.m["shapes"]
+        self.ops = self.m["operations"]
+
+    def input_shape(self, op):
+        return (self.ops[op].get("input") or {}).get("shape")
+
+    def output_shape(self, op):
+        return (self.ops[op].get("output") or {}).get("shape")
+
+    def validate(self, shape_name, value, path="", errors=None):
+        """Returns a list of 'path: problem' strings (empty when valid)."""
+        errors = [] if errors is None else errors
+        s = self.shapes[shape_name]
+        t = s["type"]
+        where = path or "input"
+        if t == "structure":
+            if not isinstance(value, dict):
+                errors.append(f"{where}: expected an object")
+                return errors
+            members = s.get("members", {})
+            for k in value:
+                if k not in members:
+                    errors.append(f"{where}: unknown member {k!r}")
+            for k in s.get("required", []):
+                if k not in value or value[k] is None:
+                    errors.append(f"{path + '.' if path else ''}{_camel(k)}: "
+                                  "Member must not be null")
+            for k, v in value.items():
+                if k in members and v is not None:
+                    self.validate(members[k]["shape"], v,
+                                  f"{path + '.' if path else ''}{_camel(k)}", errors)
+        elif t == "string":
+            if not isinstance(value, str):
+                errors.append(f"{where}: expected a string")
+                return errors
+            if "min" in s and len(value) < s["min"]:
+                errors.append(f"Value at '{where}' failed to satisfy constraint: Member must "
+                              f"have length greater than or equal to {s['min']}")
+            if "max" in s and len(value) > s["max"]:
+                errors.append(f"Value at '{where}' failed to satisfy constraint: Member must "
+                              f"have length less than or equal to {s['max']}")
+            if "enum" in s and value not in s["enum"]:
+                errors.append(f"Value '{value}' at '{where}' failed to satisfy constraint: "
+                              f"Member must satisfy enum value set: {s['enum']}")
+        elif t in ("integer", "long"):
+            if isinstance(value, bool) or not isinstance(value, int):
+                errors.append(f"{where}: expected an integer")
+                return errors
+            if "min" in s and value < s["min"]:
+                errors.append(f"Value '{value}' at '{where}' failed to satisfy constraint: "
+                              f"Member must have value greater than or equal to {s['min']}")
+            if "max" in s and value > s["max"]:
+                errors.append(f"Value '{value}' at '{where}' failed to satisfy constraint: "
+                              f"Member must have value less than or equal to {s['max']}")
+        elif t in ("double", "float"):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                errors.append(f"{where}: expected a number")
+        elif t == "boolean":
+            if not isinstance(value, bool):
+                errors.append(f"{where}: expected a boolean")
+        elif t == "timestamp":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                errors.append(f"{where}: expected epoch seconds as a number")
+        elif t == "list":
+            if not isinstance(value, list):
+                errors.append(f"{where}: expected a list")
+                return errors
+            if "min" in s and len(value) < s["min"]:
+                errors.append(f"Value at '{where}' failed to satisfy constraint: Member must "
+                              f"have length greater than or equal to {s['min']}")
+            if "max" in s and len(value) > s["max"]:
+                errors.append(f"Value at '{where}' failed to satisfy constraint: Member must "
+                              f"have length less than or equal to {s['max']}")
+            for i, v in enumerate(value):
+                self.validate(s["member"]["shape"], v, f"{where}.{i + 1}.member", errors)
+        elif t == "map":
+            if not isinstance(value, dict):
+                errors.append(f"{where}: expected a map")
+                return errors
+            if "max" in s and len(value) > s["max"]:
+                errors.append(f"{where}: more than {s['max']} entries")
+            for k, v in value.items():
+                self.validate(s["key"]["shape"], k, f"{where}.key", errors)
+                self.validate(s["value"]["shape"], v, f"{where}.{k}", errors)
+        elif t == "blob":
+            if not isinstance(value, str):
+                errors.append(f"{where}: expected base64 text")
+        else:
+            errors.append(f"{where}: unsupported shape type {t}")
+        return errors

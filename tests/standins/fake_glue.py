@@ -1,0 +1,471 @@
+#!/usr/bin/python3
+"""A fake AWS Glue (JSON 1.1 protocol) on 127.0.0.1 that holds itself to
+AWS's specifications: every request's SigV4 signature is verified with an
+independent implementation (sigv4_verify.py), every request body is
+validated against the operation's input shape in Glue's service model
+(../shared/aws-models), every reply against its output shape.  Pages like
+AWS with opaque NextTokens.  See README.md for the control API."""
+import argparse
+import base64
+import copy
+import datetime
+import hashlib
+import hmac
+import json
+import os
+import random
+import signal
+import sys
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import aws_model  # noqa: E402
+import sigv4_verify  # noqa: E402
+
+OPS = ["ListWorkflows", "GetWorkflow", "BatchGetWorkflows", "GetWorkflowRuns", "GetWorkflowRun",
+       "GetJob", "BatchGetJobs", "GetJobRuns", "GetTags"]
+
+
+class GlueError(Exception):
+    def __init__(self, status, code, message):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+class State:
+    def __init__(self, args):
+        self.args = args
+        self.model = aws_model.Model("glue", args.models)
+        self.lock = threading.Lock()
+        self.rng = random.Random(args.seed)
+        self.token_key = os.urandom(16)
+        self.latency_ms = args.latency_ms
+        self.throttle_percent = 0
+        self.error_percent = 0
+        self.faults = []
+        self.in_flight = 0
+        self.reset_stats()
+        with open(args.estate) as fh:
+            self.set_estate(json.load(fh))
+
+    def reset_stats(self):
+        self.counts = {}
+        self.total = 0
+        self.rejected = []
+        self.max_in_flight = 0
+
+    def set_estate(self, estate):
+        self.estate = estate
+        self.account = estate.get("account", "123456789012")
+        self.workflows = {w["Name"]: w for w in estate.get("workflows", [])}
+        self.order = [w["Name"] for w in estate.get("workflows", [])]
+        self.jobs = estate.get("jobs", {})
+        self.job_runs = {}
+        for w in estate.get("workflows", []):
+            for r in w.get("Runs", []):
+                for n in (r.get("Graph") or {}).get("Nodes", []):
+                    for jr in (n.get("JobDetails") or {}).get("JobRuns", []):
+                        self.job_runs.setdefault(jr["JobName"], []).append(jr)
+        for runs in self.job_runs.values():
+            runs.sort(key=lambda r: -r.get("StartedOn", 0))
+
+    # -- opaque pagination tokens: nonce, page, offset, MAC --
+    def make_token(self, op, key, page, offset):
+        body = os.urandom(6) + page.to_bytes(4, "big") + offset.to_bytes(4, "big")
+        mac = hmac.new(self.token_key, op.encode() + key.encode() + body, hashlib.sha256).digest()
+        return base64.b64encode(body + mac[:9]).decode()
+
+    def read_token(self, op, key, token):
+        try:
+            raw = base64.b64decode(token, validate=True)
+        except Exception:
+            raw = b""
+        if len(raw) == 23:
+            body, mac = raw[:14], raw[14:]
+            want = hmac.new(self.token_key, op.encode() + key.encode() + body,
+                            hashlib.sha256).digest()[:9]
+            if hmac.compare_digest(mac, want):
+                return int.from_bytes(body[6:10], "big"), int.from_bytes(body[10:14], "big")
+        raise GlueError(400, "InvalidInputException", "Invalid pagination token")
+
+
+def now_epoch():
+    return time.time()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "fake-glue/1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    @property
+    def st(self):
+        return self.server.state
+
+    def send_json(self, status, obj, headers=()):
+        data = json.dumps(obj, ensure_ascii=False).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+        for k, v in headers:
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def send_error_json(self, e):
+        self.send_json(e.status, {"__type": e.code, "message": e.message},
+                       [("X-Amzn-ErrorType", e.code)])
+
+    def read_body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n else b""
+
+    # -- control API --
+    def control(self, method, body):
+        st = self.st
+        path = self.path
+        with st.lock:
+            if method == "GET" and path == "/__fake/stats":
+                return 200, {"counts": st.counts, "total": st.total, "rejected": st.rejected,
+                             "max_in_flight": st.max_in_flight}
+            if method == "POST" and path == "/__fake/stats/reset":
+                st.reset_stats()
+                return 200, {}
+            if method == "POST" and path == "/__fake/config":
+                cfg = json.loads(body or b"{}")
+                if "latency_ms" in cfg:
+                    st.latency_ms = int(cfg["latency_ms"])
+                if "throttle_percent" in cfg:
+                    st.throttle_percent = int(cfg["throttle_percent"])
+                if "error_percent" in cfg:
+                    st.error_percent = int(cfg["error_percent"])
+                if "faults" in cfg:
+                    st.faults = [dict(f) for f in cfg["faults"]]
+                return 200, {}
+            if method == "POST" and path == "/__fake/estate":
+                st.set_estate(json.loads(body))
+                return 200, {}
+        return 404, {"message": "unknown control path"}
+
+    def do_GET(self):
+        self.dispatch("GET")
+
+    def do_POST(self):
+        self.dispatch("POST")
+
+    def do_PUT(self):
+        self.dispatch("PUT")
+
+    def dispatch(self, method):
+        body = self.read_body()
+        if self.path.startswith("/__fake/"):
+            status, obj = self.control(method, body)
+            data = json.dumps(obj, ensure_ascii=False).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
+        st = self.st
+        with st.lock:
+            st.in_flight += 1
+            st.max_in_flight = max(st.max_in_flight, st.in_flight)
+        try:
+            if st.latency_ms:
+                time.sleep(st.latency_ms / 1000.0)
+            self.api(method, body)
+        finally:
+            with st.lock:
+                st.in_flight -= 1
+
+    def reject(self, op, e):
+        with self.st.lock:
+            self.st.rejected.append({"op": op, "code": e.code, "reason": e.message})
+        self.send_error_json(e)
+
+    def verify_signature(self, method, body):
+        st = self.st
+        auth = sigv4_verify.parse_authorization(self.headers.get("Authorization"))
+        if not auth:
+            raise GlueError(400, "IncompleteSignature",
+                            "Authorization header requires Credential, SignedHeaders, Signature")
+        if auth["access_key"] != st.args.access_key:
+            raise GlueError(400, "UnrecognizedClientException",
+                            "The security token included in the request is invalid.")
+        amz_date = self.headers.get("X-Amz-Date", "")
+        try:
+            when = datetime.datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(
+                tzinfo=datetime.timezone.utc).timestamp()
+        except ValueError:
+            raise GlueError(400, "IncompleteSignature", "X-Amz-Date is missing or malformed")
+        if abs(when - now_epoch()) > 15 * 60:
+            raise GlueError(400, "InvalidSignatureException",
+                            "Signature expired: " + amz_date + " is now earlier or later than "
+                            "the allowed 15 minutes")
+        if auth["date"] != amz_date[:8] or auth["region"] != st.args.region or \
+                auth["service"] != "glue":
+            raise GlueError(400, "InvalidSignatureException",
+                            f"Credential should be scoped to a valid region and service: "
+                            f"{auth['date']}/{auth['region']}/{auth['service']}")
+        need = {"host", "x-amz-date", "x-amz-target", "content-type"}
+        if st.args.session_token:
+            need.add("x-amz-security-token")
+            if self.headers.get("X-Amz-Security-Token") != st.args.session_token:
+                raise GlueError(400, "UnrecognizedClientException",
+                                "The security token included in the request is invalid.")
+        missing = need - set(auth["signed"])
+        if missing:
+            raise GlueError(400, "InvalidSignatureException",
+                            f"headers not signed: {', '.join(sorted(missing))}")
+        path, _, query = self.path.partition("?")
+        headers = [(k, v) for k, v in self.headers.items()]
+        _, _, want = sigv4_verify.sign(method, path, query, headers, body, st.args.access_key,
+                                       st.args.secret_key, st.args.region, "glue", amz_date,
+                                       set(auth["signed"]))
+        if sigv4_verify.parse_authorization(want)["signature"] != auth["signature"]:
+            raise GlueError(400, "InvalidSignatureException",
+                            "The request signature we calculated does not match the signature "
+                            "you provided.")
+
+    def api(self, method, body):
+        st = self.st
+        target = self.headers.get("X-Amz-Target", "")
+        op = target[len("AWSGlue."):] if target.startswith("AWSGlue.") else target or "?"
+        with st.lock:
+            st.counts[op] = st.counts.get(op, 0) + 1
+            st.total += 1
+        try:
+            if method != "POST" or self.path != "/":
+                raise GlueError(400, "UnknownOperationException", "only POST / is served")
+            self.verify_signature(method, body)
+            if self.headers.get("Content-Type") != "application/x-amz-json-1.1":
+                raise GlueError(400, "SerializationException",
+                                "Content-Type must be application/x-amz-json-1.1")
+            if not target.startswith("AWSGlue.") or op not in OPS:
+                raise GlueError(400, "UnknownOperationException", f"unknown operation {target}")
+            try:
+                req = json.loads(body)
+            except ValueError:
+                raise GlueError(400, "SerializationException", "the body is not JSON")
+            errs = st.model.validate(st.model.input_shape(op), req)
+            if errs:
+                raise GlueError(400, "ValidationException",
+                                f"{len(errs)} validation error{'s' if len(errs) > 1 else ''} "
+                                f"detected: " + "; ".join(errs))
+        except GlueError as e:
+            self.reject(op, e)
+            return
+        try:
+            self.inject(op, req)
+            out = getattr(self, "op_" + op)(req)
+        except GlueError as e:
+            self.send_error_json(e)
+            return
+        errs = st.model.validate(st.model.output_shape(op), out)
+        if errs:
+            with st.lock:
+                st.rejected.append({"op": op, "code": "InvalidResponse",
+                                    "reason": "the stand-in's own reply: " + "; ".join(errs[:5])})
+            self.send_error_json(GlueError(500, "InternalServiceException",
+                                           "stand-in reply failed validation"))
+            return
+        self.send_json(200, out)
+
+    def inject(self, op, req):
+        st = self.st
+        with st.lock:
+            page = 1
+            if op in ("ListWorkflows", "GetWorkflowRuns", "GetJobRuns") and req.get("NextToken"):
+                key = req.get("Name") or req.get("JobName") or ""
+                try:
+                    page = st.read_token(op, key, req["NextToken"])[0]
+                except GlueError:
+                    page = -1
+            names = [req.get("Name"), req.get("JobName")] + list(req.get("Names") or [])
+            for f in st.faults:
+                if f.get("op") not in (None, op) or f.get("times", -1) == 0:
+                    continue
+                if "name" in f and f["name"] not in names:
+                    continue
+                if "page" in f and f["page"] != page:
+                    continue
+                if f.get("times", -1) > 0:
+                    f["times"] -= 1
+                raise GlueError(int(f.get("status", 500)), f.get("error", "InternalServiceException"),
+                                f.get("message", "injected fault"))
+            roll = st.rng.random() * 100
+            if roll < st.throttle_percent:
+                raise GlueError(400, "ThrottlingException", "Rate exceeded")
+            if roll < st.throttle_percent + st.error_percent:
+                raise GlueError(500, "InternalServiceException", "Internal service error")
+
+    # -- operations --
+    def page(self, op, key, items, req, default, maximum):
+        st = self.st
+        size = req.get("MaxResults") or default
+        size = min(size, maximum)
+        page, offset = 1, 0
+        if req.get("NextToken"):
+            page, offset = st.read_token(op, key, req["NextToken"])
+        chunk = items[offset:offset + size]
+        out = {"items": chunk}
+        if offset + size < len(items):
+            out["NextToken"] = st.make_token(op, key, page + 1, offset + size)
+        return out
+
+    def workflow_view(self, w, graph):
+        v = {k: copy.deepcopy(x) for k, x in w.items() if k not in ("Runs", "Tags", "Graph")}
+        if graph and "Graph" in w:
+            v["Graph"] = copy.deepcopy(w["Graph"])
+        runs = w.get("Runs") or []
+        if runs:
+            last = max(runs, key=lambda r: r.get("StartedOn", 0))
+            v["LastRun"] = {k: copy.deepcopy(x) for k, x in last.items() if k != "Graph"}
+        return v
+
+    def find(self, name):
+        w = self.st.workflows.get(name)
+        if not w:
+            raise GlueError(400, "EntityNotFoundException", f"Workflow {name} not found")
+        return w
+
+    def op_ListWorkflows(self, req):
+        with self.st.lock:
+            order = list(self.st.order)
+        p = self.page("ListWorkflows", "", order, req, self.st.args.page_size, 25)
+        out = {"Workflows": p["items"]}
+        if "NextToken" in p:
+            out["NextToken"] = p["NextToken"]
+        return out
+
+    def op_GetWorkflow(self, req):
+        return {"Workflow": self.workflow_view(self.find(req["Name"]), req.get("IncludeGraph"))}
+
+    def op_BatchGetWorkflows(self, req):
+        found, missing = [], []
+        for n in req["Names"]:
+            w = self.st.workflows.get(n)
+            if w:
+                found.append(self.workflow_view(w, req.get("IncludeGraph")))
+            else:
+                missing.append(n)
+        out = {"Workflows": found}
+        if missing:
+            out["MissingWorkflows"] = missing
+        return out
+
+    def run_view(self, r, graph):
+        return {k: copy.deepcopy(v) for k, v in r.items() if graph or k != "Graph"}
+
+    def op_GetWorkflowRuns(self, req):
+        w = self.find(req["Name"])
+        runs = sorted(w.get("Runs") or [], key=lambda r: -r.get("StartedOn", 0))
+        p = self.page("GetWorkflowRuns", req["Name"], runs, req, 100, 1000)
+        out = {"Runs": [self.run_view(r, req.get("IncludeGraph")) for r in p["items"]]}
+        if "NextToken" in p:
+            out["NextToken"] = p["NextToken"]
+        return out
+
+    def op_GetWorkflowRun(self, req):
+        w = self.find(req["Name"])
+        for r in w.get("Runs") or []:
+            if r["WorkflowRunId"] == req["RunId"]:
+                return {"Run": self.run_view(r, req.get("IncludeGraph"))}
+        raise GlueError(400, "EntityNotFoundException", f"Workflow run {req['RunId']} not found")
+
+    def op_GetJob(self, req):
+        j = self.st.jobs.get(req["JobName"])
+        if not j:
+            raise GlueError(400, "EntityNotFoundException", f"Job {req['JobName']} not found")
+        return {"Job": copy.deepcopy(j)}
+
+    def op_BatchGetJobs(self, req):
+        jobs = [copy.deepcopy(self.st.jobs[n]) for n in req["JobNames"] if n in self.st.jobs]
+        out = {"Jobs": jobs}
+        missing = [n for n in req["JobNames"] if n not in self.st.jobs]
+        if missing:
+            out["JobsNotFound"] = missing
+        return out
+
+    def op_GetJobRuns(self, req):
+        if req["JobName"] not in self.st.jobs:
+            raise GlueError(400, "EntityNotFoundException", f"Job {req['JobName']} not found")
+        runs = self.st.job_runs.get(req["JobName"], [])
+        p = self.page("GetJobRuns", req["JobName"], runs, req, 100, 200)
+        out = {"JobRuns": copy.deepcopy(p["items"])}
+        if "NextToken" in p:
+            out["NextToken"] = p["NextToken"]
+        return out
+
+    def op_GetTags(self, req):
+        arn = req["ResourceArn"]
+        prefix = f"arn:aws:glue:{self.st.args.region}:{self.st.account}:workflow/"
+        if not arn.startswith(prefix):
+            raise GlueError(400, "EntityNotFoundException", f"resource {arn} not found")
+        return {"Tags": dict(self.find(arn[len(prefix):]).get("Tags") or {})}
+
+
+def check_estate(state):
+    """Validates every reply the estate can produce against the model."""
+    errors = []
+    m = state.model
+    for name in state.order:
+        w = state.workflows[name]
+        view = Handler.workflow_view(None, w, True)
+        errors += [f"{name}: {e}" for e in m.validate("Workflow", view)]
+        for r in w.get("Runs") or []:
+            errors += [f"{name} run: {e}" for e in m.validate("WorkflowRun", r)]
+        errors += [f"{name} tags: {e}" for e in m.validate("TagsMap", w.get("Tags") or {})]
+    for jn, j in state.jobs.items():
+        errors += [f"job {jn}: {e}" for e in m.validate("Job", j)]
+    return errors
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--port-file")
+    ap.add_argument("--estate", required=True)
+    ap.add_argument("--access-key", default="AKIDEXAMPLE")
+    ap.add_argument("--secret-key", default="wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+    ap.add_argument("--session-token", default=None)
+    ap.add_argument("--region", default="us-east-1")
+    ap.add_argument("--latency-ms", type=int, default=0)
+    ap.add_argument("--page-size", type=int, default=25)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--models", default=aws_model.DEFAULT_MODELS)
+    ap.add_argument("--selfcheck-estate", action="store_true")
+    args = ap.parse_args()
+    state = State(args)
+    if args.selfcheck_estate:
+        errs = check_estate(state)
+        for e in errs[:50]:
+            print(e)
+        print("estate OK" if not errs else f"{len(errs)} problems")
+        return 1 if errs else 0
+    srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    srv.daemon_threads = True
+    srv.state = state
+    if args.port_file:
+        tmp = args.port_file + ".tmp"
+        with open(tmp, "w") as fh:
+            fh.write(str(srv.server_address[1]))
+        os.rename(tmp, args.port_file)
+    signal.signal(signal.SIGTERM, lambda *a: threading.Thread(target=srv.shutdown).start())
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
