@@ -63,6 +63,7 @@ check: deps-test
 	$(MAKE) unit
 	$(MAKE) integration
 	$(MAKE) check-asan
+	$(MAKE) check-valgrind
 
 # The whole suite again on a build with AddressSanitizer and UBSan.
 check-asan: deps-test

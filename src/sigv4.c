@@ -104,8 +104,9 @@ uri_decode(const char *s, size_t n)
 }
 
 /* Canonical URI: for normalize_path, remove dot segments and empty
- * segments, then encode each segment twice (the raw path is encoded as
- * given, as the official suite expects for services other than S3). */
+ * segments, then URI-encode each segment of the path as it was sent (so an
+ * escape already in it, "%20", is encoded again as "%2520": the "double
+ * encoding" AWS asks of services other than S3). */
 static int
 canonical_uri(struct buf *b, const char *path, int normalize)
 {
@@ -147,12 +148,7 @@ canonical_uri(struct buf *b, const char *path, int normalize)
 	}
 	e |= buf_puts(b, "/");
 	for (i = 0; i < n && !e; i++) {
-		struct buf once = {0};
-
-		e |= uri_encode(&once, segs[i], lens[i], 0);
-		if (!e)
-			e |= uri_encode(b, once.data ? once.data : "", once.len, 0);
-		buf_clear(&once);
+		e |= uri_encode(b, segs[i], lens[i], 0);
 		if (i + 1 < n || trailing)
 			e |= buf_puts(b, "/");
 	}

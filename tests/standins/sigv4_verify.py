@@ -30,7 +30,7 @@ def canonical_uri(path, normalize=True):
                 out.pop()
             continue
         out.append(seg)
-    uri = "/" + "/".join(_enc(_enc(s)) for s in out)
+    uri = "/" + "/".join(_enc(s) for s in out)
     if trailing and out:
         uri += "/"
     return uri
