@@ -3,7 +3,7 @@
 # to build and to run its tests.  Usage: scripts/deps.sh [build|test]
 set -eu
 BUILD_PKGS="gcc make pkg-config libuv1-dev libcurl4-openssl-dev libyaml-dev libcjson-dev libssl-dev libsystemd-dev"
-TEST_PKGS="libcmocka-dev python3 python3-yaml python3-jsonschema valgrind"
+TEST_PKGS="tzdata libcmocka-dev python3 python3-yaml python3-jsonschema valgrind"
 want="$BUILD_PKGS"
 [ "${1:-build}" = test ] && want="$BUILD_PKGS $TEST_PKGS"
 missing=""

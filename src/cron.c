@@ -1,0 +1,358 @@
+/* cron — see include/cron.h.  Fields become bitsets as in cronie's
+ * entry.c; the search walks the wall clock of the zone field by field and
+ * converts candidates back with mktime(). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "cron.h"
+#include "util.h"
+
+struct field {
+	const char *name;
+	int min, max;
+	const char *const *names;       /* names[i] is value min+i, or NULL */
+};
+
+static const char *const month_names[] = { "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL",
+	"AUG", "SEP", "OCT", "NOV", "DEC", NULL };
+static const char *const day_names[] = { "SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT",
+	NULL };
+
+static const struct field fields[] = {
+	{ "second", 0, 59, NULL },
+	{ "minute", 0, 59, NULL },
+	{ "hour", 0, 23, NULL },
+	{ "day-of-month", 1, 31, NULL },
+	{ "month", 1, 12, month_names },
+	{ "day-of-week", 0, 7, day_names },
+};
+
+static int
+parse_value(const char **p, const struct field *f, int *ret, char *why, size_t n)
+{
+	const char *s = *p;
+	long v = 0;
+	int digits = 0;
+
+	if (f->names && ((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z'))) {
+		int i;
+
+		for (i = 0; f->names[i]; i++)
+			if (strncasecmp(s, f->names[i], 3) == 0 &&
+			    !((s[3] >= 'A' && s[3] <= 'Z') || (s[3] >= 'a' && s[3] <= 'z'))) {
+				*ret = f->min + i;
+				*p = s + 3;
+				return 0;
+			}
+		snprintf(why, n, "%s: unknown name '%.16s'", f->name, s);
+		return -EINVAL;
+	}
+	while (*s >= '0' && *s <= '9') {
+		v = v * 10 + (*s++ - '0');
+		if (v > 1000)
+			break;
+		digits++;
+	}
+	if (!digits) {
+		snprintf(why, n, "%s: expected a number, found '%.16s'", f->name, *p);
+		return -EINVAL;
+	}
+	if (v < f->min || v > f->max) {
+		snprintf(why, n, "%s %ld out of range %d-%d", f->name, v, f->min, f->max);
+		return -EINVAL;
+	}
+	*ret = (int)v;
+	*p = s;
+	return 0;
+}
+
+/* One field: comma-separated items of '*', 'a', 'a-b', each with an
+ * optional '/step'.  Sets bits in *bits (bit n = value n). */
+static int
+parse_field(const char *text, const struct field *f, uint64_t *bits, int *star, char *why,
+            size_t n)
+{
+	const char *p = text;
+
+	*bits = 0;
+	*star = *p == '*';
+	if (!*p) {
+		snprintf(why, n, "%s: empty field", f->name);
+		return -EINVAL;
+	}
+	for (;;) {
+		int lo, hi, step = 1, v;
+
+		if (*p == '*') {
+			lo = f->min;
+			hi = f->max == 7 ? 6 : f->max;
+			p++;
+		} else {
+			if (parse_value(&p, f, &lo, why, n) < 0)
+				return -EINVAL;
+			hi = lo;
+			if (*p == '-') {
+				p++;
+				if (parse_value(&p, f, &hi, why, n) < 0)
+					return -EINVAL;
+				if (hi < lo) {
+					snprintf(why, n, "%s: range %d-%d goes backwards", f->name, lo, hi);
+					return -EINVAL;
+				}
+			} else if (*p == '/') {
+				hi = f->max == 7 ? 6 : f->max;      /* "a/n": from a to the end */
+			}
+		}
+		if (*p == '/') {
+			long s = 0;
+			int digits = 0;
+
+			p++;
+			while (*p >= '0' && *p <= '9' && s <= 1000) {
+				s = s * 10 + (*p++ - '0');
+				digits++;
+			}
+			if (!digits || s < 1 || s > f->max) {
+				snprintf(why, n, "%s: step must be 1-%d", f->name, f->max);
+				return -EINVAL;
+			}
+			step = (int)s;
+		}
+		for (v = lo; v <= hi; v += step)
+			*bits |= 1ULL << (f->max == 7 && v == 7 ? 0 : v);
+		if (*p == ',') {
+			p++;
+			continue;
+		}
+		if (*p) {
+			snprintf(why, n, "%s: unexpected '%c' in '%s'", f->name, *p, text);
+			return -EINVAL;
+		}
+		return 0;
+	}
+}
+
+static const struct {
+	const char *name, *expr;
+} macros[] = {
+	{ "@yearly", "0 0 1 1 *" }, { "@annually", "0 0 1 1 *" }, { "@monthly", "0 0 1 * *" },
+	{ "@weekly", "0 0 * * 0" }, { "@daily", "0 0 * * *" }, { "@midnight", "0 0 * * *" },
+	{ "@hourly", "0 * * * *" },
+};
+
+int
+cron_parse(const char *expr, struct cron_spec *ret, char *why, size_t why_len)
+{
+	char buf[256], *tok[7], *save = NULL, *t;
+	struct cron_spec c = {0};
+	uint64_t bits[6];
+	int star[6] = {0}, nt = 0, i, first;
+	size_t m;
+
+	if (!expr || strlen(expr) >= sizeof(buf)) {
+		snprintf(why, why_len, "expression missing or longer than %zu characters",
+		         sizeof(buf) - 1);
+		return -EINVAL;
+	}
+	while (*expr == ' ' || *expr == '\t')
+		expr++;
+	if (*expr == '@') {
+		for (m = 0; m < sizeof(macros) / sizeof(*macros); m++)
+			if (strcmp(expr, macros[m].name) == 0)
+				return cron_parse(macros[m].expr, ret, why, why_len);
+		snprintf(why, why_len, "unknown macro '%s' (use @yearly, @annually, @monthly, "
+		         "@weekly, @daily, @midnight or @hourly)", expr);
+		return -EINVAL;
+	}
+	snprintf(buf, sizeof(buf), "%s", expr);
+	for (t = strtok_r(buf, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
+		if (nt == 6) {
+			snprintf(why, why_len, "more than 6 fields");
+			return -EINVAL;
+		}
+		tok[nt++] = t;
+	}
+	if (nt != 5 && nt != 6) {
+		snprintf(why, why_len, "%d fields; expected 5 (minute hour day-of-month month "
+		         "day-of-week) or 6 (seconds first)", nt);
+		return -EINVAL;
+	}
+	first = nt == 6 ? 0 : 1;
+	bits[0] = 1;                    /* second 0 for 5-field expressions */
+	for (i = 0; i < nt; i++)
+		if (parse_field(tok[i], &fields[first + i], &bits[first + i], &star[first + i], why,
+		                why_len) < 0)
+			return -EINVAL;
+	c.sec = bits[0];
+	c.min = bits[1];
+	c.hour = (uint32_t)bits[2];
+	c.dom = (uint32_t)bits[3];
+	c.mon = (uint16_t)bits[4];
+	c.dow = (uint8_t)bits[5];
+	c.dom_star = star[3];
+	c.dow_star = star[5];
+	*ret = c;
+	return 0;
+}
+
+int
+cron_check_tz(const char *tz)
+{
+	char path[512];
+	struct stat st;
+
+	if (!tz || !*tz || tz[0] == '/' || strstr(tz, "..") || strlen(tz) > 200)
+		return -EINVAL;
+	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", tz);
+	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		return -ENOENT;
+	return 0;
+}
+
+/* The process zone is switched for the computation and put back. */
+struct tzswitch {
+	char *saved;
+	int had;
+};
+
+static void
+tz_enter(struct tzswitch *s, const char *tz)
+{
+	const char *cur = getenv("TZ");
+
+	s->had = cur != NULL;
+	s->saved = cur ? strdup(cur) : NULL;
+	if (tz)
+		setenv("TZ", tz, 1);
+	tzset();
+}
+
+static void
+tz_leave(struct tzswitch *s)
+{
+	if (s->had && s->saved)
+		setenv("TZ", s->saved, 1);
+	else
+		unsetenv("TZ");
+	free(s->saved);
+	tzset();
+}
+
+static int
+day_matches(const struct cron_spec *c, const struct tm *w)
+{
+	int dom = (c->dom >> w->tm_mday) & 1, dow = (c->dow >> w->tm_wday) & 1;
+
+	if (c->dom_star || c->dow_star)
+		return dom && dow;
+	return dom || dow;
+}
+
+/* Wall-clock fields of zone time `t`, as seconds on a UTC-like scale. */
+static time_t
+wall_of(time_t t)
+{
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	return timegm(&tm);
+}
+
+/* The instant for wall time w: its first occurrence after `after`, or, in a
+ * spring-forward gap, the first instant after the gap.  -1 if none. */
+static time_t
+instant_of(time_t w, time_t after)
+{
+	struct tm tm, back;
+	time_t best = -1, t, lo, hi;
+	int dst;
+
+	for (dst = 0; dst <= 1; dst++) {
+		gmtime_r(&w, &tm);
+		tm.tm_isdst = dst;
+		t = mktime(&tm);
+		if (t == (time_t)-1)
+			continue;
+		localtime_r(&t, &back);
+		if (timegm(&back) != w)
+			continue;       /* this offset does not produce that wall time */
+		if (t > after && (best < 0 || t < best))
+			best = t;
+	}
+	if (best >= 0)
+		return best;
+	/* No instant shows wall time w: it is in a gap.  The first instant
+	 * whose wall time is past w is where the gap ends. */
+	gmtime_r(&w, &tm);
+	tm.tm_isdst = -1;
+	hi = mktime(&tm);
+	lo = hi - 4 * 3600;
+	if (hi == (time_t)-1 || wall_of(hi) < w || wall_of(lo) >= w)
+		return -1;
+	while (hi - lo > 1) {
+		t = lo + (hi - lo) / 2;
+		if (wall_of(t) >= w)
+			hi = t;
+		else
+			lo = t;
+	}
+	return hi > after ? hi : -1;
+}
+
+int
+cron_next(const struct cron_spec *c, const char *tz, time_t after, time_t *ret)
+{
+	struct tzswitch sw;
+	time_t w, limit, t;
+	struct tm tm;
+	int r = -ERANGE;
+
+	tz_enter(&sw, tz);
+	w = wall_of(after) + 1;
+	limit = w + 8LL * 366 * 86400;
+	while (w < limit) {
+		gmtime_r(&w, &tm);
+		if (!((c->mon >> (tm.tm_mon + 1)) & 1)) {
+			tm.tm_mon++;
+			tm.tm_mday = 1;
+			tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+			w = timegm(&tm);
+			continue;
+		}
+		if (!day_matches(c, &tm)) {
+			tm.tm_mday++;
+			tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+			w = timegm(&tm);
+			continue;
+		}
+		if (!((c->hour >> tm.tm_hour) & 1)) {
+			tm.tm_hour++;
+			tm.tm_min = tm.tm_sec = 0;
+			w = timegm(&tm);
+			continue;
+		}
+		if (!((c->min >> tm.tm_min) & 1)) {
+			tm.tm_min++;
+			tm.tm_sec = 0;
+			w = timegm(&tm);
+			continue;
+		}
+		if (!((c->sec >> tm.tm_sec) & 1)) {
+			w++;
+			continue;
+		}
+		t = instant_of(w, after);
+		if (t >= 0) {
+			*ret = t;
+			r = 0;
+			break;
+		}
+		w++;    /* that wall time already passed (the repeated hour) */
+	}
+	tz_leave(&sw);
+	return r;
+}
