@@ -1,21 +1,36 @@
-/* log — the one door for messages.  stderr for now: one line per event,
- * "LEVEL [workflow] message".  Secrets are never passed here. */
+/* log — the one door for messages.  To the journal (sd_journal_sendv) with
+ * structured fields when running under systemd or when the journal socket
+ * is there and stderr was not asked for; else one line per event on
+ * stderr: "LEVEL [workflow] message".  Secrets are never passed here. */
 #ifndef GLUEMETAD_LOG_H
 #define GLUEMETAD_LOG_H
 
 #include <syslog.h>
 
+/* What a message is about; both members may be NULL. */
+struct log_ctx {
+	const char *workflow;       /* GLUEMETAD_WORKFLOW= */
+	const char *run;            /* GLUEMETAD_RUN= */
+};
+
+enum log_target { LOG_TARGET_STDERR, LOG_TARGET_AUTO };
+
 /* max_priority: LOG_DEBUG shows everything, LOG_ERR only errors. */
-void log_setup(int max_priority);
+void log_setup(int max_priority, enum log_target target);
+int log_to_journal(void);
 /* Priority for an OpenMetadata loggerLevel (DEBUG, INFO, WARN, ERROR). */
 int log_priority_from_name(const char *level);
-void log_at(int priority, const char *workflow, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* message_id: one of log_ids.h, or NULL. */
+void log_full(int priority, const struct log_ctx *ctx, const char *message_id, const char *file,
+              int line, const char *func, const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
 
-#define log_err(wf, ...) log_at(LOG_ERR, wf, __VA_ARGS__)
-#define log_warning(wf, ...) log_at(LOG_WARNING, wf, __VA_ARGS__)
-#define log_notice(wf, ...) log_at(LOG_NOTICE, wf, __VA_ARGS__)
-#define log_info(wf, ...) log_at(LOG_INFO, wf, __VA_ARGS__)
-#define log_debug(wf, ...) log_at(LOG_DEBUG, wf, __VA_ARGS__)
+#define log_at(prio, ctx, ...) log_full(prio, ctx, NULL, __FILE__, __LINE__, __func__, __VA_ARGS__)
+#define log_event(prio, ctx, id, ...) log_full(prio, ctx, id, __FILE__, __LINE__, __func__, __VA_ARGS__)
+#define log_err(ctx, ...) log_at(LOG_ERR, ctx, __VA_ARGS__)
+#define log_warning(ctx, ...) log_at(LOG_WARNING, ctx, __VA_ARGS__)
+#define log_notice(ctx, ...) log_at(LOG_NOTICE, ctx, __VA_ARGS__)
+#define log_info(ctx, ...) log_at(LOG_INFO, ctx, __VA_ARGS__)
+#define log_debug(ctx, ...) log_at(LOG_DEBUG, ctx, __VA_ARGS__)
 
 #endif

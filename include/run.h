@@ -23,6 +23,8 @@ struct run_opts {
 	unsigned max_runs_per_workflow; /* default 1000 */
 	unsigned max_list_pages;        /* default 10000 */
 	int64_t now_ms;                 /* 0: the clock */
+	const char *log_workflow;       /* GLUEMETAD_WORKFLOW of the messages */
+	const char *run_id;             /* GLUEMETAD_RUN of the messages */
 };
 
 struct run_step {

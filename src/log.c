@@ -1,16 +1,31 @@
 /* log — see include/log.h. */
+#define SD_JOURNAL_SUPPRESS_LOCATION
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <systemd/sd-journal.h>
 
 #include "log.h"
 
 static int max_prio = LOG_INFO;
+static int journal;
 
 void
-log_setup(int max_priority)
+log_setup(int max_priority, enum log_target target)
 {
 	max_prio = max_priority;
+	journal = target == LOG_TARGET_AUTO &&
+	          (getenv("JOURNAL_STREAM") || access("/run/systemd/journal/socket", W_OK) == 0);
+}
+
+int
+log_to_journal(void)
+{
+	return journal;
 }
 
 int
@@ -40,18 +55,41 @@ level_name(int prio)
 }
 
 void
-log_at(int priority, const char *workflow, const char *fmt, ...)
+log_full(int priority, const struct log_ctx *ctx, const char *message_id, const char *file,
+         int line, const char *func, const char *fmt, ...)
 {
-	char msg[2048];
+	char msg[2048], f[10][2200];
+	struct iovec iov[10];
 	va_list ap;
+	int n = 0, i;
 
 	if (priority > max_prio)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (workflow)
-		fprintf(stderr, "%-6s [%s] %s\n", level_name(priority), workflow, msg);
-	else
-		fprintf(stderr, "%-6s %s\n", level_name(priority), msg);
+	if (!journal) {
+		if (ctx && ctx->workflow)
+			fprintf(stderr, "%-6s [%s] %s\n", level_name(priority), ctx->workflow, msg);
+		else
+			fprintf(stderr, "%-6s %s\n", level_name(priority), msg);
+		return;
+	}
+	snprintf(f[n++], sizeof(f[0]), "MESSAGE=%s", msg);
+	snprintf(f[n++], sizeof(f[0]), "PRIORITY=%d", priority);
+	snprintf(f[n++], sizeof(f[0]), "SYSLOG_IDENTIFIER=gluemetad");
+	snprintf(f[n++], sizeof(f[0]), "CODE_FILE=%s", file);
+	snprintf(f[n++], sizeof(f[0]), "CODE_LINE=%d", line);
+	snprintf(f[n++], sizeof(f[0]), "CODE_FUNC=%s", func);
+	if (message_id)
+		snprintf(f[n++], sizeof(f[0]), "MESSAGE_ID=%s", message_id);
+	if (ctx && ctx->workflow)
+		snprintf(f[n++], sizeof(f[0]), "GLUEMETAD_WORKFLOW=%s", ctx->workflow);
+	if (ctx && ctx->run)
+		snprintf(f[n++], sizeof(f[0]), "GLUEMETAD_RUN=%s", ctx->run);
+	for (i = 0; i < n; i++) {
+		iov[i].iov_base = f[i];
+		iov[i].iov_len = strlen(f[i]);
+	}
+	(void)sd_journal_sendv(iov, n);
 }

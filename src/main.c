@@ -149,7 +149,7 @@ cmd_ingest(const char *path, const struct run_opts *opts, int debug)
 		fprintf(stderr, "%s\n", err.msg);
 		return EXIT_USAGE;
 	}
-	log_setup(debug ? LOG_DEBUG : log_priority_from_name(w->logger_level));
+	log_setup(debug ? LOG_DEBUG : log_priority_from_name(w->logger_level), LOG_TARGET_STDERR);
 	if (uv_loop_init(&in.loop) < 0 || !(in.http = http_new(&in.loop))) {
 		fprintf(stderr, "gluemetad: cannot set up the event loop\n");
 		goto out;

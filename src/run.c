@@ -73,6 +73,7 @@ struct run {
 	int listing_done, listing_failed;
 	char *om_after;
 	unsigned om_pages;
+	struct log_ctx lg;
 };
 
 static void advance(struct run *r);
@@ -102,7 +103,7 @@ fatal(struct run *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(r->st.fatal_msg, sizeof(r->st.fatal_msg), fmt, ap);
 	va_end(ap);
-	log_err(NULL, "%s", r->st.fatal_msg);
+	log_err(&r->lg, "%s", r->st.fatal_msg);
 }
 
 /* ---- Glue and OpenMetadata calls, counted in r->pending ---- */
@@ -171,7 +172,7 @@ on_status_put(const struct om_result *res, void *arg)
 	} else if (!res->cancelled) {
 		r->st.sink.errors++;
 		item_fail(it);
-		log_err(it->name, "writing a pipeline status failed: %s", res->message);
+		log_err(&r->lg, "'%s': writing a pipeline status failed: %s", it->name, res->message);
 	}
 	settle(r);
 }
@@ -195,7 +196,7 @@ maybe_send_statuses(struct item *it)
 	while ((s = cJSON_DetachItemFromArray(it->statuses, 0)))
 		om(r, "PUT", path, s, on_status_put, it);
 	free(path);
-	log_debug(it->name, "%u runs read", it->n_runs);
+	log_debug(&r->lg, "'%s': %u runs read", it->name, it->n_runs);
 }
 
 static void
@@ -222,7 +223,7 @@ on_pipeline_put(const struct om_result *res, void *arg)
 		it->pipeline_state = -1;
 		r->st.sink.errors++;
 		item_fail(it);
-		log_err(it->name, "writing the pipeline failed: %s", res->message);
+		log_err(&r->lg, "'%s': writing the pipeline failed: %s", it->name, res->message);
 	}
 	settle(r);
 }
@@ -243,7 +244,7 @@ on_runs(const struct aws_result *res, void *arg)
 		if (!res->cancelled) {
 			r->st.source.errors++;
 			item_fail(it);
-			log_err(it->name, "GetWorkflowRuns failed: %s", glue_error(res, msg, sizeof(msg)));
+			log_err(&r->lg, "'%s': GetWorkflowRuns failed: %s", it->name, glue_error(res, msg, sizeof(msg)));
 		}
 		it->runs_done = 1;
 		goto out;
@@ -253,7 +254,7 @@ on_runs(const struct aws_result *res, void *arg)
 	if ((runs && !cJSON_IsArray(runs)) || (tok && !cJSON_IsString(tok) && !cJSON_IsNull(tok))) {
 		r->st.source.errors++;
 		item_fail(it);
-		log_err(it->name, "GetWorkflowRuns returned a malformed page (request id %s)",
+		log_err(&r->lg, "'%s': GetWorkflowRuns returned a malformed page (request id %s)", it->name,
 		        res->request_id ? res->request_id : "none");
 		it->runs_done = 1;
 		goto out;
@@ -270,7 +271,7 @@ on_runs(const struct aws_result *res, void *arg)
 			break;
 		if (entity_pipeline_status(run, &status, &e) < 0) {
 			r->st.source.warnings++;
-			log_warning(it->name, "skipping a workflow run: %s", e.msg);
+			log_warning(&r->lg, "'%s': skipping a workflow run: %s", it->name, e.msg);
 			continue;
 		}
 		cJSON_AddItemToArray(it->statuses, status);
@@ -283,7 +284,7 @@ on_runs(const struct aws_result *res, void *arg)
 	    it->n_runs < r->o.max_runs_per_workflow) {
 		if (it->runs_pages >= MAX_RUN_PAGES) {
 			r->st.source.warnings++;
-			log_warning(it->name, "more than %d pages of runs, keeping the first %u runs",
+			log_warning(&r->lg, "'%s': more than %d pages of runs, keeping the first %u runs", it->name,
 			            MAX_RUN_PAGES, it->n_runs);
 		} else if ((it->runs_token = strdup(tok->valuestring))) {
 			request_runs(it);
@@ -291,7 +292,7 @@ on_runs(const struct aws_result *res, void *arg)
 		}
 	}
 	if (it->n_runs >= r->o.max_runs_per_workflow && cJSON_IsString(tok) && in_window)
-		log_info(it->name, "keeping the newest %u runs (the per-workflow cap)", it->n_runs);
+		log_info(&r->lg, "'%s': keeping the newest %u runs (the per-workflow cap)", it->name, it->n_runs);
 	it->runs_done = 1;
 	maybe_send_statuses(it);
 out:
@@ -335,7 +336,7 @@ process_workflow(struct item *it, const cJSON *workflow)
 	if (entity_pipeline_request(workflow, r->wf->service_name, r->wf->aws_region, &req, &e) < 0) {
 		r->st.source.errors++;
 		item_fail(it);
-		log_err(it->name, "cannot build the pipeline: %s", e.msg);
+		log_err(&r->lg, "'%s': cannot build the pipeline: %s", it->name, e.msg);
 		return;
 	}
 	om(r, "PUT", "/v1/pipelines", req, on_pipeline_put, it);
@@ -357,11 +358,11 @@ on_get_workflow(const struct aws_result *res, void *arg)
 		process_workflow(it, w);
 	} else if (res->code && strcmp(res->code, "EntityNotFoundException") == 0) {
 		r->st.source.warnings++;
-		log_warning(it->name, "the workflow disappeared while it was read, skipping");
+		log_warning(&r->lg, "'%s': the workflow disappeared while it was read, skipping", it->name);
 	} else if (!res->cancelled) {
 		r->st.source.errors++;
 		item_fail(it);
-		log_err(it->name, "GetWorkflow failed: %s",
+		log_err(&r->lg, "'%s': GetWorkflow failed: %s", it->name,
 		        res->ok ? "the reply has no Workflow" : glue_error(res, msg, sizeof(msg)));
 	}
 	settle(r);
@@ -412,7 +413,7 @@ on_batch(const struct aws_result *res, void *arg)
 
 	if (!res->ok || (wfs && !cJSON_IsArray(wfs)) || (missing && !cJSON_IsArray(missing))) {
 		if (!res->cancelled && !stopping(r))
-			log_warning(NULL, "BatchGetWorkflows for %zu workflows failed (%s), "
+			log_warning(&r->lg, "BatchGetWorkflows for %zu workflows failed (%s), "
 			            "reading them one by one", b->n,
 			            res->ok ? "malformed reply" : glue_error(res, msg, sizeof(msg)));
 		for (i = 0; i < b->n; i++)
@@ -430,7 +431,7 @@ on_batch(const struct aws_result *res, void *arg)
 
 		if (it) {
 			r->st.source.warnings++;
-			log_warning(it->name, "the workflow disappeared while it was read, skipping");
+			log_warning(&r->lg, "'%s': the workflow disappeared while it was read, skipping", it->name);
 		}
 	}
 	for (i = 0; i < b->n; i++)
@@ -486,8 +487,8 @@ add_item(struct run *r, const char *name)
 
 	if (!fqn) {
 		r->st.source.errors++;
-		log_err(name, "the workflow name contains a double quote, which an OpenMetadata "
-		        "name cannot, skipping");
+		log_err(&r->lg, "'%s': the workflow name contains a double quote, which an "
+		        "OpenMetadata name cannot, skipping", name);
 		return 1;
 	}
 	if (r->n_items == r->cap_items) {
@@ -532,7 +533,7 @@ process_page(struct run *r, const cJSON *page)
 	if ((names && !cJSON_IsArray(names)) || (tok && !cJSON_IsString(tok) && !cJSON_IsNull(tok))) {
 		r->listing_failed = 1;
 		r->st.source.errors++;
-		log_err(NULL, "ListWorkflows returned a malformed page; the listing is incomplete");
+		log_err(&r->lg, "ListWorkflows returned a malformed page; the listing is incomplete");
 		submit_batches(r, 1);
 		return;
 	}
@@ -542,7 +543,7 @@ process_page(struct run *r, const cJSON *page)
 		r->st.workflows_listed++;
 		if (filter_excludes(r->filter, n->valuestring)) {
 			r->st.source.filtered++;
-			log_debug(n->valuestring, "filtered out by pipelineFilterPattern");
+			log_debug(&r->lg, "'%s': filtered out by pipelineFilterPattern", n->valuestring);
 			continue;
 		}
 		if (add_item(r, n->valuestring) < 0) {
@@ -554,12 +555,12 @@ process_page(struct run *r, const cJSON *page)
 		if (r->list_token && strcmp(r->list_token, tok->valuestring) == 0) {
 			r->listing_failed = 1;
 			r->st.source.errors++;
-			log_err(NULL, "ListWorkflows returned the same NextToken twice; the listing "
+			log_err(&r->lg, "ListWorkflows returned the same NextToken twice; the listing "
 			        "is incomplete");
 		} else if (r->list_pages >= r->o.max_list_pages) {
 			r->listing_failed = 1;
 			r->st.source.errors++;
-			log_err(NULL, "ListWorkflows has more than %u pages; the listing is incomplete",
+			log_err(&r->lg, "ListWorkflows has more than %u pages; the listing is incomplete",
 			        r->o.max_list_pages);
 		} else {
 			free(r->list_token);
@@ -575,7 +576,7 @@ process_page(struct run *r, const cJSON *page)
 		r->listing_done = 1;
 	}
 	if (r->list_pages % 10 == 0 || r->listing_done)
-		log_info(NULL, "listed %lu workflows in %u pages (%lu filtered out)",
+		log_info(&r->lg, "listed %lu workflows in %u pages (%lu filtered out)",
 		         r->st.workflows_listed, r->list_pages, r->st.source.filtered);
 	submit_batches(r, 1);
 }
@@ -596,7 +597,7 @@ on_list(const struct aws_result *res, void *arg)
 		} else {
 			r->listing_failed = 1;
 			r->st.source.errors++;
-			log_err(NULL, "ListWorkflows page %u failed: %s; the listing is incomplete",
+			log_err(&r->lg, "ListWorkflows page %u failed: %s; the listing is incomplete",
 			        r->list_pages, glue_error(res, msg, sizeof(msg)));
 			submit_batches(r, 1);
 		}
@@ -644,7 +645,7 @@ on_service_put(const struct om_result *res, void *arg)
 
 	if (res->ok) {
 		r->st.sink.records++;
-		log_info(NULL, "created pipeline service '%s'", r->wf->service_name);
+		log_info(&r->lg, "created pipeline service '%s'", r->wf->service_name);
 		start_main(r);
 	} else if (!res->cancelled) {
 		fatal(r, "cannot create pipeline service '%s': %s", r->wf->service_name, res->message);
@@ -702,9 +703,9 @@ on_version(const struct om_result *res, void *arg)
 		      "enableVersionValidation: false to try anyway)", v, OM_MIN_MINOR);
 	} else {
 		if (major == 1 && minor > OM_SCHEMA_MINOR)
-			log_notice(NULL, "OpenMetadata %s is newer than the 1.%d schemas gluemetad "
+			log_notice(&r->lg, "OpenMetadata %s is newer than the 1.%d schemas gluemetad "
 			           "writes", v, OM_SCHEMA_MINOR);
-		log_debug(NULL, "OpenMetadata %s", v);
+		log_debug(&r->lg, "OpenMetadata %s", v);
 	}
 	settle(r);
 }
@@ -733,11 +734,11 @@ on_delete(const struct om_result *res, void *arg)
 	if (res->ok) {
 		r->st.sink.records++;
 		r->st.pipelines_deleted++;
-		log_info(jstr(res->json, "name"), "marked deleted: the workflow is gone from Glue "
-		         "or filtered out");
+		log_info(&r->lg, "'%s': marked deleted: the workflow is gone from Glue or filtered "
+		         "out", jstr(res->json, "name") ? jstr(res->json, "name") : "?");
 	} else if (!res->cancelled) {
 		r->st.sink.errors++;
-		log_err(NULL, "marking a pipeline deleted failed: %s", res->message);
+		log_err(&r->lg, "marking a pipeline deleted failed: %s", res->message);
 	}
 	settle(r);
 }
@@ -755,7 +756,7 @@ on_om_list(const struct om_result *res, void *arg)
 	if (!res->ok || !cJSON_IsArray(data)) {
 		if (!res->cancelled) {
 			r->st.sink.errors++;
-			log_err(NULL, "listing the service's pipelines failed, not marking any deleted: %s",
+			log_err(&r->lg, "listing the service's pipelines failed, not marking any deleted: %s",
 			        res->ok ? "malformed reply" : res->message);
 		}
 		goto out;
@@ -808,7 +809,7 @@ start_delete(struct run *r)
 	if (r->listing_failed || !r->listing_done) {
 		r->st.deletion_skipped = 1;
 		r->st.source.warnings++;
-		log_warning(NULL, "not marking any pipeline deleted: the Glue listing did not complete");
+		log_warning(&r->lg, "not marking any pipeline deleted: the Glue listing did not complete");
 		return;
 	}
 	qsort(r->items, r->n_items, sizeof(*r->items), cmp_item_name);
@@ -889,6 +890,8 @@ run_start(struct http *h, const struct wf *wf, const struct run_opts *opts, run_
 	}
 	r->h = h;
 	r->wf = wf;
+	r->lg.workflow = opts ? opts->log_workflow : NULL;
+	r->lg.run = opts ? opts->run_id : NULL;
 	r->done = done;
 	r->arg = arg;
 	if (opts)

@@ -1,0 +1,340 @@
+/* cfg — see include/cfg.h. */
+#include <errno.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cfg.h"
+#include "cron.h"
+#include "util.h"
+#include "wf.h"
+#include "ytree.h"
+
+#define MAX_PROBLEMS 30
+
+struct loader {
+	const char *path;
+	struct buf out;
+	int problems;
+};
+
+static void __attribute__((format(printf, 4, 5)))
+problem(struct loader *l, const struct ynode *n, const char *key, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (++l->problems > MAX_PROBLEMS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	(void)buf_printf(&l->out, "%s%s:%u:%u: %s: %s", l->out.len ? "\n" : "", l->path,
+	                 n ? n->line : 1, n ? n->col : 1, key, msg);
+}
+
+static const char *
+str_of(struct loader *l, const struct ynode *n, const char *key)
+{
+	if (n->kind != YNODE_SCALAR || ytree_scalar_type(n) != YS_STR) {
+		problem(l, n, key, "expected a string, found %s", ytree_kind_name(n));
+		return NULL;
+	}
+	return n->str;
+}
+
+static int
+uint_of(struct loader *l, const struct ynode *n, const char *key, int64_t min, int64_t max,
+        unsigned *ret)
+{
+	const char *why;
+	int64_t v;
+
+	if (n->kind != YNODE_SCALAR || ytree_scalar_type(n) != YS_INT ||
+	    num_parse_i64(n->str, min, max, &v, &why) < 0) {
+		problem(l, n, key, "expected an integer %lld..%lld, found '%s'", (long long)min,
+		        (long long)max, n->kind == YNODE_SCALAR ? n->str : ytree_kind_name(n));
+		return -EINVAL;
+	}
+	*ret = (unsigned)v;
+	return 0;
+}
+
+/* "30", "30s", "5m", "1h" */
+static int
+duration_of(struct loader *l, const struct ynode *n, const char *key, unsigned *ret)
+{
+	char num[32];
+	const char *why, *s = n->kind == YNODE_SCALAR ? n->str : "";
+	size_t len = strlen(s);
+	int64_t v, mult = 1;
+
+	if (len && (s[len - 1] == 's' || s[len - 1] == 'm' || s[len - 1] == 'h')) {
+		mult = s[len - 1] == 'h' ? 3600 : s[len - 1] == 'm' ? 60 : 1;
+		len--;
+	}
+	if (n->kind != YNODE_SCALAR || len == 0 || len >= sizeof(num)) {
+		problem(l, n, key, "expected a duration like 30, 45s, 5m or 1h");
+		return -EINVAL;
+	}
+	memcpy(num, s, len);
+	num[len] = '\0';
+	if (num_parse_i64(num, 0, 86400, &v, &why) < 0 || v * mult > 86400) {
+		problem(l, n, key, "'%s' is not a duration of at most 24h", s);
+		return -EINVAL;
+	}
+	*ret = (unsigned)(v * mult);
+	return 0;
+}
+
+static char *
+resolve(const char *cfg_path, const char *file)
+{
+	struct buf b = {0};
+	char *copy, *dir;
+
+	if (file[0] == '/')
+		return strdup(file);
+	copy = strdup(cfg_path);
+	if (!copy)
+		return NULL;
+	dir = dirname(copy);
+	if (buf_printf(&b, "%s/%s", dir, file) < 0) {
+		free(copy);
+		return NULL;
+	}
+	free(copy);
+	return buf_steal(&b);
+}
+
+static int
+valid_name(const char *s)
+{
+	size_t i;
+
+	if (!*s || strlen(s) > 64)
+		return 0;
+	for (i = 0; s[i]; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-' || s[i] == '.'))
+			return 0;
+	return 1;
+}
+
+static void
+load_workflow(struct loader *l, struct cfg *c, const struct ynode *n, size_t idx)
+{
+	struct cfg_workflow *w = &c->workflows[c->n_workflows];
+	const struct ynode *v;
+	char key[96], why[256];
+	size_t i;
+
+	snprintf(key, sizeof(key), "workflows[%zu]", idx);
+	if (n->kind != YNODE_MAP) {
+		problem(l, n, key, "expected a mapping with name, file and schedule");
+		return;
+	}
+	memset(w, 0, sizeof(*w));
+	w->enabled = 1;
+	for (i = 0; i < n->n; i++) {
+		const char *k = n->keys[i]->str, *s;
+
+		v = n->items[i];
+		snprintf(key, sizeof(key), "workflows[%zu].%s", idx, k);
+		if (strcmp(k, "name") == 0) {
+			if ((s = str_of(l, v, key)) && !valid_name(s))
+				problem(l, v, key, "'%s': use 1-64 letters, digits, '_', '-' or '.'", s);
+			else if (s)
+				w->name = strdup(s);
+		} else if (strcmp(k, "file") == 0) {
+			if ((s = str_of(l, v, key)))
+				w->file = resolve(c->path, s);
+		} else if (strcmp(k, "schedule") == 0) {
+			if ((s = str_of(l, v, key))) {
+				if (cron_parse(s, &w->cron, why, sizeof(why)) < 0)
+					problem(l, v, key, "%s", why);
+				else
+					w->schedule = strdup(s);
+			}
+		} else if (strcmp(k, "timezone") == 0) {
+			if ((s = str_of(l, v, key))) {
+				if (cron_check_tz(s) < 0)
+					problem(l, v, key, "'%s' is not an installed IANA time zone", s);
+				else
+					w->timezone = strdup(s);
+			}
+		} else if (strcmp(k, "enabled") == 0) {
+			if (v->kind != YNODE_SCALAR || ytree_scalar_type(v) != YS_BOOL)
+				problem(l, v, key, "expected true or false");
+			else
+				w->enabled = ytree_bool(v);
+		} else if (strcmp(k, "jitter") == 0) {
+			(void)duration_of(l, v, key, &w->jitter_s);
+		} else {
+			problem(l, n->keys[i], key, "unknown key");
+		}
+	}
+	snprintf(key, sizeof(key), "workflows[%zu]", idx);
+	if (!ytree_get(n, "name"))
+		problem(l, n, key, "'name' is missing");
+	if (!ytree_get(n, "file"))
+		problem(l, n, key, "'file' is missing");
+	if (!ytree_get(n, "schedule"))
+		problem(l, n, key, "'schedule' is missing");
+	for (i = 0; w->name && i < c->n_workflows; i++)
+		if (c->workflows[i].name && strcmp(c->workflows[i].name, w->name) == 0)
+			problem(l, ytree_get(n, "name"), key, "the name '%s' is used twice", w->name);
+	if (w->file) {
+		struct gm_err e = {{0}};
+
+		if (wf_load(w->file, &w->wf, &e) < 0) {
+			l->problems++;
+			(void)buf_printf(&l->out, "%s%s", l->out.len ? "\n" : "", e.msg);
+		}
+	}
+	c->n_workflows++;
+}
+
+static void
+workflow_clear(struct cfg_workflow *w)
+{
+	free(w->name);
+	free(w->file);
+	free(w->schedule);
+	free(w->timezone);
+	wf_free(w->wf);
+}
+
+static void
+cfg_free(struct cfg *c)
+{
+	size_t i;
+
+	if (!c)
+		return;
+	for (i = 0; i < c->n_workflows; i++)
+		workflow_clear(&c->workflows[i]);
+	free(c->workflows);
+	free(c->path);
+	free(c->socket);
+	free(c->state_dir);
+	free(c);
+}
+
+int
+cfg_load(const char *path, struct cfg **ret, struct gm_err *err)
+{
+	struct loader l = { .path = path };
+	struct ynode *root = NULL;
+	struct cfg *c = NULL;
+	const struct ynode *wfs = NULL;
+	size_t i;
+	int r;
+
+	if ((r = ytree_load_file(path, &root, err)) < 0)
+		return r == -EINVAL ? -EINVAL : r;
+	c = calloc(1, sizeof(*c));
+	if (!c || !(c->path = strdup(path))) {
+		r = -ENOMEM;
+		gm_err_set(err, "out of memory");
+		goto out;
+	}
+	c->refs = 1;
+	c->max_concurrent_runs = 4;
+	if (root->kind != YNODE_MAP)
+		problem(&l, root, "(document)", "expected a mapping");
+	for (i = 0; root->kind == YNODE_MAP && i < root->n; i++) {
+		const char *k = root->keys[i]->str, *s;
+		const struct ynode *v = root->items[i];
+
+		if (strcmp(k, "socket") == 0) {
+			if ((s = str_of(&l, v, k)) && s[0] != '/')
+				problem(&l, v, k, "'%s' is not an absolute path", s);
+			else if (s)
+				c->socket = strdup(s);
+		} else if (strcmp(k, "state_dir") == 0) {
+			if ((s = str_of(&l, v, k)) && s[0] != '/')
+				problem(&l, v, k, "'%s' is not an absolute path", s);
+			else if (s)
+				c->state_dir = strdup(s);
+		} else if (strcmp(k, "max_concurrent_runs") == 0) {
+			(void)uint_of(&l, v, k, 1, 64, &c->max_concurrent_runs);
+		} else if (strcmp(k, "glue_concurrency") == 0) {
+			(void)uint_of(&l, v, k, 1, 256, &c->glue_concurrency);
+		} else if (strcmp(k, "om_concurrency") == 0) {
+			(void)uint_of(&l, v, k, 1, 256, &c->om_concurrency);
+		} else if (strcmp(k, "workflows") == 0) {
+			if (v->kind != YNODE_SEQ)
+				problem(&l, v, k, "expected a list of workflows");
+			else if (v->n > CFG_MAX_WORKFLOWS)
+				problem(&l, v, k, "more than %d workflows", CFG_MAX_WORKFLOWS);
+			else
+				wfs = v;
+		} else {
+			problem(&l, root->keys[i], k, "unknown key");
+		}
+	}
+	if (!c->socket)
+		c->socket = strdup(CFG_DEFAULT_SOCKET);
+	if (!c->state_dir)
+		c->state_dir = strdup(CFG_DEFAULT_STATE_DIR);
+	if (wfs && wfs->n) {
+		c->workflows = calloc(wfs->n, sizeof(*c->workflows));
+		if (!c->workflows) {
+			r = -ENOMEM;
+			gm_err_set(err, "out of memory");
+			goto out;
+		}
+		for (i = 0; i < wfs->n; i++)
+			load_workflow(&l, c, wfs->items[i], i);
+	}
+	if (!c->socket || !c->state_dir) {
+		r = -ENOMEM;
+		gm_err_set(err, "out of memory");
+		goto out;
+	}
+	if (l.problems) {
+		if (l.problems > MAX_PROBLEMS)
+			(void)buf_printf(&l.out, "\n%s: %d more problems not shown", path,
+			                 l.problems - MAX_PROBLEMS);
+		gm_err_set(err, "%s", l.out.data ? l.out.data : "invalid configuration");
+		r = -EINVAL;
+		goto out;
+	}
+	*ret = c;
+	c = NULL;
+	r = 0;
+out:
+	buf_clear(&l.out);
+	cfg_free(c);
+	ytree_free(root);
+	return r;
+}
+
+struct cfg *
+cfg_ref(struct cfg *c)
+{
+	if (c)
+		c->refs++;
+	return c;
+}
+
+void
+cfg_unref(struct cfg *c)
+{
+	if (c && --c->refs == 0)
+		cfg_free(c);
+}
+
+const struct cfg_workflow *
+cfg_find(const struct cfg *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; c && i < c->n_workflows; i++)
+		if (strcmp(c->workflows[i].name, name) == 0)
+			return &c->workflows[i];
+	return NULL;
+}
