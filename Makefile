@@ -29,7 +29,7 @@ SAN_FLAGS   = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 .PHONY: all deps deps-test check unit integration demo clean install uninstall \
         check-asan check-valgrind
 
-all: $(BUILD)/gluemetad
+all: $(BUILD)/gluemetad $(BUILD)/gluemetactl
 
 deps:
 	@sh scripts/deps.sh build
@@ -44,6 +44,9 @@ $(BUILD)/libgluemetad.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $(LIB_OBJ)
 
 $(BUILD)/gluemetad: $(BUILD)/obj/main.o $(BUILD)/libgluemetad.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/gluemetactl: $(BUILD)/obj/gluemetactl.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libgluemetad.a $(wildcard include/*.h) | $(BUILD)/tests
@@ -81,12 +84,14 @@ demo: deps-test
 	$(MAKE) all
 	$(PYTHON) tests/standins/demo.py --binary $(BUILD)/gluemetad --shared $(SHARED)
 
-install: $(BUILD)/gluemetad
+install: $(BUILD)/gluemetad $(BUILD)/gluemetactl
 	install -d $(DESTDIR)$(SBINDIR)
 	install -m 0755 $(BUILD)/gluemetad $(DESTDIR)$(SBINDIR)/gluemetad
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(BUILD)/gluemetactl $(DESTDIR)$(BINDIR)/gluemetactl
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/gluemetad
+	rm -f $(DESTDIR)$(SBINDIR)/gluemetad $(DESTDIR)$(BINDIR)/gluemetactl
 
 clean:
 	rm -rf $(BUILD)

@@ -9,11 +9,14 @@
 #include <curl/curl.h>
 #include <uv.h>
 
+#include "cfg.h"
+#include "daemon.h"
 #include "http.h"
 #include "log.h"
 #include "run.h"
 #include "util.h"
 #include "wf.h"
+#include "ytree.h"
 
 #ifndef GLUEMETAD_VERSION
 #define GLUEMETAD_VERSION "0.1.0"
@@ -26,11 +29,13 @@ usage(FILE *f)
 {
 	fprintf(f,
 	        "usage: gluemetad ingest -c FILE [--glue-concurrency N] [--om-concurrency N] [-d]\n"
-	        "       gluemetad check -c FILE\n"
+	        "       gluemetad check -c FILE | --config PATH\n"
+	        "       gluemetad daemon [--config PATH] [-d]\n"
 	        "       gluemetad version\n"
 	        "\n"
 	        "  ingest   run one OpenMetadata workflow file once, like `metadata ingest -c`\n"
-	        "  check    validate a workflow file without running it\n"
+	        "  check    validate a workflow file (-c) or the daemon configuration (--config)\n"
+	        "  daemon   run the scheduler (default config " CFG_DEFAULT_PATH ")\n"
 	        "\n"
 	        "Exit status: 0 success, 1 the run finished with failures, 2 usage or\n"
 	        "configuration error.\n");
@@ -209,6 +214,44 @@ cmd_check(const char *path)
 }
 
 static int
+cmd_check_config(const char *path)
+{
+	struct gm_err err = {{0}};
+	struct cfg *c = NULL;
+	size_t i;
+
+	if (cfg_load(path, &c, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		return EXIT_USAGE;
+	}
+	printf("%s: OK (%zu workflows, socket %s, state_dir %s)\n", path, c->n_workflows,
+	       c->socket, c->state_dir);
+	for (i = 0; i < c->n_workflows; i++)
+		printf("  %s: '%s'%s%s from %s%s\n", c->workflows[i].name, c->workflows[i].schedule,
+		       c->workflows[i].timezone ? " in " : "",
+		       c->workflows[i].timezone ? c->workflows[i].timezone : "", c->workflows[i].file,
+		       c->workflows[i].enabled ? "" : " (disabled)");
+	cfg_unref(c);
+	return EXIT_OK;
+}
+
+/* A file without a top-level `source` but with `workflows` is a daemon
+ * configuration; anything else is checked as a workflow file. */
+static int
+is_daemon_config(const char *path)
+{
+	struct gm_err err = {{0}};
+	struct ynode *root = NULL;
+	int r;
+
+	if (ytree_load_file(path, &root, &err) < 0)
+		return 0;
+	r = !ytree_get(root, "source") && (ytree_get(root, "workflows") || ytree_get(root, "socket"));
+	ytree_free(root);
+	return r;
+}
+
+static int
 parse_count(const char *opt, const char *s, unsigned *ret)
 {
 	const char *why;
@@ -226,7 +269,7 @@ int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
+		{ "config", required_argument, NULL, 'C' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "glue-concurrency", required_argument, NULL, 'G' },
 		{ "om-concurrency", required_argument, NULL, 'O' },
@@ -234,7 +277,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct run_opts opts = {0};
-	const char *cmd, *config = NULL;
+	const char *cmd, *config = NULL, *daemon_config = NULL;
 	int c, rc, debug = 0;
 
 	if (argc < 2) {
@@ -254,6 +297,7 @@ main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "c:dh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': config = optarg; break;
+		case 'C': daemon_config = optarg; break;
 		case 'd': debug = 1; break;
 		case 'G':
 			if (parse_count("--glue-concurrency", optarg, &opts.glue_concurrency) < 0)
@@ -271,6 +315,20 @@ main(int argc, char **argv)
 		fprintf(stderr, "gluemetad: unexpected argument '%s'\n", argv[optind]);
 		return EXIT_USAGE;
 	}
+	signal(SIGPIPE, SIG_IGN);
+	if (strcmp(cmd, "daemon") == 0) {
+		if (config) {
+			fprintf(stderr, "gluemetad daemon: use --config PATH for the daemon configuration\n");
+			return EXIT_USAGE;
+		}
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			return EXIT_FAILED;
+		rc = daemon_main(daemon_config ? daemon_config : CFG_DEFAULT_PATH, debug);
+		curl_global_cleanup();
+		return rc;
+	}
+	if (strcmp(cmd, "check") == 0 && daemon_config && !config)
+		return cmd_check_config(daemon_config);
 	if (strcmp(cmd, "ingest") != 0 && strcmp(cmd, "check") != 0) {
 		fprintf(stderr, "gluemetad: unknown command '%s'\n", cmd);
 		usage(stderr);
@@ -280,9 +338,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "gluemetad %s: -c FILE is required\n", cmd);
 		return EXIT_USAGE;
 	}
-	signal(SIGPIPE, SIG_IGN);
 	if (strcmp(cmd, "check") == 0)
-		return cmd_check(config);
+		return is_daemon_config(config) ? cmd_check_config(config) : cmd_check(config);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		fprintf(stderr, "gluemetad: cannot initialise libcurl\n");
 		return EXIT_FAILED;

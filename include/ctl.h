@@ -1,0 +1,26 @@
+/* ctl — the status and control socket: a unix stream socket; a client
+ * sends one line "COMMAND [ARGUMENT]" (at most 1 KiB, within 5 s), gets one
+ * JSON object and a newline back, and the connection closes.  At most
+ * CTL_MAX_CLIENTS at a time; a slow or silent client is cut off. */
+#ifndef GLUEMETAD_CTL_H
+#define GLUEMETAD_CTL_H
+
+struct uv_loop_s;
+struct cJSON;
+struct gm_err;
+struct ctl;
+
+#define CTL_MAX_REQUEST 1024
+#define CTL_MAX_CLIENTS 32
+#define CTL_TIMEOUT_MS 5000
+
+/* Returns the reply (ownership passes to ctl). */
+typedef struct cJSON *(*ctl_handler)(const char *command, const char *argument, void *arg);
+
+struct ctl *ctl_new(struct uv_loop_s *loop, const char *path, ctl_handler handler, void *arg,
+                    struct gm_err *err);
+/* Stops listening, drops clients, unlinks the socket; frees itself once
+ * its handles are closed (run the loop). */
+void ctl_close(struct ctl *c);
+
+#endif

@@ -1,0 +1,17 @@
+/* state — files in state_dir, written crash-safe: a temporary file in the
+ * same folder, fsync, rename over the old one, fsync of the folder.  A
+ * kill -9 at any moment leaves the old or the new content, never a torn
+ * one. */
+#ifndef GLUEMETAD_STATE_H
+#define GLUEMETAD_STATE_H
+
+#include <stddef.h>
+
+#define STATE_MAX_FILE ((size_t)16 << 20)
+
+int state_write(const char *dir, const char *name, const void *data, size_t len);
+/* Returns the content (malloc'd, NUL-terminated) or NULL with errno set
+ * (ENOENT when there is none yet). */
+char *state_read(const char *dir, const char *name);
+
+#endif

@@ -1,0 +1,281 @@
+/* ctl — see include/ctl.h.  The bind sequence follows ntpd's control.c:
+ * unlink a stale socket, bind under a tight umask, chmod 0660, listen. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <uv.h>
+
+#include "ctl.h"
+#include "util.h"
+
+struct client;
+
+struct ctl {
+	uv_pipe_t server;
+	char *path;
+	ctl_handler handler;
+	void *arg;
+	struct client *clients;
+	unsigned n_clients, handles;
+	int closing;
+};
+
+struct client {
+	uv_pipe_t pipe;
+	uv_timer_t timer;
+	struct ctl *ctl;
+	struct client *next;
+	char buf[CTL_MAX_REQUEST + 1];
+	size_t len;
+	int handles, done;
+	uv_write_t wr;
+	char *reply;
+};
+
+static void
+ctl_handle_gone(struct ctl *c)
+{
+	if (--c->handles == 0 && c->closing) {
+		free(c->path);
+		free(c);
+	}
+}
+
+static void
+server_closed(uv_handle_t *h)
+{
+	ctl_handle_gone(h->data);
+}
+
+static void
+client_handle_closed(uv_handle_t *h)
+{
+	struct client *cl = h->data;
+	struct ctl *c = cl->ctl;
+
+	if (--cl->handles == 0) {
+		free(cl->reply);
+		free(cl);
+		ctl_handle_gone(c);
+	}
+}
+
+static void
+client_close(struct client *cl)
+{
+	struct ctl *c = cl->ctl;
+	struct client **pp;
+
+	if (cl->done)
+		return;
+	cl->done = 1;
+	for (pp = &c->clients; *pp; pp = &(*pp)->next)
+		if (*pp == cl) {
+			*pp = cl->next;
+			break;
+		}
+	c->n_clients--;
+	uv_close((uv_handle_t *)&cl->pipe, client_handle_closed);
+	uv_close((uv_handle_t *)&cl->timer, client_handle_closed);
+}
+
+static void
+on_written(uv_write_t *w, int status)
+{
+	(void)status;
+	client_close(w->data);
+}
+
+static void
+reply(struct client *cl, cJSON *j)
+{
+	struct buf out = {0};
+	char *text;
+	uv_buf_t b;
+
+	if (!j)
+		j = cJSON_CreateObject();
+	text = j ? cJSON_PrintUnformatted(j) : NULL;
+	cJSON_Delete(j);
+	if (!text || buf_printf(&out, "%s\n", text) < 0) {
+		free(text);
+		buf_clear(&out);
+		client_close(cl);
+		return;
+	}
+	free(text);
+	cl->reply = buf_steal(&out);
+	b = uv_buf_init(cl->reply, (unsigned)strlen(cl->reply));
+	uv_read_stop((uv_stream_t *)&cl->pipe);
+	uv_timer_stop(&cl->timer);
+	cl->wr.data = cl;
+	if (uv_write(&cl->wr, (uv_stream_t *)&cl->pipe, &b, 1, on_written) < 0)
+		client_close(cl);
+}
+
+static cJSON *
+error_reply(const char *msg)
+{
+	cJSON *j = cJSON_CreateObject();
+
+	if (j) {
+		cJSON_AddBoolToObject(j, "ok", 0);
+		cJSON_AddStringToObject(j, "error", msg);
+	}
+	return j;
+}
+
+static void
+handle_line(struct client *cl, char *line)
+{
+	char *cmd = line, *arg = NULL, *sp;
+	size_t i;
+
+	for (i = 0; line[i]; i++)
+		if ((unsigned char)line[i] < 0x20 && line[i] != '\t') {
+			reply(cl, error_reply("the request contains control characters"));
+			return;
+		}
+	while (*cmd == ' ')
+		cmd++;
+	sp = strchr(cmd, ' ');
+	if (sp) {
+		*sp = '\0';
+		arg = sp + 1;
+		while (*arg == ' ')
+			arg++;
+		if (!*arg)
+			arg = NULL;
+	}
+	if (!*cmd) {
+		reply(cl, error_reply("empty request"));
+		return;
+	}
+	reply(cl, cl->ctl->handler(cmd, arg, cl->ctl->arg));
+}
+
+static void
+on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
+{
+	struct client *cl = h->data;
+
+	(void)hint;
+	*b = uv_buf_init(cl->buf + cl->len, (unsigned)(CTL_MAX_REQUEST - cl->len));
+}
+
+static void
+on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+	struct client *cl = s->data;
+	char *nl;
+
+	(void)b;
+	if (cl->done || cl->reply)
+		return;
+	if (n < 0) {
+		client_close(cl);
+		return;
+	}
+	cl->len += (size_t)n;
+	cl->buf[cl->len] = '\0';
+	if ((nl = memchr(cl->buf, '\n', cl->len))) {
+		*nl = '\0';
+		if (nl > cl->buf && nl[-1] == '\r')
+			nl[-1] = '\0';
+		handle_line(cl, cl->buf);
+	} else if (cl->len >= CTL_MAX_REQUEST) {
+		reply(cl, error_reply("request longer than 1024 bytes"));
+	}
+}
+
+static void
+on_timeout(uv_timer_t *t)
+{
+	client_close(t->data);
+}
+
+static void
+on_connection(uv_stream_t *server, int status)
+{
+	struct ctl *c = server->data;
+	struct client *cl;
+
+	if (status < 0)
+		return;
+	cl = calloc(1, sizeof(*cl));
+	if (!cl)
+		return;
+	cl->ctl = c;
+	uv_pipe_init(server->loop, &cl->pipe, 0);
+	uv_timer_init(server->loop, &cl->timer);
+	cl->pipe.data = cl->timer.data = cl;
+	cl->handles = 2;
+	c->handles++;
+	cl->next = c->clients;
+	c->clients = cl;
+	c->n_clients++;
+	if (uv_accept(server, (uv_stream_t *)&cl->pipe) < 0 || c->n_clients > CTL_MAX_CLIENTS) {
+		client_close(cl);
+		return;
+	}
+	uv_timer_start(&cl->timer, on_timeout, CTL_TIMEOUT_MS, 0);
+	uv_read_start((uv_stream_t *)&cl->pipe, on_alloc, on_read);
+}
+
+struct ctl *
+ctl_new(uv_loop_t *loop, const char *path, ctl_handler handler, void *arg, struct gm_err *err)
+{
+	struct ctl *c = calloc(1, sizeof(*c));
+	struct stat st;
+	mode_t old;
+	int r;
+
+	if (!c || !(c->path = strdup(path))) {
+		free(c);
+		gm_err_set(err, "out of memory");
+		return NULL;
+	}
+	c->handler = handler;
+	c->arg = arg;
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			gm_err_set(err, "socket %s: exists and is not a socket", path);
+			goto fail;
+		}
+		(void)unlink(path);
+	}
+	uv_pipe_init(loop, &c->server, 0);
+	c->server.data = c;
+	c->handles = 1;
+	old = umask(0117);
+	r = uv_pipe_bind(&c->server, path);
+	umask(old);
+	if (r < 0 || chmod(path, 0660) < 0 ||
+	    (r = uv_listen((uv_stream_t *)&c->server, 16, on_connection)) < 0) {
+		gm_err_set(err, "socket %s: %s", path, uv_strerror(r < 0 ? r : -errno));
+		c->closing = 1;
+		uv_close((uv_handle_t *)&c->server, server_closed);
+		return NULL;
+	}
+	return c;
+fail:
+	free(c->path);
+	free(c);
+	return NULL;
+}
+
+void
+ctl_close(struct ctl *c)
+{
+	if (!c)
+		return;
+	c->closing = 1;
+	while (c->clients)
+		client_close(c->clients);
+	(void)unlink(c->path);
+	uv_close((uv_handle_t *)&c->server, server_closed);
+}

@@ -1,0 +1,354 @@
+"""gluemetad daemon: cron schedules, overlap, control socket and
+gluemetactl, SIGHUP reloads, SIGTERM, sd_notify, history across restarts,
+journald records."""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+import harness
+
+BIN = os.environ.get("GLUEMETAD_BIN", "build/gluemetad")
+CTL = os.path.join(os.path.dirname(BIN), "gluemetactl")
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class Notify:
+    """A NOTIFY_SOCKET the daemon reports to."""
+
+    def __init__(self, path):
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(path)
+        self.msgs = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self.loop, daemon=True).start()
+
+    def loop(self):
+        while True:
+            try:
+                data = self.sock.recv(65536)
+            except OSError:
+                return
+            with self.lock:
+                self.msgs.append(data.decode())
+
+    def wait_for(self, text, timeout=15, after=0):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            with self.lock:
+                for i, m in enumerate(self.msgs[after:], after):
+                    if text in m.split("\n"):
+                        return i
+            time.sleep(0.05)
+        raise AssertionError(f"{text!r} not notified; got {self.msgs}")
+
+    def count(self):
+        with self.lock:
+            return len(self.msgs)
+
+    def close(self):
+        self.sock.close()
+
+
+class DaemonCase(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="gm-dm-")
+        cls.estate_path = os.path.join(cls.tmp, "estate.json")
+        cls.estate = harness.gen_estate(cls.estate_path, 6, seed=5)
+        cls.s = harness.Standins(cls.estate_path, tmp=cls.tmp)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        self.s.om.call("POST", "/__fake/reset")
+        self.s.om.call("POST", "/__fake/config", {"latency_ms": 0, "faults": []})
+        self.s.glue.call("POST", "/__fake/config", {"latency_ms": 0, "faults": []})
+        self.dir = tempfile.mkdtemp(prefix="d-", dir=self.tmp)
+        self.proc = None
+        self.notify = Notify(os.path.join(self.dir, "notify.sock"))
+        for n in ("a", "b", "c", "d"):
+            self.write(f"{n}.yaml", harness.workflow_yaml(self.s, service="svc_" + n))
+
+    def tearDown(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.notify.close()
+
+    def write(self, name, text):
+        with open(os.path.join(self.dir, name), "w") as fh:
+            fh.write(text)
+
+    def config(self, workflows, max_runs=4):
+        lines = [f"socket: {self.dir}/gm.sock", f"state_dir: {self.dir}/state",
+                 f"max_concurrent_runs: {max_runs}", "workflows:"]
+        for name, sched in workflows:
+            lines += [f"  - name: {name}", f"    file: {name}.yaml", f"    schedule: \"{sched}\""]
+        self.write("gluemetad.yaml", "\n".join(lines) + "\n")
+
+    def start(self, extra_env=None, wrap=None):
+        env = dict(os.environ, NOTIFY_SOCKET=self.notify.path)
+        env.pop("JOURNAL_STREAM", None)
+        env.update(extra_env or {})
+        self.err = open(os.path.join(self.dir, "daemon.log"), "a")
+        argv = harness.WRAPPER + [BIN, "daemon", "--config",
+                                  os.path.join(self.dir, "gluemetad.yaml")]
+        self.proc = subprocess.Popen((wrap or []) + argv, env=env, stdout=self.err,
+                                     stderr=self.err)
+        self.notify.wait_for("READY=1", timeout=30)
+
+    def log(self):
+        with open(os.path.join(self.dir, "daemon.log")) as fh:
+            return fh.read()
+
+    def ctl(self, *args, ok=True):
+        p = subprocess.run([CTL, "--socket", os.path.join(self.dir, "gm.sock")] + list(args),
+                           capture_output=True, text=True, timeout=30)
+        if ok:
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        return p
+
+    def status(self):
+        return json.loads(self.ctl("--json", "status").stdout)
+
+    def by_name(self, st=None):
+        st = st or self.status()
+        return {w["name"]: w for w in st["workflows"]}
+
+    def wait(self, cond, timeout=30, what="condition"):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            v = cond()
+            if v:
+                return v
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {what}; log:\n{self.log()[-3000:]}")
+
+    def services(self):
+        return {p["service"]["name"] for p in self.s.dump()["pipelines"]}
+
+    def stop(self, timeout=15):
+        self.proc.send_signal(signal.SIGTERM)
+        t0 = time.time()
+        rc = self.proc.wait(timeout)
+        return rc, time.time() - t0
+
+
+class TestDaemon(DaemonCase):
+    def test_schedules_status_manual_run_and_stop(self):
+        self.config([("a", "*/3 * * * * *"), ("b", "*/3 * * * * *"), ("c", "0 0 1 1 *")])
+        self.start()
+        st = self.status()
+        self.assertEqual(st["workflows_total"], 3)
+        w = self.by_name(st)
+        self.assertEqual(w["c"]["state"], "idle")
+        self.assertEqual(w["a"]["schedule"], "*/3 * * * * *")
+        self.assertGreater(w["c"]["next_fire"], time.time() + 86400)
+        self.assertLessEqual(w["a"]["next_fire"], time.time() + 3.5)
+        # scheduled runs land
+        self.wait(lambda: {"svc_a", "svc_b"} <= self.services(), what="scheduled runs")
+        self.wait(lambda: self.by_name()["a"].get("last"), what="history of a")
+        last = self.by_name()["a"]["last"][0]
+        self.assertEqual(last["result"], "success")
+        self.assertEqual(last["trigger"], "schedule")
+        self.assertEqual(last["pipelines"], len(self.estate["workflows"]))
+        # fires on time: the start of a scheduled run is within 1.5 s of a multiple of 3 s
+        self.assertLess((last["started_ms"] / 1000.0) % 3, 1.5)
+        self.assertNotIn("svc_c", self.services())
+        p = self.ctl("run", "c")
+        self.assertIn("c: ", p.stdout)
+        self.wait(lambda: "svc_c" in self.services(), timeout=15, what="manual run of c")
+        hist = json.loads(self.ctl("--json", "history", "c").stdout)
+        self.wait(lambda: json.loads(self.ctl("--json", "history", "c").stdout)["runs"],
+                  what="history of c")
+        hist = json.loads(self.ctl("--json", "history", "c").stdout)
+        self.assertEqual(hist["runs"][0]["trigger"], "manual")
+        human = self.ctl("status").stdout
+        self.assertIn("WORKFLOW", human)
+        self.assertRegex(human, r"\n  c +idle")
+        self.assertEqual(self.ctl("run", "nope", ok=False).returncode, 1)
+        self.assertEqual(self.ctl("history", ok=False).returncode, 2)
+        self.assertIn("STATUS=3 workflows", "\n".join(self.notify.msgs))
+        rc, took = self.stop()
+        self.assertEqual(rc, 0)
+        self.notify.wait_for("STOPPING=1")
+        self.assertLess(took, 10)
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "gm.sock")))
+        self.assertNotIn(harness.SK, self.log())
+        self.assertNotIn(harness.JWT, self.log())
+
+    def test_no_overlap_when_a_run_outlasts_its_interval(self):
+        self.s.glue.call("POST", "/__fake/config", {"latency_ms": 400})
+        self.config([("a", "* * * * * *")])
+        self.start()
+        self.wait(lambda: len(json.loads(self.ctl("--json", "history", "a").stdout)["runs"]) >= 2,
+                  timeout=60, what="two runs")
+        runs = json.loads(self.ctl("--json", "history", "a").stdout)["runs"]
+        runs.sort(key=lambda r: r["started_ms"])
+        for prev, nxt in zip(runs, runs[1:]):
+            self.assertGreaterEqual(nxt["started_ms"], prev["finished_ms"])
+        self.assertGreater(self.by_name()["a"]["skipped"], 0)
+        self.assertIn("still running from the previous fire, skipping", self.log())
+        self.assertEqual(self.stop()[0], 0)
+
+    def test_reloads(self):
+        self.config([("a", "0 0 1 1 *"), ("b", "0 0 1 1 *")])
+        self.start()
+        n = self.notify.count()
+        self.config([("a", "0 0 1 1 *"), ("b", "0 0 1 1 *"), ("d", "*/2 * * * * *")])
+        self.proc.send_signal(signal.SIGHUP)
+        i = self.notify.wait_for("RELOADING=1", after=n)
+        self.assertIn("MONOTONIC_USEC=", self.notify.msgs[i])
+        self.notify.wait_for("READY=1", after=i)
+        self.assertEqual(set(self.by_name()), {"a", "b", "d"})
+        self.wait(lambda: "svc_d" in self.services(), what="the added workflow's run")
+        # a broken workflow file: the old set stays, the error is logged
+        self.write("e.yaml", "source: [unclosed\n")
+        self.config([("a", "0 0 1 1 *"), ("e", "@daily")])
+        self.proc.send_signal(signal.SIGHUP)
+        self.wait(lambda: "reload failed" in self.log(), what="reload failure in the log")
+        self.assertIn("e.yaml:", self.log())
+        self.assertEqual(set(self.by_name()), {"a", "b", "d"})
+        p = self.ctl("reload", ok=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("reload failed", p.stderr)
+        # a burst of SIGHUPs leaves it healthy
+        self.config([("a", "0 0 1 1 *"), ("b", "0 0 1 1 *")])
+        for _ in range(50):
+            self.proc.send_signal(signal.SIGHUP)
+        self.wait(lambda: set(self.by_name()) == {"a", "b"}, what="reloaded set")
+        self.assertIsNone(self.proc.poll())
+        self.assertEqual(self.ctl("run", "b").returncode, 0)
+        self.wait(lambda: "svc_b" in self.services(), what="run after the burst")
+        self.assertEqual(self.stop()[0], 0)
+
+    def test_sigterm_mid_run_and_history_survives_restart(self):
+        self.s.glue.call("POST", "/__fake/config", {"latency_ms": 300})
+        self.config([("a", "0 0 1 1 *")])
+        self.start()
+        self.ctl("run", "a")
+        self.wait(lambda: self.by_name()["a"]["state"] == "running", what="running")
+        time.sleep(0.5)
+        rc, took = self.stop()
+        self.assertEqual(rc, 0)
+        self.assertLess(took, 10)
+        self.s.glue.call("POST", "/__fake/config", {"latency_ms": 0})
+        self.notify.msgs.clear()
+        self.start()
+        runs = json.loads(self.ctl("--json", "history", "a").stdout)["runs"]
+        self.assertEqual(len(runs), 1)
+        self.assertEqual(runs[0]["result"], "interrupted")
+        self.ctl("run", "a")
+        self.wait(lambda: len(json.loads(self.ctl("--json", "history", "a").stdout)["runs"]) == 2,
+                  what="second run")
+        self.assertEqual(self.stop()[0], 0)
+        with open(os.path.join(self.dir, "state", "history.json")) as fh:
+            self.assertEqual(len(json.load(fh)["workflows"]["a"]), 2)
+
+    def test_bad_config_and_check(self):
+        self.write("gluemetad.yaml", "socket: relative.sock\nworkflows:\n  - name: a\n"
+                   "    file: a.yaml\n    schedule: \"61 * * * *\"\n  - name: a\n"
+                   "    file: missing.yaml\n    schedule: '@daily'\n    timezone: Mars/Base\n")
+        path = os.path.join(self.dir, "gluemetad.yaml")
+        p = harness.run_gluemetad(BIN, ["check", "-c", path])
+        self.assertEqual(p.returncode, 2)
+        for text in ("gluemetad.yaml:1:9: socket: 'relative.sock' is not an absolute path",
+                     "workflows[0].schedule: minute 61 out of range 0-59",
+                     "the name 'a' is used twice", "missing.yaml: No such file",
+                     "workflows[1].timezone: 'Mars/Base' is not an installed IANA time zone"):
+            self.assertIn(text, p.stderr)
+        p = harness.run_gluemetad(BIN, ["daemon", "--config", path])
+        self.assertEqual(p.returncode, 2)
+        self.config([("a", "@hourly")])
+        p = harness.run_gluemetad(BIN, ["check", "--config", path])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("1 workflows", p.stdout)
+
+    def test_socket_protocol_abuse(self):
+        self.config([("a", "0 0 1 1 *")])
+        self.start()
+        path = os.path.join(self.dir, "gm.sock")
+
+        def raw(data, read=True):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(10)
+            s.connect(path)
+            s.sendall(data)
+            out = s.makefile("rb").read() if read else b""
+            s.close()
+            return out
+        self.assertIn(b'"ok":false', raw(b"frobnicate\n"))
+        self.assertIn(b"control characters", raw(b"status\x01\n"))
+        self.assertIn(b"longer than 1024", raw(b"x" * 1024))
+        try:
+            raw(b"y" * 100000)          # cut off; the daemon carries on
+        except (ConnectionResetError, BrokenPipeError):
+            pass
+        self.assertIn(b'"ok":false', raw(b"run\n"))
+        idle = [socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(40)]
+        for s in idle:
+            s.connect(path)
+        t0 = time.time()
+        self.wait(lambda: self.status()["ok"], timeout=15, what="status with idle clients")
+        for s in idle:
+            s.close()
+        self.assertLess(time.time() - t0, 12)
+        self.assertEqual(self.stop()[0], 0)
+
+
+@unittest.skipUnless(os.geteuid() == 0 and shutil.which("unshare"), "needs root and unshare")
+class TestJournal(DaemonCase):
+    def test_structured_records(self):
+        self.config([("a", "0 0 1 1 *")])
+        out = os.path.join(self.dir, "journal.jsonl")
+        sink = os.path.join(HERE, "journal_sink.py")
+        script = ("mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/journal && "
+                  f"(/usr/bin/python3 {sink} /run/systemd/journal/socket {out} &) && "
+                  f"while [ ! -e {out}.ready ]; do sleep 0.05; done && exec \"$@\"")
+        self.start(wrap=["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh"])
+        self.ctl("run", "a")
+        self.wait(lambda: json.loads(self.ctl("--json", "history", "a").stdout)["runs"],
+                  what="a run")
+        self.write("broken.yaml", "source: {\n")
+        self.config([("a", "0 0 1 1 *"), ("broken", "@daily")])
+        self.proc.send_signal(signal.SIGHUP)
+
+        def records():
+            with open(out) as fh:
+                return [json.loads(x) for x in fh if x.strip()]
+        self.wait(lambda: any(r.get("MESSAGE_ID") == "a0b1c2d3e4f54a6b8c7d9e0f1a2b3c4d"
+                              for r in records()), what="reload-failed record")
+        self.assertEqual(self.stop()[0], 0)
+        recs = records()
+        for r in recs:
+            self.assertEqual(r["SYSLOG_IDENTIFIER"], "gluemetad")
+            self.assertIn("PRIORITY", r)
+            self.assertIn("CODE_FUNC", r)
+        started = [r for r in recs if r.get("MESSAGE_ID") == "6b2c1a0e4f3d4b8e9a7c5d1e2f3a4b5c"]
+        finished = [r for r in recs if r.get("MESSAGE_ID") == "9d8e7f6a5b4c4d3e8f2a1b0c9d8e7f6a"]
+        self.assertEqual(len(started), 1)
+        self.assertEqual(len(finished), 1)
+        self.assertEqual(started[0]["GLUEMETAD_WORKFLOW"], "a")
+        self.assertEqual(started[0]["GLUEMETAD_RUN"], finished[0]["GLUEMETAD_RUN"])
+        progress = [r for r in recs if r.get("GLUEMETAD_RUN") == started[0]["GLUEMETAD_RUN"]]
+        self.assertGreaterEqual(len(progress), 3)     # started, progress, finished
+        failed = [r for r in recs if r.get("MESSAGE_ID") == "a0b1c2d3e4f54a6b8c7d9e0f1a2b3c4d"]
+        self.assertIn("broken.yaml", failed[0]["MESSAGE"])
+        self.assertEqual(failed[0]["PRIORITY"], "3")
+        self.assertFalse(any(harness.SK in r["MESSAGE"] or harness.JWT in r["MESSAGE"]
+                             for r in recs))
+
+
+if __name__ == "__main__":
+    unittest.main()
