@@ -1,7 +1,8 @@
 /* ctl — the status and control socket: a unix stream socket; a client
  * sends one line "COMMAND [ARGUMENT]" (at most 1 KiB, within 5 s), gets one
  * JSON object and a newline back, and the connection closes.  At most
- * CTL_MAX_CLIENTS at a time; a slow or silent client is cut off. */
+ * CTL_MAX_CLIENTS at a time (a new client pushes out the one that has
+ * waited longest without asking); a slow or silent client is cut off. */
 #ifndef GLUEMETAD_CTL_H
 #define GLUEMETAD_CTL_H
 

@@ -218,9 +218,20 @@ on_connection(uv_stream_t *server, int status)
 	cl->next = c->clients;
 	c->clients = cl;
 	c->n_clients++;
-	if (uv_accept(server, (uv_stream_t *)&cl->pipe) < 0 || c->n_clients > CTL_MAX_CLIENTS) {
+	if (uv_accept(server, (uv_stream_t *)&cl->pipe) < 0) {
 		client_close(cl);
 		return;
+	}
+	if (c->n_clients > CTL_MAX_CLIENTS) {
+		/* full: the client that waited longest without asking goes */
+		struct client *old = NULL, *p;
+
+		for (p = c->clients; p; p = p->next)
+			if (!p->reply && p != cl)
+				old = p;
+		client_close(old ? old : cl);
+		if (!old)
+			return;
 	}
 	uv_timer_start(&cl->timer, on_timeout, CTL_TIMEOUT_MS, 0);
 	uv_read_start((uv_stream_t *)&cl->pipe, on_alloc, on_read);
