@@ -210,6 +210,10 @@ on_pipeline_put(const struct om_result *res, void *arg)
 		it->pipeline_state = 1;
 		r->st.sink.records++;
 		r->st.pipelines_written++;
+		if (r->st.pipelines_written % 100 == 0)
+			log_info(&r->lg, "progress: %lu pipelines and %lu statuses written, %lu "
+			         "workflows listed", r->st.pipelines_written, r->st.statuses_written,
+			         r->st.workflows_listed);
 		if (fqn && strcmp(fqn, it->fqn) != 0) {
 			char *copy = strdup(fqn);
 

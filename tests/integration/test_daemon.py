@@ -93,8 +93,9 @@ class DaemonCase(unittest.TestCase):
     def config(self, workflows, max_runs=4):
         lines = [f"socket: {self.dir}/gm.sock", f"state_dir: {self.dir}/state",
                  f"max_concurrent_runs: {max_runs}", "workflows:"]
-        for name, sched in workflows:
+        for name, sched, *extra in workflows:
             lines += [f"  - name: {name}", f"    file: {name}.yaml", f"    schedule: \"{sched}\""]
+            lines += [f"    {x}" for x in extra]
         self.write("gluemetad.yaml", "\n".join(lines) + "\n")
 
     def start(self, extra_env=None, wrap=None):
@@ -256,17 +257,46 @@ class TestDaemon(DaemonCase):
         with open(os.path.join(self.dir, "state", "history.json")) as fh:
             self.assertEqual(len(json.load(fh)["workflows"]["a"]), 2)
 
+    def test_without_systemd_disabled_jitter_and_watchdog(self):
+        self.config([("a", "0 0 1 1 *", "enabled: false"), ("b", "@hourly", "jitter: 30m",
+                                                            "timezone: America/New_York")])
+        env = dict(os.environ)
+        env.pop("NOTIFY_SOCKET", None)
+        log = open(os.path.join(self.dir, "daemon.log"), "a")
+        self.proc = subprocess.Popen(harness.WRAPPER + [BIN, "daemon", "--config",
+                                     os.path.join(self.dir, "gluemetad.yaml")], env=env,
+                                     stdout=log, stderr=log)
+        self.wait(lambda: os.path.exists(os.path.join(self.dir, "gm.sock")) and
+                  self.ctl("--json", "status", ok=False).returncode == 0, what="socket")
+        w = self.by_name()
+        self.assertEqual(w["a"]["state"], "disabled")
+        self.assertNotIn("next_fire", w["a"])
+        hour = (int(time.time()) // 3600 + 1) * 3600
+        self.assertTrue(hour <= w["b"]["next_fire"] <= hour + 1800, w["b"])
+        self.assertEqual(w["b"]["timezone"], "America/New_York")
+        self.assertEqual(self.ctl("run", "a").returncode, 0)     # manual runs still work
+        self.wait(lambda: "svc_a" in self.services(), what="manual run of a disabled workflow")
+        self.assertEqual(self.stop()[0], 0)
+        self.assertEqual(self.notify.count(), 0)
+        # with a watchdog, WATCHDOG=1 comes at half the interval
+        self.start(extra_env={"WATCHDOG_USEC": "600000"})
+        i = self.notify.wait_for("WATCHDOG=1", timeout=5)
+        self.notify.wait_for("WATCHDOG=1", timeout=5, after=i + 1)
+        self.assertEqual(self.stop()[0], 0)
+
     def test_bad_config_and_check(self):
         self.write("gluemetad.yaml", "socket: relative.sock\nworkflows:\n  - name: a\n"
                    "    file: a.yaml\n    schedule: \"61 * * * *\"\n  - name: a\n"
-                   "    file: missing.yaml\n    schedule: '@daily'\n    timezone: Mars/Base\n")
+                   "    file: missing.yaml\n    schedule: '@daily'\n    timezone: Mars/Base\n"
+                   "    jitter: 25h\n")
         path = os.path.join(self.dir, "gluemetad.yaml")
         p = harness.run_gluemetad(BIN, ["check", "-c", path])
         self.assertEqual(p.returncode, 2)
         for text in ("gluemetad.yaml:1:9: socket: 'relative.sock' is not an absolute path",
                      "workflows[0].schedule: minute 61 out of range 0-59",
                      "the name 'a' is used twice", "missing.yaml: No such file",
-                     "workflows[1].timezone: 'Mars/Base' is not an installed IANA time zone"):
+                     "workflows[1].timezone: 'Mars/Base' is not an installed IANA time zone",
+                     "workflows[1].jitter: '25h' is not a duration of at most 24h"):
             self.assertIn(text, p.stderr)
         p = harness.run_gluemetad(BIN, ["daemon", "--config", path])
         self.assertEqual(p.returncode, 2)
