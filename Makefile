@@ -3,6 +3,13 @@ PREFIX     ?= /usr/local
 DESTDIR    ?=
 SBINDIR    ?= $(PREFIX)/sbin
 BINDIR     ?= $(PREFIX)/bin
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+MANDIR     ?= $(PREFIX)/share/man
+UNITDIR    ?= $(or $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null),$(PREFIX)/lib/systemd/system)
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+DOCDIR     ?= $(PREFIX)/share/doc/gluemetad
 BUILD      ?= build
 CC         ?= cc
 PKGS        = libuv libcurl yaml-0.1 libcjson openssl libsystemd
@@ -12,9 +19,11 @@ PYTHON     ?= /usr/bin/python3
 WARN        = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla \
               -Wno-format-truncation
 CFLAGS     ?= -O2 -g
-ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) -Iinclude \
+VERSION     = 0.1.0
+ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE -DGLUEMETAD_VERSION='"$(VERSION)"' $(CPPFLAGS) \
+              $(WARN) $(CFLAGS) $(SAN) -Iinclude \
               $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LIBS        = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+LIBS        = $(LDFLAGS) $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 TEST_LIBS   = $(shell pkg-config --libs cmocka 2>/dev/null)
 
 LIB_SRC     = $(filter-out src/main.c src/gluemetactl.c,$(wildcard src/*.c))
@@ -27,7 +36,7 @@ VALGRIND    = valgrind -q --leak-check=full --show-leak-kinds=definite,indirect 
 SAN_FLAGS   = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 .PHONY: all deps deps-test check unit integration demo clean install uninstall \
-        check-asan check-valgrind
+        check-asan check-valgrind deb rpm deps-packaging check-packaging
 
 all: $(BUILD)/gluemetad $(BUILD)/gluemetactl
 
@@ -85,13 +94,55 @@ demo: deps-test
 	$(PYTHON) tests/standins/demo.py --binary $(BUILD)/gluemetad --shared $(SHARED)
 
 install: $(BUILD)/gluemetad $(BUILD)/gluemetactl
-	install -d $(DESTDIR)$(SBINDIR)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(COMPLETIONDIR) \
+	    $(DESTDIR)$(SYSCONFDIR)/gluemetad/workflows $(DESTDIR)$(DOCDIR)/examples
 	install -m 0755 $(BUILD)/gluemetad $(DESTDIR)$(SBINDIR)/gluemetad
-	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(BUILD)/gluemetactl $(DESTDIR)$(BINDIR)/gluemetactl
+	install -m 0644 man/gluemetactl.1 $(DESTDIR)$(MANDIR)/man1/gluemetactl.1
+	install -m 0644 man/gluemetad.yaml.5 $(DESTDIR)$(MANDIR)/man5/gluemetad.yaml.5
+	install -m 0644 man/gluemetad.8 $(DESTDIR)$(MANDIR)/man8/gluemetad.8
+	sed -e 's|/usr/sbin/gluemetad|$(SBINDIR)/gluemetad|g' \
+	    -e 's|/etc/gluemetad/|$(SYSCONFDIR)/gluemetad/|g' systemd/gluemetad.service \
+	    > $(DESTDIR)$(UNITDIR)/gluemetad.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/gluemetad.service
+	install -m 0644 systemd/gluemetad.sysusers $(DESTDIR)$(SYSUSERSDIR)/gluemetad.conf
+	install -m 0644 systemd/gluemetad.tmpfiles $(DESTDIR)$(TMPFILESDIR)/gluemetad.conf
+	install -m 0644 completion/gluemetactl $(DESTDIR)$(COMPLETIONDIR)/gluemetactl
+	ln -sf gluemetactl $(DESTDIR)$(COMPLETIONDIR)/gluemetad
+	install -m 0644 conf/examples/*.yaml $(DESTDIR)$(DOCDIR)/examples/
+	@# configuration is never overwritten
+	test -e $(DESTDIR)$(SYSCONFDIR)/gluemetad/gluemetad.yaml || \
+	    install -m 0640 conf/gluemetad.yaml $(DESTDIR)$(SYSCONFDIR)/gluemetad/gluemetad.yaml
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/gluemetad $(DESTDIR)$(BINDIR)/gluemetactl
+	rm -f $(DESTDIR)$(SBINDIR)/gluemetad $(DESTDIR)$(BINDIR)/gluemetactl \
+	    $(DESTDIR)$(MANDIR)/man1/gluemetactl.1 $(DESTDIR)$(MANDIR)/man5/gluemetad.yaml.5 \
+	    $(DESTDIR)$(MANDIR)/man8/gluemetad.8 $(DESTDIR)$(UNITDIR)/gluemetad.service \
+	    $(DESTDIR)$(SYSUSERSDIR)/gluemetad.conf $(DESTDIR)$(TMPFILESDIR)/gluemetad.conf \
+	    $(DESTDIR)$(COMPLETIONDIR)/gluemetactl $(DESTDIR)$(COMPLETIONDIR)/gluemetad
+	rm -rf $(DESTDIR)$(DOCDIR)
+
+deps-packaging:
+	@sh scripts/deps.sh packaging
+
+# Debian package: build/deb/gluemetad_$(VERSION)_*.deb, checked by lintian.
+deb: deps-packaging
+	rm -rf build/deb && mkdir -p build/deb/gluemetad-$(VERSION)
+	tar -cf - Makefile README.md src include man conf systemd completion scripts \
+	    | tar -C build/deb/gluemetad-$(VERSION) -xf -
+	cp -r packaging/debian build/deb/gluemetad-$(VERSION)/debian
+	cd build/deb/gluemetad-$(VERSION) && dpkg-buildpackage -us -uc -b
+	lintian --fail-on warning --suppress-tags bad-distribution-in-changes-file build/deb/*.changes
+
+# RPM package: build/rpm/RPMS/*/gluemetad-$(VERSION)-*.rpm.
+rpm: deps-packaging
+	rm -rf build/rpm && mkdir -p build/rpm/SOURCES build/rpm/src/gluemetad-$(VERSION)
+	tar -cf - Makefile README.md src include man conf systemd completion scripts \
+	    | tar -C build/rpm/src/gluemetad-$(VERSION) -xf -
+	tar -C build/rpm/src -czf build/rpm/SOURCES/gluemetad-$(VERSION).tar.gz gluemetad-$(VERSION)
+	rpmbuild -bb --define "_topdir $(abspath build/rpm)" --nodeps packaging/rpm/gluemetad.spec
 
 clean:
 	rm -rf $(BUILD)

@@ -1,11 +1,14 @@
 #!/bin/sh
 # Installs (as root) or names (otherwise) the Debian packages gluemetad needs
-# to build and to run its tests.  Usage: scripts/deps.sh [build|test]
+# to build, to run its tests and to package it.
+# Usage: scripts/deps.sh [build|test|packaging]
 set -eu
 BUILD_PKGS="gcc make pkg-config libuv1-dev libcurl4-openssl-dev libyaml-dev libcjson-dev libssl-dev libsystemd-dev"
 TEST_PKGS="tzdata libcmocka-dev python3 python3-yaml python3-jsonschema valgrind"
+PACKAGING_PKGS="debhelper dpkg-dev lintian fakeroot rpm mandoc systemd"
 want="$BUILD_PKGS"
 [ "${1:-build}" = test ] && want="$BUILD_PKGS $TEST_PKGS"
+[ "${1:-build}" = packaging ] && want="$BUILD_PKGS $PACKAGING_PKGS"
 missing=""
 for p in $want; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
