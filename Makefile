@@ -76,6 +76,8 @@ check: deps-test
 	$(MAKE) integration
 	$(MAKE) check-asan
 	$(MAKE) check-valgrind
+	@if [ "$$(id -u)" -eq 0 ]; then $(MAKE) check-packaging; \
+	 else echo "check-packaging skipped: it installs the package and needs root"; fi
 
 # The whole suite again on a build with AddressSanitizer and UBSan.
 check-asan: deps-test
@@ -143,6 +145,10 @@ rpm: deps-packaging
 	    | tar -C build/rpm/src/gluemetad-$(VERSION) -xf -
 	tar -C build/rpm/src -czf build/rpm/SOURCES/gluemetad-$(VERSION).tar.gz gluemetad-$(VERSION)
 	rpmbuild -bb --define "_topdir $(abspath build/rpm)" --nodeps packaging/rpm/gluemetad.spec
+
+# Lint, security exposure, and the .deb installed and run (needs root).
+check-packaging: deb rpm
+	$(PYTHON) tests/packaging/test_installed.py
 
 clean:
 	rm -rf $(BUILD)
