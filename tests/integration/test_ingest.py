@@ -1,5 +1,4 @@
 """gluemetad ingest -c against the stand-ins: what lands in OpenMetadata."""
-import json
 import os
 import shutil
 import tempfile

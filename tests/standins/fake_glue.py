@@ -14,16 +14,16 @@ import hmac
 import json
 import os
 import random
-import signal
 import sys
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import aws_model  # noqa: E402
+import serve  # noqa: E402
 import sigv4_verify  # noqa: E402
 
 OPS = ["ListWorkflows", "GetWorkflow", "BatchGetWorkflows", "GetWorkflowRuns", "GetWorkflowRun",
@@ -451,20 +451,7 @@ def main():
             print(e)
         print("estate OK" if not errs else f"{len(errs)} problems")
         return 1 if errs else 0
-    srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-    srv.daemon_threads = True
-    srv.state = state
-    if args.port_file:
-        tmp = args.port_file + ".tmp"
-        with open(tmp, "w") as fh:
-            fh.write(str(srv.server_address[1]))
-        os.rename(tmp, args.port_file)
-    signal.signal(signal.SIGTERM, lambda *a: threading.Thread(target=srv.shutdown).start())
-    try:
-        srv.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    return 0
+    return serve.serve(Handler, args.port, args.port_file, state=state)
 
 
 if __name__ == "__main__":

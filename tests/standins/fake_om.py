@@ -10,15 +10,16 @@ import copy
 import json
 import os
 import re
-import signal
 import sys
 import threading
 import time
 import urllib.parse
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import serve  # noqa: E402
 DEFAULT_SPEC = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared",
                                              "openmetadata-spec"))
 
@@ -490,20 +491,7 @@ def main():
     ap.add_argument("--spec-dir", default=DEFAULT_SPEC)
     args = ap.parse_args()
     store = Store(args)
-    srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-    srv.daemon_threads = True
-    srv.store = store
-    if args.port_file:
-        tmp = args.port_file + ".tmp"
-        with open(tmp, "w") as fh:
-            fh.write(str(srv.server_address[1]))
-        os.rename(tmp, args.port_file)
-    signal.signal(signal.SIGTERM, lambda *a: threading.Thread(target=srv.shutdown).start())
-    try:
-        srv.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    return 0
+    return serve.serve(Handler, args.port, args.port_file, store=store)
 
 
 if __name__ == "__main__":
