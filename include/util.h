@@ -47,5 +47,7 @@ int64_t time_now_ms(void);
 uint64_t time_mono_ms(void);
 /* Random 64-bit value from the OS (used for jitter and run ids). */
 uint64_t rand_u64(void);
+/* A random UUID (version 4) as text into out[37]. */
+void str_uuid4(char out[37]);
 
 #endif

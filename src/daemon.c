@@ -466,12 +466,8 @@ start_run(struct job *j, const char *trigger)
 	struct daemon *d = j->d;
 	struct run_opts o = {0};
 	struct gm_err err = {{0}};
-	uint64_t a = rand_u64(), b = rand_u64();
 
-	/* a UUID v4, as OpenMetadata's run ids */
-	snprintf(j->run_id, sizeof(j->run_id), "%08x-%04x-4%03x-%04x-%012llx",
-	         (unsigned)(a >> 32), (unsigned)(a >> 16) & 0xffff, (unsigned)a & 0xfff,
-	         (unsigned)((b >> 48) & 0x3fff) | 0x8000, (unsigned long long)(b & 0xffffffffffffULL));
+	str_uuid4(j->run_id);           /* as OpenMetadata's run ids */
 	snprintf(j->trigger, sizeof(j->trigger), "%s", trigger);
 	j->lg.run = j->run_id;
 	o.glue_concurrency = d->cfg->glue_concurrency;

@@ -29,7 +29,7 @@
 #define OM_MIN_MINOR 9          /* oldest OpenMetadata 1.x we write to */
 #define OM_SCHEMA_MINOR 13      /* the schemas our bodies follow */
 
-enum phase { P_START, P_SERVICE, P_MAIN, P_DELETE, P_DONE };
+enum phase { P_START, P_SERVICE, P_MAIN, P_DELETE, P_REPORT, P_DONE };
 
 struct item {
 	struct run *run;
@@ -74,6 +74,8 @@ struct run {
 	char *om_after;
 	unsigned om_pages;
 	struct log_ctx lg;
+	char run_id[40];                /* reported to ingestionPipelineFQN */
+	int64_t started_ms;
 };
 
 static void advance(struct run *r);
@@ -820,6 +822,87 @@ start_delete(struct run *r)
 	list_om_pipelines(r);
 }
 
+/* ---- ingestionPipelineFQN: the run reported as OpenMetadata's workflow does ---- */
+
+static void
+on_report(const struct om_result *res, void *arg)
+{
+	struct run *r = arg;
+
+	if (!res->ok && !res->cancelled) {
+		r->st.sink.warnings++;
+		log_warning(&r->lg, "reporting the run to ingestion pipeline '%s' failed: %s",
+		            r->wf->ingestion_pipeline_fqn, res->message);
+	}
+	settle(r);
+}
+
+static cJSON *
+step_json(const char *name, const struct run_step *s)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o && cJSON_AddStringToObject(o, "name", name) &&
+	    cJSON_AddNumberToObject(o, "records", (double)s->records) &&
+	    cJSON_AddNumberToObject(o, "updated_records", (double)s->updated) &&
+	    cJSON_AddNumberToObject(o, "warnings", (double)s->warnings) &&
+	    cJSON_AddNumberToObject(o, "errors", (double)s->errors) &&
+	    cJSON_AddNumberToObject(o, "filtered", (double)s->filtered))
+		return o;
+	cJSON_Delete(o);
+	return NULL;
+}
+
+/* The final state, as OpenMetadata computes it: success without errors,
+ * partialSuccess when the success rate reaches successThreshold, else
+ * failed; stopped for an interrupted run. */
+static const char *
+final_state(const struct run *r)
+{
+	unsigned long ok = r->st.source.records + r->st.sink.records;
+	unsigned long bad = r->st.source.errors + r->st.sink.errors + (r->st.fatal ? 1 : 0);
+
+	if (r->cancelled)
+		return "stopped";
+	if (r->st.fatal)
+		return "failed";
+	if (!bad)
+		return "success";
+	return 100.0 * (double)ok / (double)(ok + bad) >= (double)r->wf->success_threshold
+	       ? "partialSuccess" : "failed";
+}
+
+static void
+report(struct run *r, const char *state)
+{
+	cJSON *o = cJSON_CreateObject(), *steps;
+	char *path;
+
+	if (!r->wf->ingestion_pipeline_fqn || !o)
+		goto out;
+	if (!cJSON_AddStringToObject(o, "runId", r->run_id) ||
+	    !cJSON_AddStringToObject(o, "pipelineState", state) ||
+	    !cJSON_AddNumberToObject(o, "startDate", (double)r->started_ms) ||
+	    !cJSON_AddNumberToObject(o, "timestamp", (double)r->started_ms))
+		goto out;
+	if (strcmp(state, "running") != 0) {
+		if (!cJSON_AddNumberToObject(o, "endDate", (double)time_now_ms()) ||
+		    !(steps = cJSON_AddArrayToObject(o, "status")) ||
+		    !cJSON_AddItemToArray(steps, step_json("Source", &r->st.source)) ||
+		    !cJSON_AddItemToArray(steps, step_json("Sink", &r->st.sink)))
+			goto out;
+	}
+	path = path_printf("/v1/services/ingestionPipelines/%s/pipelineStatus",
+	                   r->wf->ingestion_pipeline_fqn);
+	if (path) {
+		om(r, "PUT", path, o, on_report, r);
+		o = NULL;
+	}
+	free(path);
+out:
+	cJSON_Delete(o);
+}
+
 /* ---- phases ---- */
 
 static void
@@ -840,8 +923,11 @@ advance(struct run *r)
 		return;
 	switch (r->phase) {
 	case P_START:
-		if (stopping(r))
-			break;
+		if (stopping(r)) {
+			r->phase = P_DELETE;
+			advance(r);
+			return;
+		}
 		r->phase = P_SERVICE;
 		r->pending++;           /* held while we submit */
 		{
@@ -861,17 +947,30 @@ advance(struct run *r)
 			return;
 		break;
 	case P_SERVICE:
-		if (stopping(r))
-			break;
+		if (stopping(r)) {
+			r->phase = P_DELETE;
+			advance(r);
+			return;
+		}
 		return;         /* start_main moved on, or fatal() stopped us */
 	case P_MAIN:
 		r->pending++;
 		start_delete(r);
 		r->pending--;
-		if (r->pending)
-			return;
-		break;
+		if (!r->pending)
+			advance(r);     /* nothing to delete: on to the report */
+		return;
 	case P_DELETE:
+		r->phase = P_REPORT;
+		if (r->wf->ingestion_pipeline_fqn && !r->cancelled) {
+			r->pending++;
+			report(r, final_state(r));
+			r->pending--;
+			if (r->pending)
+				return;
+		}
+		break;
+	case P_REPORT:
 		break;
 	case P_DONE:
 		return;
@@ -945,9 +1044,17 @@ run_start(struct http *h, const struct wf *wf, const struct run_opts *opts, run_
 		gm_err_set(err, "out of memory");
 		goto fail;
 	}
+	if (wf->pipeline_run_id)
+		snprintf(r->run_id, sizeof(r->run_id), "%s", wf->pipeline_run_id);
+	else if (opts && opts->run_id)
+		snprintf(r->run_id, sizeof(r->run_id), "%s", opts->run_id);
+	else
+		str_uuid4(r->run_id);
+	r->started_ms = time_now_ms();
 	*ret = r;
 	r->pending++;
 	om(r, "GET", "/v1/system/version", NULL, on_version, r);
+	report(r, "running");
 	list_workflows(r);
 	settle(r);
 	return 0;

@@ -232,3 +232,14 @@ rand_u64(void)
 		v = (uint64_t)time_mono_ms() * 6364136223846793005ULL + 1442695040888963407ULL;
 	return v;
 }
+
+void
+str_uuid4(char out[37])
+{
+	uint64_t a = rand_u64(), b = rand_u64();
+
+	snprintf(out, 37, "%08x-%04x-4%03x-%04x-%012llx", (unsigned)(a >> 32),
+	         (unsigned)(a >> 16) & 0xffff, (unsigned)a & 0xfff,
+	         (unsigned)((b >> 48) & 0x3fff) | 0x8000,
+	         (unsigned long long)(b & 0xffffffffffffULL));
+}

@@ -105,7 +105,7 @@ class Standins:
 
 def workflow_yaml(standins, service="glue_it", includes=None, excludes=None,
                   lookback=3, mark_deleted=True, access_key=AK, secret_key=SK, token=JWT,
-                  extra_source="", extra_om=""):
+                  extra_source="", extra_om="", extra_top=""):
     lines = [
         "source:",
         "  type: gluepipeline",
@@ -145,6 +145,7 @@ def workflow_yaml(standins, service="glue_it", includes=None, excludes=None,
         f"      jwtToken: {json.dumps(token)}",
     ]
     lines += [extra_om] if extra_om else []
+    lines += [extra_top] if extra_top else []
     return "\n".join(lines) + "\n"
 
 

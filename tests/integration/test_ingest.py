@@ -237,6 +237,64 @@ class TestEstate(IngestCase):
         self.assertLessEqual(self.s.dump()["max_in_flight"], 8)
 
 
+class TestReporting(IngestCase):
+    workflows = 10
+    RUN_ID = "0b6b1b5e-5a55-4c8a-9a55-0a0b0c0d0e0f"
+
+    def reported(self):
+        return [(x["runId"], x["pipelineState"])
+                for x in self.s.dump()["ingestionPipelineStatusLog"]]
+
+    def test_run_reported_running_then_success(self):
+        self.s.om.call("POST", "/__fake/seed", {"ingestionPipelines": ["glue_it.glue_metadata"]})
+        p = self.ingest(extra_top=f"ingestionPipelineFQN: glue_it.glue_metadata\n"
+                                  f"pipelineRunId: {self.RUN_ID}")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(self.reported(), [(self.RUN_ID, "running"), (self.RUN_ID, "success")])
+        final = self.s.dump()["ingestionPipelineStatuses"]["glue_it.glue_metadata"][self.RUN_ID]
+        steps = {x["name"]: x for x in final["status"]}
+        self.assertEqual(set(steps), {"Source", "Sink"})
+        self.assertGreater(steps["Sink"]["records"], self.workflows)
+        self.assertEqual(steps["Source"]["errors"], 0)
+        self.assertGreaterEqual(final["endDate"], final["startDate"])
+        self.assertNoRejections()
+
+    def test_partial_success_and_thresholds(self):
+        self.s.om.call("POST", "/__fake/seed", {"ingestionPipelines": ["glue_it.glue_metadata"]})
+        bad = self.estate["workflows"][2]["Name"]
+        faults = {"faults": [{"op": op, "name": bad, "status": 500,
+                              "error": "InternalServiceException", "times": -1}
+                             for op in ("BatchGetWorkflows", "GetWorkflow")]}
+        self.s.glue.call("POST", "/__fake/config", faults)
+        top = "ingestionPipelineFQN: glue_it.glue_metadata"
+        p = self.ingest(extra_top=top)
+        self.assertEqual(p.returncode, 1)                    # raiseOnError defaults to true
+        self.assertEqual(self.reported()[-1][1], "partialSuccess")
+        run_id = self.reported()[-1][0]
+        self.assertEqual(self.reported()[-2], (run_id, "running"))
+        final = self.s.dump()["ingestionPipelineStatuses"]["glue_it.glue_metadata"][run_id]
+        self.assertEqual({x["name"]: x["errors"] for x in final["status"]}["Source"], 1)
+        # workflowConfig.raiseOnError false: errors above successThreshold exit 0
+        p = self.ingest(extra_top=top, extra_om="  raiseOnError: false")
+        self.assertEqual(p.returncode, 0, p.stdout)
+        self.assertEqual(self.reported()[-1][1], "partialSuccess")
+        # below successThreshold the run failed, whatever raiseOnError says
+        p = self.ingest(extra_top=top, extra_om="  raiseOnError: false\n  successThreshold: 100")
+        self.assertEqual(p.returncode, 1, p.stdout)
+        self.assertEqual(self.reported()[-1][1], "failed")
+        self.assertNoRejections()
+
+    def test_store_service_connection(self):
+        self.assertEqual(self.ingest().returncode, 0)
+        svc = self.s.dump()["services"][0]
+        self.assertEqual(svc["connection"]["config"]["type"], "GluePipeline")
+        self.assertEqual(svc["connection"]["config"]["awsConfig"]["awsRegion"], "eu-west-1")
+        self.s.om.call("POST", "/__fake/reset")
+        p = self.ingest(extra_om="    storeServiceConnection: false")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertNotIn("connection", self.s.dump()["services"][0])
+
+
 class TestOddNames(IngestCase):
     workflows = 12
     odd = True

@@ -78,6 +78,7 @@ class Store:
         self.tables = {}
         self.containers = {}
         self.ingestion = {}       # fqn -> {runId: status}
+        self.ingestion_log = []   # every status PUT, in order
         self.counts = {}
         self.total = 0
         self.rejected = []
@@ -168,11 +169,17 @@ class Handler(BaseHTTPRequestHandler):
                     pipelines.append(e)
                 return 200, {"services": list(st.services.values()), "pipelines": pipelines,
                              "lineage": list(st.lineage.values()),
-                             "ingestionPipelineStatuses": st.ingestion, "counts": st.counts,
+                             "ingestionPipelineStatuses": st.ingestion,
+                             "ingestionPipelineStatusLog": st.ingestion_log, "counts": st.counts,
                              "total": st.total, "rejected": st.rejected,
                              "max_in_flight": st.max_in_flight}
             if method == "POST" and self.path == "/__fake/reset":
                 st.reset()
+                return 200, {}
+            if method == "POST" and self.path == "/__fake/seed":
+                seed = json.loads(raw or b"{}")
+                for fqn in seed.get("ingestionPipelines", []):
+                    st.ingestion.setdefault(fqn, {})
                 return 200, {}
             if method == "POST" and self.path == "/__fake/config":
                 cfg = json.loads(raw or b"{}")
@@ -478,6 +485,8 @@ class Handler(BaseHTTPRequestHandler):
         if fqn not in st.ingestion:
             raise OMError(404, f"ingestionPipeline instance for {fqn} not found")
         st.ingestion[fqn][body["runId"]] = body
+        st.ingestion_log.append({"fqn": fqn, "runId": body["runId"],
+                                 "pipelineState": body.get("pipelineState")})
         return 200, None
 
 
