@@ -177,7 +177,7 @@ parse_children(struct loader *l, struct ynode *parent)
 
 	for (;;) {
 		if ((r = next_event(l, &ev)) < 0)
-			return r;
+			goto fail;      /* a key may be waiting for its value */
 		if (ev.type == YAML_SEQUENCE_END_EVENT || ev.type == YAML_MAPPING_END_EVENT) {
 			yaml_event_delete(&ev);
 			return 0;

@@ -206,6 +206,28 @@ class TestEstate(IngestCase):
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertLanded([w["Name"] for w in self.estate["workflows"]])
 
+    def test_garbage_replies_are_errors_not_crashes(self):
+        names = [w["Name"] for w in self.estate["workflows"]]
+        self.s.glue.call("POST", "/__fake/config", {"faults": [
+            {"op": "GetWorkflowRuns", "name": names[1], "raw_body": "{\"Runs\": [tru", "times": -1},
+            {"op": "GetWorkflowRuns", "name": names[2], "raw_body": "{\"Runs\": 7}", "times": -1},
+            {"op": "GetWorkflowRuns", "name": names[3], "raw_body":
+             "{\"Runs\": [{\"Status\": 5, \"StartedOn\": \"x\", \"Graph\": []}]}", "times": -1},
+            {"op": "BatchGetWorkflows", "raw_body": "{\"Workflows\": {\"a\": 1}}", "times": 1},
+            {"op": "GetWorkflow", "name": names[4], "raw_body": "[1, 2, 3]", "times": -1}]})
+        p = self.ingest()
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("Total errors: 3", p.stdout)        # runs of 1 and 2, workflow 4
+        self.assertIn("skipping a workflow run", p.stderr)  # the malformed run of 3
+        got = self.pipelines()
+        self.assertEqual(set(got), set(names) - {names[4]})
+        self.s.glue.call("POST", "/__fake/config", {"faults": [
+            {"op": "ListWorkflows", "raw_body": "<html>oops</html>", "times": -1}]})
+        p = self.ingest()
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("cannot list Glue workflows", p.stderr)
+        self.assertIn("not a JSON object", p.stderr)
+
     def test_wrong_jwt(self):
         p = self.ingest(token="eyJ.wrong.token")
         self.assertEqual(p.returncode, 1)

@@ -36,6 +36,12 @@ class GlueError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
+class RawReply(Exception):
+    def __init__(self, status, body):
+        super().__init__(body)
+        self.status, self.body = status, body
+
+
 class State:
     def __init__(self, args):
         self.args = args
@@ -269,6 +275,14 @@ class Handler(BaseHTTPRequestHandler):
         except GlueError as e:
             self.send_error_json(e)
             return
+        except RawReply as r:
+            data = r.body.encode()
+            self.send_response(r.status)
+            self.send_header("Content-Type", "application/x-amz-json-1.1")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
         errs = st.model.validate(st.model.output_shape(op), out)
         if errs:
             with st.lock:
@@ -299,6 +313,8 @@ class Handler(BaseHTTPRequestHandler):
                     continue
                 if f.get("times", -1) > 0:
                     f["times"] -= 1
+                if "raw_body" in f:         # a broken reply, sent as it is
+                    raise RawReply(int(f.get("status", 200)), f["raw_body"])
                 raise GlueError(int(f.get("status", 500)), f.get("error", "InternalServiceException"),
                                 f.get("message", "injected fault"))
             roll = st.rng.random() * 100
