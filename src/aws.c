@@ -25,6 +25,7 @@ struct aws_client {
 	char *service, *target_prefix, *region, *url, *host, *path;
 	char *access_key, *secret_key, *session_token;
 	int quota;
+	long long skew_s;               /* the service's clock minus ours */
 };
 
 struct call {
@@ -33,6 +34,7 @@ struct call {
 	aws_done_cb cb;
 	void *arg;
 	int quota_taken;
+	int skew_retried;
 };
 
 char *
@@ -162,7 +164,7 @@ on_start(struct http_req *req, void *arg)
 	size_t len, n = 0;
 	int r;
 
-	sigv4_amz_date((long long)time(NULL), date);
+	sigv4_amz_date((long long)time(NULL) + c->skew_s, date);
 	snprintf(target, sizeof(target), "%s.%s", c->target_prefix, k->op);
 	body = http_req_body_data(req, &len);
 	hs[n++] = (struct sigv4_header){ "Content-Type", "application/x-amz-json-1.1" };
@@ -277,11 +279,34 @@ aws_parse_error(long status, const char *body, const char *error_type_header, ch
 	cJSON_Delete(j);
 }
 
+/* A request refused because our clock is off: RequestTimeTooSkewed, or a
+ * signature "expired"/"not yet current".  The service's Date header says by
+ * how much; the client adjusts and the call retries once, as the SDKs do. */
+static int
+adjust_skew(struct call *k, const struct http_resp *resp, const char *code, const char *msg)
+{
+	const char *date = http_resp_header(resp, "Date");
+	time_t server;
+
+	if (k->skew_retried || !date)
+		return 0;
+	if (strcmp(code, "RequestTimeTooSkewed") != 0 && strcmp(code, "RequestExpired") != 0 &&
+	    !(strcmp(code, "InvalidSignatureException") == 0 &&
+	      (strstr(msg, "Signature expired") || strstr(msg, "Signature not yet current"))))
+		return 0;
+	server = curl_getdate(date, NULL);
+	if (server < 0)
+		return 0;
+	k->c->skew_s = (long long)server - (long long)time(NULL);
+	k->skew_retried = 1;
+	return 1;
+}
+
 static long
 on_retry(const struct http_resp *resp, void *arg)
 {
 	struct call *k = arg;
-	char code[128], msg[8];
+	char code[128], msg[256];
 	int cost;
 	double jitter;
 	long cap;
@@ -294,6 +319,8 @@ on_retry(const struct http_resp *resp, void *arg)
 	} else {
 		aws_parse_error(resp->status, resp->body, http_resp_header(resp, "X-Amzn-ErrorType"),
 		                code, sizeof(code), msg, sizeof(msg));
+		if (adjust_skew(k, resp, code, msg))
+			return 0;
 		if (!aws_error_is_throttling(code) && !aws_error_is_transient(resp->status, code) &&
 		    resp->status != 429)
 			return -1;

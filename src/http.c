@@ -440,21 +440,21 @@ http_req_body_data(const struct http_req *r, size_t *len)
 const char *
 http_resp_header(const struct http_resp *resp, const char *name)
 {
-	const char *p = resp->req->resp_headers.data;
+	const struct buf *h = &resp->req->resp_headers;
+	const char *p = h->data, *end = h->data + h->len;
 	size_t n = strlen(name);
 
-	while (p && *p) {
-		const char *eol = strchr(p, '\n');
+	/* lines are "name: value\0\n", see on_header */
+	while (p && p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
 
-		if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
+		if ((size_t)(end - p) > n && strncasecmp(p, name, n) == 0 && p[n] == ':') {
 			p += n + 1;
 			while (*p == ' ' || *p == '\t')
 				p++;
-			return p;   /* the line was stored NUL-terminated, see on_header */
+			return p;
 		}
-		if (!eol)
-			break;
-		p = eol + 1;
+		p = eol ? eol + 1 : NULL;
 	}
 	return NULL;
 }

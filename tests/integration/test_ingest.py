@@ -228,6 +228,18 @@ class TestEstate(IngestCase):
         self.assertIn("cannot list Glue workflows", p.stderr)
         self.assertIn("not a JSON object", p.stderr)
 
+    def test_clock_skew_is_adjusted(self):
+        self.s.glue.call("POST", "/__fake/config", {"clock_offset_s": 3600})
+        try:
+            p = self.ingest()
+        finally:
+            self.s.glue.call("POST", "/__fake/config", {"clock_offset_s": 0})
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertLanded([w["Name"] for w in self.estate["workflows"]])
+        rejected = self.s.glue_stats()["rejected"]
+        self.assertEqual(len(rejected), 1, rejected)     # only the first request
+        self.assertIn("Signature expired", rejected[0]["reason"])
+
     def test_wrong_jwt(self):
         p = self.ingest(token="eyJ.wrong.token")
         self.assertEqual(p.returncode, 1)

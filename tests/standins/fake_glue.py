@@ -50,6 +50,7 @@ class State:
         self.rng = random.Random(args.seed)
         self.token_key = os.urandom(16)
         self.latency_ms = args.latency_ms
+        self.clock_offset_s = 0       # this service's clock runs ahead by this much
         self.throttle_percent = 0
         self.error_percent = 0
         self.faults = []
@@ -99,8 +100,8 @@ class State:
         raise GlueError(400, "InvalidInputException", "Invalid pagination token")
 
 
-def now_epoch():
-    return time.time()
+def now_epoch(state=None):
+    return time.time() + (state.clock_offset_s if state else 0)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -109,6 +110,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):
         pass
+
+    def date_time_string(self, timestamp=None):
+        return super().date_time_string(now_epoch(self.server.state) if timestamp is None
+                                        else timestamp)
 
     @property
     def st(self):
@@ -152,6 +157,8 @@ class Handler(BaseHTTPRequestHandler):
                     st.throttle_percent = int(cfg["throttle_percent"])
                 if "error_percent" in cfg:
                     st.error_percent = int(cfg["error_percent"])
+                if "clock_offset_s" in cfg:
+                    st.clock_offset_s = int(cfg["clock_offset_s"])
                 if "faults" in cfg:
                     st.faults = [dict(f) for f in cfg["faults"]]
                 return 200, {}
@@ -212,7 +219,7 @@ class Handler(BaseHTTPRequestHandler):
                 tzinfo=datetime.timezone.utc).timestamp()
         except ValueError:
             raise GlueError(400, "IncompleteSignature", "X-Amz-Date is missing or malformed")
-        if abs(when - now_epoch()) > 15 * 60:
+        if abs(when - now_epoch(st)) > 15 * 60:
             raise GlueError(400, "InvalidSignatureException",
                             "Signature expired: " + amz_date + " is now earlier or later than "
                             "the allowed 15 minutes")

@@ -117,7 +117,8 @@ handle_request(struct conn *c)
 
 	s->requests++;
 	if (strncmp(c->req, "GET /ok ", 8) == 0) {
-		send_text(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+		send_text(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-First: 1\r\n"
+		             "X-Amzn-RequestId: abc-123\r\nX-Last:  tail \r\n\r\nok");
 	} else if (strncmp(c->req, "GET /slow ", 10) == 0) {
 		if (++s->outstanding > s->max_outstanding)
 			s->max_outstanding = s->outstanding;
@@ -237,6 +238,8 @@ teardown(void **state)
 
 struct result {
 	int done;
+	char request_id[32], last[16];
+	int no_such;
 	long status;
 	int transport, cancelled;
 	char body[64];
@@ -256,6 +259,11 @@ on_done(const struct http_resp *resp, void *arg)
 	r->attempts = resp->attempts;
 	snprintf(r->body, sizeof(r->body), "%s", resp->body);
 	snprintf(r->error, sizeof(r->error), "%s", resp->error ? resp->error : "");
+	snprintf(r->request_id, sizeof(r->request_id), "%s",
+	         http_resp_header(resp, "x-amzn-requestid") ? http_resp_header(resp, "x-amzn-requestid") : "");
+	snprintf(r->last, sizeof(r->last), "%s",
+	         http_resp_header(resp, "X-Last") ? http_resp_header(resp, "X-Last") : "");
+	r->no_such = http_resp_header(resp, "X-Missing") == NULL;
 }
 
 static void
@@ -395,6 +403,25 @@ test_cancel(void **state)
 }
 
 static void
+test_response_headers(void **state)
+{
+	struct http *h = http_new(&loop);
+	struct http_pool *p = http_pool_new(h, "t", 1, NULL);
+	struct result r = {0};
+	char u[128];
+
+	(void)state;
+	url(u, sizeof(u), "/ok");
+	http_submit(p, http_req_new("GET", u), on_done, &r);
+	run_until(&r, 1);
+	assert_string_equal(r.body, "ok");
+	assert_string_equal(r.request_id, "abc-123");  /* any header, any case */
+	assert_string_equal(r.last, "tail ");
+	assert_true(r.no_such);
+	finish_engine(h);
+}
+
+static void
 test_connect_refused(void **state)
 {
 	struct http *h = http_new(&loop);
@@ -418,6 +445,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_size_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_response_headers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
 	};
 
