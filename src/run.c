@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "aws.h"
+#include "awsauth.h"
 #include "entity.h"
 #include "filter.h"
 #include "http.h"
@@ -75,6 +76,7 @@ struct run {
 	unsigned om_pages;
 	struct log_ctx lg;
 	char run_id[40];                /* reported to ingestionPipelineFQN */
+	struct awsauth_creds creds;
 	int64_t started_ms;
 };
 
@@ -1010,10 +1012,10 @@ run_start(struct http *h, const struct wf *wf, const struct run_opts *opts, run_
 	now = r->o.now_ms ? r->o.now_ms : time_now_ms();
 	r->cutoff_ms = now - wf->status_lookback_days * 86400000LL;
 
-	if (!wf->aws_access_key_id || !wf->aws_secret_access_key) {
-		gm_err_set(err, "%s: source.serviceConnection.config.awsConfig: awsAccessKeyId and "
-		           "awsSecretAccessKey are needed (other credential sources are not "
-		           "supported yet)", wf->path);
+	if (awsauth_resolve(wf, &r->creds, err) < 0)
+		goto fail;
+	if (wf->assume_role_arn) {
+		gm_err_set(err, "%s: awsConfig.assumeRoleArn is not supported yet", wf->path);
 		goto fail;
 	}
 	if (strcmp(wf->verify_ssl, "ignore") == 0)
@@ -1027,8 +1029,8 @@ run_start(struct http *h, const struct wf *wf, const struct run_opts *opts, run_
 		gm_err_set(err, "%s: pipelineFilterPattern cannot be compiled", wf->path);
 		goto fail;
 	}
-	creds = (struct aws_creds){ wf->aws_access_key_id, wf->aws_secret_access_key,
-	                            wf->aws_session_token };
+	creds = (struct aws_creds){ r->creds.access_key, r->creds.secret_key,
+	                            r->creds.session_token };
 	r->glue_pool = http_pool_new(h, "glue", r->o.glue_concurrency, NULL);
 	r->om_pool = http_pool_new(h, "openmetadata", r->o.om_concurrency, &tls);
 	if (!r->glue_pool || !r->om_pool) {
@@ -1051,6 +1053,7 @@ run_start(struct http *h, const struct wf *wf, const struct run_opts *opts, run_
 	else
 		str_uuid4(r->run_id);
 	r->started_ms = time_now_ms();
+	log_debug(&r->lg, "AWS credentials from the %s", r->creds.source);
 	*ret = r;
 	r->pending++;
 	om(r, "GET", "/v1/system/version", NULL, on_version, r);
@@ -1098,6 +1101,7 @@ run_free(struct run *r)
 	free(r->list_token);
 	free(r->om_after);
 	filter_free(r->filter);
+	awsauth_creds_clear(&r->creds);
 	aws_client_free(r->glue);
 	om_client_free(r->om);
 	if (r->glue_pool)

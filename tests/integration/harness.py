@@ -105,7 +105,7 @@ class Standins:
 
 def workflow_yaml(standins, service="glue_it", includes=None, excludes=None,
                   lookback=3, mark_deleted=True, access_key=AK, secret_key=SK, token=JWT,
-                  extra_source="", extra_om="", extra_top=""):
+                  extra_source="", extra_om="", extra_top="", keys=True, profile=None):
     lines = [
         "source:",
         "  type: gluepipeline",
@@ -114,8 +114,9 @@ def workflow_yaml(standins, service="glue_it", includes=None, excludes=None,
         "    config:",
         "      type: GluePipeline",
         "      awsConfig:",
-        f"        awsAccessKeyId: {json.dumps(access_key)}",
-        f"        awsSecretAccessKey: {json.dumps(secret_key)}",
+    ] + ([f"        awsAccessKeyId: {json.dumps(access_key)}",
+          f"        awsSecretAccessKey: {json.dumps(secret_key)}"] if keys else []) + (
+        [f"        profileName: {profile}"] if profile else []) + [
         f"        awsRegion: {REGION}",
         f"        endPointURL: {standins.glue.url}",
         "  sourceConfig:",

@@ -36,11 +36,11 @@ class IngestCase(unittest.TestCase):
         self.s.glue.call("POST", "/__fake/estate", self.estate)
         self.s.glue.call("POST", "/__fake/stats/reset")
 
-    def ingest(self, **kw):
+    def ingest(self, env=None, **kw):
         path = os.path.join(self.tmp, "wf.yaml")
         with open(path, "w") as fh:
             fh.write(harness.workflow_yaml(self.s, **kw))
-        p = harness.run_gluemetad(BIN, ["ingest", "-c", path])
+        p = harness.run_gluemetad(BIN, ["ingest", "-c", path], env=env)
         self.last = p
         return p
 
@@ -327,6 +327,55 @@ class TestReporting(IngestCase):
         p = self.ingest(extra_om="    storeServiceConnection: false")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertNotIn("connection", self.s.dump()["services"][0])
+
+
+class TestCredentials(IngestCase):
+    workflows = 4
+
+    def env(self, **kw):
+        home = os.path.join(self.tmp, "home")
+        os.makedirs(os.path.join(home, ".aws"), exist_ok=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env["HOME"] = home
+        env.update(kw)
+        return env
+
+    def write(self, name, text):
+        path = os.path.join(self.tmp, name)
+        with open(path, "w") as fh:
+            fh.write(text)
+        return path
+
+    def landed(self, p):
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(len(self.pipelines()), self.workflows)
+        self.assertEqual(self.s.glue_stats()["rejected"], [])
+
+    def test_environment(self):
+        self.landed(self.ingest(keys=False, env=self.env(AWS_ACCESS_KEY_ID=harness.AK,
+                                                          AWS_SECRET_ACCESS_KEY=harness.SK)))
+
+    def test_profile_name_wins_over_the_environment(self):
+        creds = self.write("credentials", f"[default]\naws_access_key_id = AKIAWRONG\n"
+                           f"aws_secret_access_key = wrong\n\n# the one we want\n[ci]\n"
+                           f"aws_access_key_id = {harness.AK}\n"
+                           f"aws_secret_access_key = {harness.SK}\n")
+        self.landed(self.ingest(keys=False, profile="ci", env=self.env(
+            AWS_SHARED_CREDENTIALS_FILE=creds, AWS_ACCESS_KEY_ID="AKIAWRONG",
+            AWS_SECRET_ACCESS_KEY="wrong")))
+
+    def test_config_file_profile(self):
+        conf = self.write("config", f"[default]\nregion = eu-west-1\n[profile cfg]\n"
+                          f"aws_access_key_id={harness.AK}\naws_secret_access_key={harness.SK}\n")
+        self.landed(self.ingest(keys=False, env=self.env(
+            AWS_CONFIG_FILE=conf, AWS_PROFILE="cfg",
+            AWS_SHARED_CREDENTIALS_FILE=os.path.join(self.tmp, "none"))))
+
+    def test_no_credentials(self):
+        p = self.ingest(keys=False, env=self.env())
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("no AWS credentials", p.stderr)
+        self.assertIn("profile 'default'", p.stderr)
 
 
 class TestOddNames(IngestCase):
