@@ -50,6 +50,14 @@ int run_start(struct http *h, const struct wf *wf, const struct run_opts *opts,
 /* Stops issuing requests and cancels those in flight; done still runs. */
 void run_cancel(struct run *r);
 const struct run_stats *run_stats(const struct run *r);
+/* Errors of a run; a fatal error counts too. */
+unsigned long run_stats_errors(const struct run_stats *st);
+/* Processed records over processed plus errors, in percent. */
+double run_stats_success_pct(const struct run_stats *st);
+/* The run's result as OpenMetadata reports it: "success", "partialSuccess"
+ * (errors, but a success rate at or above successThreshold), "failed", or
+ * "stopped" for a cancelled run. */
+const char *run_result(const struct run *r);
 struct run *run_free(struct run *r);
 
 #endif

@@ -34,7 +34,7 @@
 struct hist {
 	char id[40];
 	char trigger[12];               /* schedule | manual */
-	char result[16];                /* success | failed | interrupted */
+	char result[16];                /* success partialSuccess failed interrupted */
 	int64_t started_ms, finished_ms;
 	unsigned long records, warnings, errors, filtered, pipelines, statuses, deleted;
 	char message[256];
@@ -399,7 +399,8 @@ finish_run(struct job *j)
 {
 	struct daemon *d = j->d;
 	const struct run_stats *st = run_stats(j->run);
-	unsigned long errors = st->source.errors + st->sink.errors + (st->fatal ? 1 : 0);
+	unsigned long errors = run_stats_errors(st);
+	const char *result = run_result(j->run);
 	struct hist *h;
 
 	if (j->n_hist == HIST_MAX) {
@@ -411,7 +412,7 @@ finish_run(struct job *j)
 	snprintf(h->id, sizeof(h->id), "%s", j->run_id);
 	snprintf(h->trigger, sizeof(h->trigger), "%s", j->trigger);
 	snprintf(h->result, sizeof(h->result), "%s",
-	         st->cancelled ? "interrupted" : errors ? "failed" : "success");
+	         strcmp(result, "stopped") == 0 ? "interrupted" : result);
 	if (st->fatal)
 		snprintf(h->message, sizeof(h->message), "%s", st->fatal_msg);
 	h->started_ms = j->run_started_ms;

@@ -71,26 +71,10 @@ on_signal(uv_signal_t *s, int signum)
 		run_cancel(in->run);
 }
 
-/* A run stopped by a fatal error counts that error too. */
-static unsigned long
-total_errors(const struct run_stats *st)
-{
-	return st->source.errors + st->sink.errors + (st->fatal ? 1 : 0);
-}
-
-static double
-success_pct(const struct run_stats *st)
-{
-	unsigned long ok = st->source.records + st->sink.records;
-	unsigned long bad = total_errors(st);
-
-	return ok + bad ? 100.0 * (double)ok / (double)(ok + bad) : 100.0;
-}
-
 static void
 print_summary(const struct wf *w, const struct run_stats *st, double secs)
 {
-	unsigned long errors = total_errors(st);
+	unsigned long errors = run_stats_errors(st);
 
 	printf("Workflow Summary:\n");
 	printf("  %-8s %9s %9s %9s %9s\n", "Step", "Records", "Filtered", "Warnings", "Errors");
@@ -107,7 +91,7 @@ print_summary(const struct wf *w, const struct run_stats *st, double secs)
 	printf("Total warnings: %lu\n", st->source.warnings + st->sink.warnings);
 	printf("Total filtered: %lu\n", st->source.filtered);
 	printf("Total errors: %lu\n", errors);
-	printf("Success %%: %.1f\n", success_pct(st));
+	printf("Success %%: %.1f\n", run_stats_success_pct(st));
 	printf("Workflow finished in time: %.2fs\n", secs);
 	if (st->fatal)
 		printf("Workflow failed: %s\n", st->fatal_msg);
@@ -120,18 +104,16 @@ print_summary(const struct wf *w, const struct run_stats *st, double secs)
 	fflush(stdout);
 }
 
+/* 0 for success, and for partialSuccess when raiseOnError is off. */
 static int
-exit_status(const struct wf *w, const struct run_stats *st)
+exit_status(const struct wf *w, const struct run *r)
 {
-	unsigned long errors = total_errors(st);
+	const char *res = run_result(r);
 
-	if (st->fatal || st->cancelled)
-		return EXIT_FAILED;
-	if (!errors)
+	if (strcmp(res, "success") == 0 ||
+	    (strcmp(res, "partialSuccess") == 0 && !w->raise_on_error))
 		return EXIT_OK;
-	if (w->raise_on_error || success_pct(st) < (double)w->success_threshold)
-		return EXIT_FAILED;
-	return EXIT_OK;
+	return EXIT_FAILED;
 }
 
 static void
@@ -179,7 +161,7 @@ cmd_ingest(const char *path, const struct run_opts *opts, int debug)
 	while (!in.done)
 		uv_run(&in.loop, UV_RUN_ONCE);
 	print_summary(w, run_stats(in.run), (double)(time_mono_ms() - in.started_ms) / 1000.0);
-	rc = exit_status(w, run_stats(in.run));
+	rc = exit_status(w, in.run);
 	in.run = run_free(in.run);
 	uv_close((uv_handle_t *)&in.sigint, NULL);
 	uv_close((uv_handle_t *)&in.sigterm, NULL);

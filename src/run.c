@@ -855,22 +855,30 @@ step_json(const char *name, const struct run_step *s)
 	return NULL;
 }
 
-/* The final state, as OpenMetadata computes it: success without errors,
- * partialSuccess when the success rate reaches successThreshold, else
- * failed; stopped for an interrupted run. */
-static const char *
-final_state(const struct run *r)
+unsigned long
+run_stats_errors(const struct run_stats *st)
 {
-	unsigned long ok = r->st.source.records + r->st.sink.records;
-	unsigned long bad = r->st.source.errors + r->st.sink.errors + (r->st.fatal ? 1 : 0);
+	return st->source.errors + st->sink.errors + (st->fatal ? 1 : 0);
+}
 
+double
+run_stats_success_pct(const struct run_stats *st)
+{
+	unsigned long ok = st->source.records + st->sink.records, bad = run_stats_errors(st);
+
+	return ok + bad ? 100.0 * (double)ok / (double)(ok + bad) : 100.0;
+}
+
+const char *
+run_result(const struct run *r)
+{
 	if (r->cancelled)
 		return "stopped";
 	if (r->st.fatal)
 		return "failed";
-	if (!bad)
+	if (!run_stats_errors(&r->st))
 		return "success";
-	return 100.0 * (double)ok / (double)(ok + bad) >= (double)r->wf->success_threshold
+	return run_stats_success_pct(&r->st) >= (double)r->wf->success_threshold
 	       ? "partialSuccess" : "failed";
 }
 
@@ -966,7 +974,7 @@ advance(struct run *r)
 		r->phase = P_REPORT;
 		if (r->wf->ingestion_pipeline_fqn && !r->cancelled) {
 			r->pending++;
-			report(r, final_state(r));
+			report(r, run_result(r));
 			r->pending--;
 			if (r->pending)
 				return;

@@ -96,6 +96,7 @@ class TestInstalled(unittest.TestCase):
         try:
             # the unit's folders: RuntimeDirectory, StateDirectory, ConfigurationDirectory
             for d in ("/run/gluemetad", "/var/lib/gluemetad"):
+                shutil.rmtree(d, ignore_errors=True)     # as on a fresh machine
                 os.makedirs(d, exist_ok=True)
                 shutil.chown(d, "gluemetad", "gluemetad")
                 os.chmod(d, 0o750)
@@ -127,11 +128,12 @@ class TestInstalled(unittest.TestCase):
             while not any("READY=1" in m for m in msgs):
                 msgs.append(ns.recv(4096).decode())
             ctl = ["/usr/bin/gluemetactl"]
-            self.assertEqual(sh(*ctl, "run", "demo").returncode, 0)
+            run_id = json.loads(sh(*ctl, "--json", "run", "demo").stdout)["run_id"]
             deadline = time.time() + 60
             runs = []
             while time.time() < deadline and not runs:
-                runs = json.loads(sh(*ctl, "--json", "history", "demo").stdout)["runs"]
+                runs = [r for r in json.loads(sh(*ctl, "--json", "history", "demo").stdout)["runs"]
+                        if r["run_id"] == run_id]
                 time.sleep(0.2)
             self.assertTrue(runs, open(os.path.join(self.tmp, "daemon.log")).read())
             self.assertEqual(runs[0]["result"], "success", runs[0])
