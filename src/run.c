@@ -77,6 +77,7 @@ struct run {
 	struct log_ctx lg;
 	char run_id[40];                /* reported to ingestionPipelineFQN */
 	struct awsauth_creds creds;
+	char *endpoint;
 	int64_t started_ms;
 };
 
@@ -633,6 +634,30 @@ list_workflows(struct run *r)
 	glue(r, "ListWorkflows", in, on_list, r);
 }
 
+/* ---- credentials ---- */
+
+static void
+on_creds(int rc, const char *why, void *arg)
+{
+	struct run *r = arg;
+	struct aws_creds c = { r->creds.access_key, r->creds.secret_key, r->creds.session_token };
+	struct gm_err err = {{0}};
+
+	if (rc < 0) {
+		if (!r->cancelled)
+			fatal(r, "%s", why ? why : "no AWS credentials");
+	} else if (!stopping(r)) {
+		log_debug(&r->lg, "AWS credentials from the %s", r->creds.source);
+		r->glue = aws_client_new(r->glue_pool, "glue", "AWSGlue", r->wf->aws_region,
+		                         r->endpoint, &c, &err);
+		if (r->glue)
+			list_workflows(r);
+		else
+			fatal(r, "%s", err.msg);
+	}
+	settle(r);
+}
+
 /* ---- service ---- */
 
 static void
@@ -993,7 +1018,6 @@ run_start(struct http *h, const struct wf *wf, const struct run_opts *opts, run_
           void *arg, struct run **ret, struct gm_err *err)
 {
 	struct run *r = calloc(1, sizeof(*r));
-	struct aws_creds creds;
 	struct http_tls tls = { .verify = 1 };
 	int64_t now;
 
@@ -1020,8 +1044,6 @@ run_start(struct http *h, const struct wf *wf, const struct run_opts *opts, run_
 	now = r->o.now_ms ? r->o.now_ms : time_now_ms();
 	r->cutoff_ms = now - wf->status_lookback_days * 86400000LL;
 
-	if (awsauth_resolve(wf, &r->creds, err) < 0)
-		goto fail;
 	if (wf->assume_role_arn) {
 		gm_err_set(err, "%s: awsConfig.assumeRoleArn is not supported yet", wf->path);
 		goto fail;
@@ -1037,18 +1059,18 @@ run_start(struct http *h, const struct wf *wf, const struct run_opts *opts, run_
 		gm_err_set(err, "%s: pipelineFilterPattern cannot be compiled", wf->path);
 		goto fail;
 	}
-	creds = (struct aws_creds){ r->creds.access_key, r->creds.secret_key,
-	                            r->creds.session_token };
 	r->glue_pool = http_pool_new(h, "glue", r->o.glue_concurrency, NULL);
 	r->om_pool = http_pool_new(h, "openmetadata", r->o.om_concurrency, &tls);
 	if (!r->glue_pool || !r->om_pool) {
 		gm_err_set(err, "out of memory");
 		goto fail;
 	}
-	r->glue = aws_client_new(r->glue_pool, "glue", "AWSGlue", wf->aws_region, wf->endpoint_url,
-	                         &creds, err);
-	if (!r->glue)
+	if (!(r->endpoint = wf->endpoint_url ? strdup(wf->endpoint_url)
+	                                     : aws_endpoint_for("glue", wf->aws_region))) {
+		gm_err_set(err, "%s: awsConfig.awsRegion '%s' is not a valid AWS region name",
+		           wf->path, wf->aws_region);
 		goto fail;
+	}
 	r->om = om_client_new(r->om_pool, wf->om_host_port, wf->jwt_token);
 	if (!r->om) {
 		gm_err_set(err, "out of memory");
@@ -1061,12 +1083,12 @@ run_start(struct http *h, const struct wf *wf, const struct run_opts *opts, run_
 	else
 		str_uuid4(r->run_id);
 	r->started_ms = time_now_ms();
-	log_debug(&r->lg, "AWS credentials from the %s", r->creds.source);
 	*ret = r;
 	r->pending++;
 	om(r, "GET", "/v1/system/version", NULL, on_version, r);
 	report(r, "running");
-	list_workflows(r);
+	r->pending++;
+	awsauth_fetch(r->glue_pool, wf, &r->creds, on_creds, r);
 	settle(r);
 	return 0;
 fail:
@@ -1110,6 +1132,7 @@ run_free(struct run *r)
 	free(r->om_after);
 	filter_free(r->filter);
 	awsauth_creds_clear(&r->creds);
+	free(r->endpoint);
 	aws_client_free(r->glue);
 	om_client_free(r->om);
 	if (r->glue_pool)

@@ -79,11 +79,12 @@ class Standins:
     """A fake Glue and a fake OpenMetadata for one test."""
 
     def __init__(self, estate_path, latency_ms=0, glue_port=0, om_port=0, tmp=None,
-                 access_key=AK, secret_key=SK, token=JWT, region=REGION):
+                 access_key=AK, secret_key=SK, token=JWT, region=REGION, session_token=None):
         self.tmp = tmp or tempfile.mkdtemp(prefix="gm-")
         self.glue = Server([PY, os.path.join(STANDINS, "fake_glue.py"), "--estate", estate_path,
                             "--access-key", access_key, "--secret-key", secret_key,
-                            "--region", region, "--latency-ms", str(latency_ms)],
+                            "--region", region, "--latency-ms", str(latency_ms)] +
+                           (["--session-token", session_token] if session_token else []),
                            "glue", glue_port, self.tmp)
         try:
             self.om = Server([PY, os.path.join(STANDINS, "fake_om.py"), "--token", token,

@@ -337,6 +337,7 @@ class TestCredentials(IngestCase):
         os.makedirs(os.path.join(home, ".aws"), exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env["HOME"] = home
+        env["AWS_EC2_METADATA_DISABLED"] = "true"       # never the real 169.254.169.254
         env.update(kw)
         return env
 
@@ -373,9 +374,96 @@ class TestCredentials(IngestCase):
 
     def test_no_credentials(self):
         p = self.ingest(keys=False, env=self.env())
-        self.assertEqual(p.returncode, 2)
+        self.assertEqual(p.returncode, 1)
         self.assertIn("no AWS credentials", p.stderr)
         self.assertIn("profile 'default'", p.stderr)
+        self.assertIn("AWS_EC2_METADATA_DISABLED is set", p.stderr)
+        self.assertEqual(self.s.dump()["services"], [])
+
+
+class TestMetadataCredentials(IngestCase):
+    """Temporary credentials from the container endpoint and from IMDSv2,
+    signed with their session token, checked by a fake Glue that only
+    knows those credentials."""
+    workflows = 4
+    TEMP_AK, TEMP_SK, TEMP_TOKEN = "ASIATEMPGLUEMETAD001", "temp/secret+key/0123", "FQoGZXIvYXdzEJr//////////token=="
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="gm-it-")
+        cls.estate_path = os.path.join(cls.tmp, "estate.json")
+        cls.estate = harness.gen_estate(cls.estate_path, cls.workflows, seed=11)
+        cls.s = harness.Standins(cls.estate_path, tmp=cls.tmp, access_key=cls.TEMP_AK,
+                                 secret_key=cls.TEMP_SK, session_token=cls.TEMP_TOKEN)
+        cls.md = harness.Server([harness.PY, os.path.join(harness.STANDINS, "fake_metadata.py"),
+                                 "--access-key", cls.TEMP_AK, "--secret-key", cls.TEMP_SK,
+                                 "--session-token", cls.TEMP_TOKEN,
+                                 "--container-token", "Bearer pod-identity-token"],
+                                "metadata", 0, cls.tmp)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.md.stop()
+        super().tearDownClass()
+
+    def setUp(self):
+        super().setUp()
+        self.md.call("PUT", "/__fake/reset")
+
+    def env(self, **kw):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env["HOME"] = self.tmp
+        env.update(kw)
+        return env
+
+    def requests(self):
+        return self.md.call("GET", "/__fake/requests")
+
+    def test_imdsv2(self):
+        p = self.ingest(keys=False, env=self.env(AWS_EC2_METADATA_SERVICE_ENDPOINT=self.md.url))
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(len(self.pipelines()), self.workflows)
+        reqs = self.requests()
+        self.assertEqual([r["method"] for r in reqs], ["PUT", "GET", "GET"])
+        self.assertTrue(all(r["ok"] for r in reqs), reqs)
+        self.assertTrue(reqs[1]["token"] and reqs[2]["token"])     # v2: with the session token
+        self.assertEqual(self.s.glue_stats()["rejected"], [])
+        self.assertNotIn(self.TEMP_SK, p.stdout + p.stderr)
+        self.assertNotIn(self.TEMP_TOKEN, p.stdout + p.stderr)
+
+    def test_container_endpoint_before_imds(self):
+        tokfile = os.path.join(self.tmp, "token")
+        with open(tokfile, "w") as fh:
+            fh.write("Bearer pod-identity-token\n")
+        p = self.ingest(keys=False, env=self.env(
+            AWS_CONTAINER_CREDENTIALS_FULL_URI=self.md.url + "/container/creds",
+            AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=tokfile,
+            AWS_EC2_METADATA_SERVICE_ENDPOINT=self.md.url))
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(len(self.pipelines()), self.workflows)
+        self.assertEqual([r["path"] for r in self.requests()], ["/container/creds"])
+
+    def test_environment_before_metadata(self):
+        p = self.ingest(keys=False, env=self.env(
+            AWS_ACCESS_KEY_ID=self.TEMP_AK, AWS_SECRET_ACCESS_KEY=self.TEMP_SK,
+            AWS_SESSION_TOKEN=self.TEMP_TOKEN,
+            AWS_CONTAINER_CREDENTIALS_FULL_URI=self.md.url + "/container/creds",
+            AWS_EC2_METADATA_SERVICE_ENDPOINT=self.md.url))
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(self.requests(), [])
+
+    def test_container_refusals(self):
+        p = self.ingest(keys=False, env=self.env(
+            AWS_CONTAINER_CREDENTIALS_FULL_URI=self.md.url + "/container/creds",
+            AWS_CONTAINER_AUTHORIZATION_TOKEN="Bearer wrong"))
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("container credentials endpoint answered HTTP 403", p.stderr)
+        self.assertNotIn("Bearer wrong", p.stderr)
+        # plain http to a host that is not loopback is refused before any request
+        p = self.ingest(keys=False, env=self.env(
+            AWS_CONTAINER_CREDENTIALS_FULL_URI="http://192.0.2.10/creds"))
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("must be https", p.stderr)
 
 
 class TestOddNames(IngestCase):
