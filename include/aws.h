@@ -35,6 +35,10 @@ typedef void (*aws_done_cb)(const struct aws_result *res, void *arg);
  * cn-north-1.amazonaws.com.cn/"), malloc'd; NULL for a malformed region. */
 char *aws_endpoint_for(const char *service, const char *region);
 
+/* Host as SigV4 signs it (lower case, ":port" only when not the scheme's
+ * default) and the path of url; both malloc'd.  -EINVAL on a bad URL. */
+int aws_url_parts(const char *url, char **ret_host, char **ret_path, struct gm_err *err);
+
 /* endpoint_url NULL means the service's regional endpoint.  Credentials
  * are copied.  target_prefix is "AWSGlue" for Glue. */
 struct aws_client *aws_client_new(struct http_pool *pool, const char *service,

@@ -60,8 +60,8 @@ aws_endpoint_for(const char *service, const char *region)
 
 /* Host as SigV4 signs it and curl sends it: lower case, the port only
  * when it is not the scheme's default. */
-static int
-split_url(const char *url, char **ret_host, char **ret_path, struct gm_err *err)
+int
+aws_url_parts(const char *url, char **ret_host, char **ret_path, struct gm_err *err)
 {
 	CURLU *u = curl_url();
 	char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
@@ -120,7 +120,7 @@ aws_client_new(struct http_pool *pool, const char *service, const char *target_p
 		gm_err_set(err, "'%s' is not a valid AWS region name", region);
 		return aws_client_free(c);
 	}
-	if (split_url(c->url, &c->host, &c->path, err) < 0)
+	if (aws_url_parts(c->url, &c->host, &c->path, err) < 0)
 		return aws_client_free(c);
 	if (!(c->service = strdup(service)) || !(c->target_prefix = strdup(target_prefix)) ||
 	    !(c->region = strdup(region)) || !(c->access_key = strdup(creds->access_key)) ||

@@ -3,11 +3,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "aws.h"
 #include "awsauth.h"
+#include "sigv4.h"
 #include "http.h"
 #include "util.h"
 #include "wf.h"
@@ -108,22 +112,35 @@ take(struct awsauth_creds *c, const char *ak, const char *sk, const char *tok, c
 	return 0;
 }
 
+/* stage 0: awsConfig keys and the environment; stage 1: the shared files */
+static int
+resolve_stage(const struct wf *w, int stage, struct awsauth_creds *ret, struct gm_err *err);
+
 int
 awsauth_resolve(const struct wf *w, struct awsauth_creds *ret, struct gm_err *err)
+{
+	int r = resolve_stage(w, 0, ret, err);
+
+	return r == -ENOENT ? resolve_stage(w, 1, ret, err) : r;
+}
+
+static int
+resolve_stage(const struct wf *w, int stage, struct awsauth_creds *ret, struct gm_err *err)
 {
 	struct awsauth_creds c = {0};
 	const char *home = getenv("HOME"), *profile, *env;
 	char creds_path[1024], config_path[1024];
 	int r;
 
-	if (w->aws_access_key_id && w->aws_secret_access_key) {
+	if (stage == 0 && w->aws_access_key_id && w->aws_secret_access_key) {
 		if ((r = take(&c, w->aws_access_key_id, w->aws_secret_access_key,
 		              w->aws_session_token, "workflow file")) < 0)
 			return r;
 		*ret = c;
 		return 0;
 	}
-	if (!w->profile_name && getenv("AWS_ACCESS_KEY_ID") && getenv("AWS_SECRET_ACCESS_KEY") &&
+	if (stage == 0 && !w->profile_name && getenv("AWS_ACCESS_KEY_ID") &&
+	    getenv("AWS_SECRET_ACCESS_KEY") &&
 	    *getenv("AWS_ACCESS_KEY_ID") && *getenv("AWS_SECRET_ACCESS_KEY")) {
 		if ((r = take(&c, getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY"),
 		              getenv("AWS_SESSION_TOKEN"), "environment")) < 0)
@@ -131,6 +148,8 @@ awsauth_resolve(const struct wf *w, struct awsauth_creds *ret, struct gm_err *er
 		*ret = c;
 		return 0;
 	}
+	if (stage == 0)
+		return -ENOENT;
 	profile = w->profile_name ? w->profile_name
 	          : (getenv("AWS_PROFILE") && *getenv("AWS_PROFILE")) ? getenv("AWS_PROFILE")
 	          : "default";
@@ -162,20 +181,29 @@ awsauth_resolve(const struct wf *w, struct awsauth_creds *ret, struct gm_err *er
 /* ---- container and instance metadata, through the engine ---- */
 
 struct fetch {
+	const struct wf *w;
 	struct http_pool *pool;
 	struct awsauth_creds *ret;
 	awsauth_done_cb cb;
 	void *arg;
-	char base[512];                 /* IMDS endpoint without a trailing '/' */
+	char imds[512];                 /* IMDS endpoint without a trailing '/' */
 	char *token;                    /* IMDSv2 session token */
 	char static_why[1024];
+	int sts_action;                 /* 1 AssumeRole, 2 AssumeRoleWithWebIdentity */
+	char *sts_host, *sts_path;
+	struct awsauth_creds base;      /* AssumeRole's source credentials */
 };
+
+static void base_ready(struct fetch *f);
 
 static void
 fetch_end(struct fetch *f, int r, const char *why)
 {
 	f->cb(r, why, f->arg);
 	str_wipe_free(f->token);
+	awsauth_creds_clear(&f->base);
+	free(f->sts_host);
+	free(f->sts_path);
 	free(f);
 }
 
@@ -217,7 +245,7 @@ on_container(const struct http_resp *resp, void *arg)
 
 	if (resp->status == 200 && take_json(f, resp->body, resp->body_len,
 	                                     "container credentials endpoint") == 0) {
-		fetch_end(f, 0, NULL);
+		base_ready(f);
 		return;
 	}
 	snprintf(why, sizeof(why), "%s; the container credentials endpoint answered %s%ld%s",
@@ -312,7 +340,7 @@ on_imds_creds(const struct http_resp *resp, void *arg)
 
 	if (resp->status == 200 &&
 	    take_json(f, resp->body, resp->body_len, "EC2 instance metadata") == 0)
-		fetch_end(f, 0, NULL);
+		base_ready(f);
 	else
 		fetch_end(f, -EACCES, "EC2 instance metadata gave no credentials for the role");
 }
@@ -350,7 +378,7 @@ imds_get(struct fetch *f, const char *path, http_done_cb cb)
 	char url[1024];
 	struct http_req *req;
 
-	snprintf(url, sizeof(url), "%s%s", f->base, path);
+	snprintf(url, sizeof(url), "%s%s", f->imds, path);
 	req = http_req_new("GET", url);
 	if (!req || (f->token && http_req_header(req, "X-aws-ec2-metadata-token", f->token) < 0)) {
 		http_req_free(req);
@@ -389,16 +417,16 @@ start_imds(struct fetch *f)
 	struct http_req *req;
 	size_t n;
 
-	snprintf(f->base, sizeof(f->base), "%s", ep && *ep ? ep
+	snprintf(f->imds, sizeof(f->imds), "%s", ep && *ep ? ep
 	         : mode && strcasecmp(mode, "IPv6") == 0 ? "http://[fd00:ec2::254]"
 	         : "http://169.254.169.254");
-	n = strlen(f->base);
-	while (n && f->base[n - 1] == '/')
-		f->base[--n] = '\0';
+	n = strlen(f->imds);
+	while (n && f->imds[n - 1] == '/')
+		f->imds[--n] = '\0';
 	{
 		char url[600];
 
-		snprintf(url, sizeof(url), "%s/latest/api/token", f->base);
+		snprintf(url, sizeof(url), "%s/latest/api/token", f->imds);
 		req = http_req_new("PUT", url);
 	}
 	if (!req || http_req_header(req, "X-aws-ec2-metadata-token-ttl-seconds", "21600") < 0) {
@@ -411,27 +439,279 @@ start_imds(struct fetch *f)
 		fetch_end(f, -ECANCELED, "shutting down");
 }
 
+/* ---- STS: AssumeRole and AssumeRoleWithWebIdentity (query protocol) ---- */
+
+/* The text of the first <tag>...</tag>, XML entities decoded. */
+static char *
+xml_leaf(const char *body, const char *tag)
+{
+	char open[64], close[64];
+	const char *a, *b;
+	struct buf out = {0};
+
+	snprintf(open, sizeof(open), "<%s>", tag);
+	snprintf(close, sizeof(close), "</%s>", tag);
+	if (!(a = strstr(body, open)) || !(b = strstr(a, close)))
+		return NULL;
+	for (a += strlen(open); a < b; a++) {
+		static const struct { const char *ent; char c; } ents[] = {
+			{ "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' }, { "&quot;", '"' },
+			{ "&apos;", '\'' },
+		};
+		size_t i;
+		char c = *a;
+
+		if (*a == '&') {
+			for (i = 0; i < sizeof(ents) / sizeof(*ents); i++)
+				if (strncmp(a, ents[i].ent, strlen(ents[i].ent)) == 0) {
+					c = ents[i].c;
+					a += strlen(ents[i].ent) - 1;
+					break;
+				}
+			if (i == sizeof(ents) / sizeof(*ents) && a[1] == '#') {
+				char *end;
+				long v = strtol(a + 2 + (a[2] == 'x'), &end, a[2] == 'x' ? 16 : 10);
+
+				if (*end == ';' && v > 0 && v < 128) {
+					c = (char)v;
+					a = end;
+				}
+			}
+		}
+		if (buf_append(&out, &c, 1) < 0) {
+			buf_wipe(&out);
+			return NULL;
+		}
+	}
+	return buf_steal(&out);
+}
+
+static int
+sts_sign(struct http_req *req, void *arg)
+{
+	struct fetch *f = arg;
+	struct sigv4_header hs[4];
+	struct sigv4_result sig = {0};
+	const char *ct = "application/x-www-form-urlencoded; charset=utf-8";
+	char date[17];
+	const void *body;
+	size_t len, n = 0;
+	int r;
+
+	if (f->sts_action != 1)
+		return 0;               /* web identity is not signed */
+	sigv4_amz_date((long long)time(NULL), date);
+	body = http_req_body_data(req, &len);
+	hs[n++] = (struct sigv4_header){ "Content-Type", ct };
+	hs[n++] = (struct sigv4_header){ "Host", f->sts_host };
+	hs[n++] = (struct sigv4_header){ "X-Amz-Date", date };
+	if (f->base.session_token)
+		hs[n++] = (struct sigv4_header){ "X-Amz-Security-Token", f->base.session_token };
+	struct sigv4_input in = {
+		.method = "POST", .path = f->sts_path, .headers = hs, .n_headers = n, .body = body,
+		.body_len = len, .region = f->w->aws_region, .service = "sts",
+		.access_key = f->base.access_key, .secret_key = f->base.secret_key, .amz_date = date,
+		.normalize_path = 1,
+	};
+	if ((r = sigv4_sign(&in, &sig)) < 0)
+		return r;
+	r = 0;
+	if (http_req_set_header(req, "X-Amz-Date", date) < 0 ||
+	    (f->base.session_token &&
+	     http_req_set_header(req, "X-Amz-Security-Token", f->base.session_token) < 0) ||
+	    http_req_set_header(req, "Authorization", sig.authorization) < 0)
+		r = -ENOMEM;
+	sigv4_result_clear(&sig);
+	return r;
+}
+
+static long
+sts_retry(const struct http_resp *resp, void *arg)
+{
+	(void)arg;
+	if (resp->transport_error || resp->status >= 500 ||
+	    strstr(resp->body, "<Code>Throttling</Code>") ||
+	    strstr(resp->body, "<Code>IDPCommunicationError</Code>"))
+		return (long)(rand_u64() % (500UL << resp->attempts));
+	return -1;
+}
+
+static void
+on_sts(const struct http_resp *resp, void *arg)
+{
+	struct fetch *f = arg;
+	const char *what = f->sts_action == 1 ? "AssumeRole" : "AssumeRoleWithWebIdentity";
+	char *ak = NULL, *sk = NULL, *tok = NULL, why[1200];
+	int r;
+
+	if (resp->status == 200) {
+		ak = xml_leaf(resp->body, "AccessKeyId");
+		sk = xml_leaf(resp->body, "SecretAccessKey");
+		tok = xml_leaf(resp->body, "SessionToken");
+	}
+	if (ak && sk && tok) {
+		awsauth_creds_clear(f->ret);
+		r = take(f->ret, ak, sk, tok, f->sts_action == 1 ? "assumed role (STS AssumeRole)"
+		                                                : "web identity (STS)");
+		free(ak);
+		str_wipe_free(sk);
+		str_wipe_free(tok);
+		if (r < 0)
+			fetch_end(f, r, "out of memory");
+		else if (f->sts_action == 2)
+			base_ready(f);          /* and maybe assumeRoleArn on top */
+		else
+			fetch_end(f, 0, NULL);
+		return;
+	}
+	free(ak);
+	str_wipe_free(sk);
+	str_wipe_free(tok);
+	{
+		char *code = xml_leaf(resp->body, "Code"), *msg = xml_leaf(resp->body, "Message");
+
+		snprintf(why, sizeof(why), "STS %s failed: %s%s%s", what,
+		         resp->transport_error ? (resp->error ? resp->error : "no reply")
+		                               : code ? code : "malformed reply",
+		         msg ? ": " : "", msg ? msg : "");
+		free(code);
+		free(msg);
+	}
+	fetch_end(f, -EACCES, why);
+}
+
+static int
+form_add(struct buf *b, const char *k, const char *v)
+{
+	char *enc = str_urlencode(v);
+	int r;
+
+	if (!enc)
+		return -ENOMEM;
+	r = buf_printf(b, "&%s=%s", k, enc);
+	str_wipe_free(enc);
+	return r;
+}
+
+static void
+sts_call(struct fetch *f, int action)
+{
+	const char *ep = getenv("AWS_ENDPOINT_URL_STS");
+	char *url = ep && *ep ? strdup(ep) : aws_endpoint_for("sts", f->w->aws_region);
+	const char *session = f->w->assume_role_session_name;
+	struct gm_err err = {{0}};
+	struct http_req *req = NULL;
+	struct buf body = {0};
+	char sess[64], tokbuf[8192];
+	int e = 0;
+
+	f->sts_action = action;
+	if (!url || aws_url_parts(url, &f->sts_host, &f->sts_path, &err) < 0) {
+		free(url);
+		fetch_end(f, -EINVAL, err.msg[0] ? err.msg : "no STS endpoint for the region");
+		return;
+	}
+	if (action == 1) {
+		e |= buf_puts(&body, "Action=AssumeRole&Version=2011-06-15");
+		e |= form_add(&body, "RoleArn", f->w->assume_role_arn);
+		e |= form_add(&body, "RoleSessionName", session ? session : "OpenMetadataSession");
+		if (f->w->assume_role_source_identity)
+			e |= form_add(&body, "SourceIdentity", f->w->assume_role_source_identity);
+	} else {
+		const char *tf = getenv("AWS_WEB_IDENTITY_TOKEN_FILE");
+		FILE *fp = fopen(tf, "re");       /* re-read at every fetch: kubelet rotates it */
+		size_t n;
+
+		if (!fp) {
+			free(url);
+			fetch_end(f, -errno, "cannot read AWS_WEB_IDENTITY_TOKEN_FILE");
+			return;
+		}
+		n = fread(tokbuf, 1, sizeof(tokbuf) - 1, fp);
+		fclose(fp);
+		tokbuf[n] = '\0';
+		while (n && (tokbuf[n - 1] == '\n' || tokbuf[n - 1] == '\r'))
+			tokbuf[--n] = '\0';
+		if (getenv("AWS_ROLE_SESSION_NAME") && *getenv("AWS_ROLE_SESSION_NAME"))
+			snprintf(sess, sizeof(sess), "%s", getenv("AWS_ROLE_SESSION_NAME"));
+		else
+			snprintf(sess, sizeof(sess), "gluemetad-%lld", (long long)time(NULL));
+		e |= buf_puts(&body, "Action=AssumeRoleWithWebIdentity&Version=2011-06-15");
+		e |= form_add(&body, "RoleArn", getenv("AWS_ROLE_ARN"));
+		e |= form_add(&body, "RoleSessionName", sess);
+		e |= form_add(&body, "WebIdentityToken", tokbuf);
+		explicit_bzero(tokbuf, sizeof(tokbuf));
+	}
+	if (e || !(req = http_req_new("POST", url)) ||
+	    http_req_header(req, "Content-Type", "application/x-www-form-urlencoded; charset=utf-8") < 0 ||
+	    http_req_body(req, body.data, body.len) < 0) {
+		free(url);
+		buf_wipe(&body);
+		http_req_free(req);
+		fetch_end(f, -ENOMEM, "out of memory");
+		return;
+	}
+	free(url);
+	buf_wipe(&body);
+	http_req_hooks(req, sts_sign, sts_retry, f);
+	http_req_max_attempts(req, 3);
+	http_req_timeout(req, 10000);
+	if (http_submit(f->pool, req, on_sts, f) < 0)
+		fetch_end(f, -ECANCELED, "shutting down");
+}
+
+/* Source credentials found; with assumeRoleArn they only sign AssumeRole. */
+static void
+base_ready(struct fetch *f)
+{
+	if (!f->w->assume_role_arn || f->sts_action == 1) {
+		fetch_end(f, 0, NULL);
+		return;
+	}
+	f->base = *f->ret;
+	memset(f->ret, 0, sizeof(*f->ret));
+	sts_call(f, 1);
+}
+
 void
 awsauth_fetch(struct http_pool *pool, const struct wf *w, struct awsauth_creds *ret,
               awsauth_done_cb cb, void *arg)
 {
 	struct gm_err err = {{0}};
-	struct fetch *f;
-	int r = awsauth_resolve(w, ret, &err);
+	struct fetch *f = calloc(1, sizeof(*f));
+	int r;
 
-	if (r != -ENOENT) {
-		cb(r, r < 0 ? err.msg : NULL, arg);
-		return;
-	}
-	f = calloc(1, sizeof(*f));
 	if (!f) {
 		cb(-ENOMEM, "out of memory", arg);
 		return;
 	}
+	f->w = w;
 	f->pool = pool;
 	f->ret = ret;
 	f->cb = cb;
 	f->arg = arg;
+	/* boto3's order: explicit keys, environment, web identity, shared
+	 * files, container, instance metadata */
+	r = resolve_stage(w, 0, ret, &err);
+	if (r == 0) {
+		base_ready(f);
+		return;
+	}
+	if (r == -ENOENT && !w->profile_name && getenv("AWS_ROLE_ARN") && *getenv("AWS_ROLE_ARN") &&
+	    getenv("AWS_WEB_IDENTITY_TOKEN_FILE") && *getenv("AWS_WEB_IDENTITY_TOKEN_FILE")) {
+		sts_call(f, 2);
+		return;
+	}
+	if (r == -ENOENT)
+		r = resolve_stage(w, 1, ret, &err);
+	if (r == 0) {
+		base_ready(f);
+		return;
+	}
+	if (r != -ENOENT) {
+		fetch_end(f, r, err.msg);
+		return;
+	}
 	snprintf(f->static_why, sizeof(f->static_why), "%s", err.msg);
 	if (start_container(f))
 		return;

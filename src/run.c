@@ -1044,10 +1044,6 @@ run_start(struct http *h, const struct wf *wf, const struct run_opts *opts, run_
 	now = r->o.now_ms ? r->o.now_ms : time_now_ms();
 	r->cutoff_ms = now - wf->status_lookback_days * 86400000LL;
 
-	if (wf->assume_role_arn) {
-		gm_err_set(err, "%s: awsConfig.assumeRoleArn is not supported yet", wf->path);
-		goto fail;
-	}
 	if (strcmp(wf->verify_ssl, "ignore") == 0)
 		tls.verify = 0;
 	if (strcmp(wf->verify_ssl, "validate") == 0) {

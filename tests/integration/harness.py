@@ -106,7 +106,8 @@ class Standins:
 
 def workflow_yaml(standins, service="glue_it", includes=None, excludes=None,
                   lookback=3, mark_deleted=True, access_key=AK, secret_key=SK, token=JWT,
-                  extra_source="", extra_om="", extra_top="", keys=True, profile=None):
+                  extra_source="", extra_om="", extra_top="", keys=True, profile=None,
+                  aws_extra=()):
     lines = [
         "source:",
         "  type: gluepipeline",
@@ -119,6 +120,7 @@ def workflow_yaml(standins, service="glue_it", includes=None, excludes=None,
           f"        awsSecretAccessKey: {json.dumps(secret_key)}"] if keys else []) + (
         [f"        profileName: {profile}"] if profile else []) + [
         f"        awsRegion: {REGION}",
+    ] + [f"        {x}" for x in aws_extra] + [
         f"        endPointURL: {standins.glue.url}",
         "  sourceConfig:",
         "    config:",

@@ -401,14 +401,64 @@ class TestMetadataCredentials(IngestCase):
                                  "--container-token", "Bearer pod-identity-token"],
                                 "metadata", 0, cls.tmp)
 
+        cls.sts = harness.Server([harness.PY, os.path.join(harness.STANDINS, "fake_sts.py"),
+                                  "--region", harness.REGION, "--base-access-key", cls.BASE_AK,
+                                  "--base-secret-key", cls.BASE_SK, "--role-arn", cls.ROLE,
+                                  "--web-identity-token", "eyJ.pod.token",
+                                  "--access-key", cls.TEMP_AK, "--secret-key", cls.TEMP_SK,
+                                  "--session-token", cls.TEMP_TOKEN], "sts", 0, cls.tmp)
+
     @classmethod
     def tearDownClass(cls):
         cls.md.stop()
+        cls.sts.stop()
         super().tearDownClass()
 
     def setUp(self):
         super().setUp()
         self.md.call("PUT", "/__fake/reset")
+        self.sts.call("PUT", "/__fake/reset")
+
+    BASE_AK, BASE_SK = "AKIABASEGLUEMETAD001", "base/secret/key+0123"
+    ROLE = "arn:aws:iam::123456789012:role/glue-reader"
+
+    def test_assume_role(self):
+        p = self.ingest(access_key=self.BASE_AK, secret_key=self.BASE_SK,
+                        aws_extra=[f"assumeRoleArn: {self.ROLE}",
+                                   "assumeRoleSourceIdentity: gluemetad"],
+                        env=self.env(AWS_ENDPOINT_URL_STS=self.sts.url + "/"))
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(len(self.pipelines()), self.workflows)
+        reqs = self.sts.call("GET", "/__fake/requests")
+        self.assertEqual(len(reqs), 1, reqs)
+        self.assertEqual(reqs[0]["Action"], "AssumeRole")
+        self.assertEqual(reqs[0]["RoleSessionName"], "OpenMetadataSession")
+        self.assertEqual(reqs[0]["SourceIdentity"], "gluemetad")
+        self.assertEqual(self.s.glue_stats()["rejected"], [])
+
+    def test_assume_role_refused(self):
+        p = self.ingest(access_key=self.BASE_AK, secret_key=self.BASE_SK,
+                        aws_extra=["assumeRoleArn: arn:aws:iam::123456789012:role/other",
+                                   "assumeRoleSessionName: nightly"],
+                        env=self.env(AWS_ENDPOINT_URL_STS=self.sts.url + "/"))
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("STS AssumeRole failed: AccessDenied", p.stderr)
+        self.assertEqual(self.sts.call("GET", "/__fake/requests")[0]["RoleSessionName"], "nightly")
+        self.assertEqual(self.s.dump()["services"], [])
+
+    def test_web_identity(self):
+        tok = os.path.join(self.tmp, "web-token")
+        with open(tok, "w") as fh:
+            fh.write("eyJ.pod.token\n")
+        p = self.ingest(keys=False, env=self.env(
+            AWS_ROLE_ARN=self.ROLE, AWS_WEB_IDENTITY_TOKEN_FILE=tok,
+            AWS_ROLE_SESSION_NAME="pod-1", AWS_ENDPOINT_URL_STS=self.sts.url + "/",
+            AWS_EC2_METADATA_SERVICE_ENDPOINT=self.md.url))
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        reqs = self.sts.call("GET", "/__fake/requests")
+        self.assertEqual([(r["Action"], r["RoleSessionName"]) for r in reqs],
+                         [("AssumeRoleWithWebIdentity", "pod-1")])
+        self.assertEqual(self.requests(), [])       # web identity comes before IMDS
 
     def env(self, **kw):
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}

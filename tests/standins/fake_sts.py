@@ -1,0 +1,131 @@
+#!/usr/bin/python3
+"""A fake AWS STS (query protocol, XML replies): AssumeRole, signed with
+SigV4 and verified by sigv4_verify.py against the base credentials, and
+AssumeRoleWithWebIdentity, unsigned, checked against the expected web
+identity token.  Both hand out the configured temporary credentials."""
+import argparse
+import datetime
+import json
+import os
+import sys
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler
+from xml.sax.saxutils import escape
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import serve  # noqa: E402
+import sigv4_verify  # noqa: E402
+
+NS = "https://sts.amazonaws.com/doc/2011-06-15/"
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def reply(self, status, xml):
+        data = xml.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/xml")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def error(self, status, code, msg, params):
+        with self.server.st["lock"]:
+            self.server.st["requests"].append(dict(params, ok=False, code=code))
+        self.reply(status, f'<ErrorResponse xmlns="{NS}"><Error><Type>Sender</Type>'
+                           f"<Code>{code}</Code><Message>{escape(msg)}</Message></Error>"
+                           "<RequestId>fake</RequestId></ErrorResponse>")
+
+    def do_GET(self):
+        if self.path == "/__fake/requests":
+            with self.server.st["lock"]:
+                data = json.dumps(self.server.st["requests"])
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data.encode())
+            return
+        self.reply(404, "")
+
+    def do_PUT(self):
+        if self.path == "/__fake/reset":
+            with self.server.st["lock"]:
+                self.server.st["requests"].clear()
+        self.reply(200, "")
+
+    def do_POST(self):
+        a = self.server.args
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        params = dict(urllib.parse.parse_qsl(body.decode(), keep_blank_values=True))
+        action = params.get("Action")
+        if self.headers.get("Content-Type", "").split(";")[0] != "application/x-www-form-urlencoded":
+            return self.error(400, "InvalidParameterValue", "bad content type", params)
+        if params.get("Version") != "2011-06-15" or not params.get("RoleArn") or \
+                not 2 <= len(params.get("RoleSessionName", "")) <= 64:
+            return self.error(400, "ValidationError", "missing or invalid parameters", params)
+        if action == "AssumeRole":
+            auth = sigv4_verify.parse_authorization(self.headers.get("Authorization"))
+            if not auth or auth["access_key"] != a.base_access_key:
+                return self.error(403, "InvalidClientTokenId", "The security token included "
+                                  "in the request is invalid.", params)
+            if auth["service"] != "sts" or auth["region"] != a.region:
+                return self.error(403, "SignatureDoesNotMatch", "wrong credential scope", params)
+            headers = list(self.headers.items())
+            _, _, want = sigv4_verify.sign("POST", self.path, "", headers, body,
+                                           a.base_access_key, a.base_secret_key, a.region, "sts",
+                                           self.headers.get("X-Amz-Date", ""), set(auth["signed"]))
+            if sigv4_verify.parse_authorization(want)["signature"] != auth["signature"]:
+                return self.error(403, "SignatureDoesNotMatch", "The request signature we "
+                                  "calculated does not match", params)
+            if params["RoleArn"] != a.role_arn:
+                return self.error(403, "AccessDenied", f"not authorized to assume "
+                                  f"{params['RoleArn']}", params)
+        elif action == "AssumeRoleWithWebIdentity":
+            if self.headers.get("Authorization"):
+                return self.error(400, "InvalidParameterValue", "must not be signed", params)
+            if params.get("WebIdentityToken") != a.web_identity_token:
+                return self.error(400, "InvalidIdentityToken", "token rejected", params)
+        else:
+            return self.error(400, "InvalidAction", f"unknown action {action}", params)
+        with self.server.st["lock"]:
+            self.server.st["requests"].append(dict(params, ok=True,
+                                                   WebIdentityToken=bool(params.get("WebIdentityToken"))))
+        exp = datetime.datetime.utcfromtimestamp(time.time() + 3600).strftime(
+            "%Y-%m-%dT%H:%M:%S.123456Z")
+        self.reply(200, f'<{action}Response xmlns="{NS}"><{action}Result>'
+                        "<AssumedRoleUser><AssumedRoleId>AROAFAKE:s</AssumedRoleId>"
+                        f"<Arn>{escape(params['RoleArn'])}</Arn></AssumedRoleUser>"
+                        f"<Credentials><AccessKeyId>{escape(a.access_key)}</AccessKeyId>"
+                        f"<SecretAccessKey>{escape(a.secret_key)}</SecretAccessKey>"
+                        f"<SessionToken>{escape(a.session_token)}</SessionToken>"
+                        f"<Expiration>{exp}</Expiration></Credentials>"
+                        f"</{action}Result><ResponseMetadata><RequestId>fake</RequestId>"
+                        f"</ResponseMetadata></{action}Response>")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--port-file")
+    ap.add_argument("--region", default="eu-west-1")
+    ap.add_argument("--base-access-key", required=True)
+    ap.add_argument("--base-secret-key", required=True)
+    ap.add_argument("--role-arn", required=True)
+    ap.add_argument("--web-identity-token", default="eyJ.web.identity")
+    ap.add_argument("--access-key", required=True)
+    ap.add_argument("--secret-key", required=True)
+    ap.add_argument("--session-token", required=True)
+    args = ap.parse_args()
+    st = {"lock": threading.Lock(), "requests": []}
+    return serve.serve(Handler, args.port, args.port_file, st=st, args=args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
