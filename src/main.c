@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <curl/curl.h>
 #include <uv.h>
@@ -179,6 +180,20 @@ out:
 	return rc;
 }
 
+/* A workflow file holding secrets (AWS keys, a session token, the JWT, a
+ * TLS key) should not be readable by everyone. */
+static void
+warn_if_exposed(const struct wf *w)
+{
+	struct stat st;
+
+	if (!(w->aws_secret_access_key || w->aws_session_token || w->jwt_token || w->ssl_key))
+		return;
+	if (stat(w->path, &st) == 0 && (st.st_mode & S_IROTH))
+		fprintf(stderr, "warning: %s holds secrets and is readable by other users "
+		        "(chmod o-r %s)\n", w->path, w->path);
+}
+
 static int
 cmd_check(const char *path)
 {
@@ -191,6 +206,7 @@ cmd_check(const char *path)
 	}
 	printf("%s: OK (gluepipeline source, service '%s', region %s, OpenMetadata %s)\n", path,
 	       w->service_name, w->aws_region, w->om_host_port);
+	warn_if_exposed(w);
 	wf_free(w);
 	return EXIT_OK;
 }
@@ -208,11 +224,13 @@ cmd_check_config(const char *path)
 	}
 	printf("%s: OK (%zu workflows, socket %s, state_dir %s)\n", path, c->n_workflows,
 	       c->socket, c->state_dir);
-	for (i = 0; i < c->n_workflows; i++)
+	for (i = 0; i < c->n_workflows; i++) {
 		printf("  %s: '%s'%s%s from %s%s\n", c->workflows[i].name, c->workflows[i].schedule,
 		       c->workflows[i].timezone ? " in " : "",
 		       c->workflows[i].timezone ? c->workflows[i].timezone : "", c->workflows[i].file,
 		       c->workflows[i].enabled ? "" : " (disabled)");
+		warn_if_exposed(c->workflows[i].wf);
+	}
 	cfg_unref(c);
 	return EXIT_OK;
 }

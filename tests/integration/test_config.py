@@ -130,6 +130,18 @@ class TestCheck(unittest.TestCase):
         self.assertNotIn("wJalrXUtnFEMI", p.stderr)
         self.assertNotIn("placeholder.signature", p.stderr)
 
+    def test_secrets_readable_by_others_are_flagged(self):
+        path = self.write("exposed", BASE)
+        os.chmod(path, 0o644)
+        p = harness.run_gluemetad(BIN, ["check", "-c", path])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("holds secrets and is readable by other users", p.stderr)
+        os.chmod(path, 0o640)
+        p = harness.run_gluemetad(BIN, ["check", "-c", path])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertNotIn("readable by other users", p.stderr)
+        self.assertNotIn("wJalrXUtnFEMI", p.stdout + p.stderr)
+
     def test_usage_errors(self):
         for args in ([], ["ingest"], ["frobnicate", "-c", "x"], ["ingest", "-c", "x", "y"],
                      ["ingest", "-c", "x", "--glue-concurrency", "0"]):
