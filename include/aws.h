@@ -9,6 +9,7 @@
 
 struct cJSON;
 struct http_pool;
+struct http_req;
 struct gm_err;
 struct aws_client;
 
@@ -38,6 +39,14 @@ char *aws_endpoint_for(const char *service, const char *region);
 /* Host as SigV4 signs it (lower case, ":port" only when not the scheme's
  * default) and the path of url; both malloc'd.  -EINVAL on a bad URL. */
 int aws_url_parts(const char *url, char **ret_host, char **ret_path, struct gm_err *err);
+
+/* Signs a POST for this attempt and sets its Content-Type, X-Amz-Date,
+ * X-Amz-Target (when target is not NULL), X-Amz-Security-Token (with a
+ * session token) and Authorization headers.  host and path as
+ * aws_url_parts() gives them; epoch is the signing time. */
+int aws_sign_post(struct http_req *req, const char *host, const char *path, const char *region,
+                  const char *service, const struct aws_creds *creds, const char *content_type,
+                  const char *target, long long epoch);
 
 /* endpoint_url NULL means the service's regional endpoint.  Credentials
  * are copied.  target_prefix is "AWSGlue" for Glue. */

@@ -151,47 +151,59 @@ aws_client_free(struct aws_client *c)
 	return NULL;
 }
 
-/* Signs the request for this attempt with the current time. */
+int
+aws_sign_post(struct http_req *req, const char *host, const char *path, const char *region,
+              const char *service, const struct aws_creds *creds, const char *content_type,
+              const char *target, long long epoch)
+{
+	struct sigv4_header hs[5];
+	struct sigv4_result sig = {0};
+	char date[17];
+	const void *body;
+	size_t len, n = 0;
+	int r;
+
+	sigv4_amz_date(epoch, date);
+	body = http_req_body_data(req, &len);
+	hs[n++] = (struct sigv4_header){ "Content-Type", content_type };
+	hs[n++] = (struct sigv4_header){ "Host", host };
+	hs[n++] = (struct sigv4_header){ "X-Amz-Date", date };
+	if (target)
+		hs[n++] = (struct sigv4_header){ "X-Amz-Target", target };
+	if (creds->session_token)
+		hs[n++] = (struct sigv4_header){ "X-Amz-Security-Token", creds->session_token };
+	struct sigv4_input in = {
+		.method = "POST", .path = path, .headers = hs, .n_headers = n,
+		.body = body, .body_len = len, .region = region, .service = service,
+		.access_key = creds->access_key, .secret_key = creds->secret_key, .amz_date = date,
+		.normalize_path = 1,
+	};
+	if ((r = sigv4_sign(&in, &sig)) < 0)
+		return r;
+	if ((r = http_req_set_header(req, "Content-Type", content_type)) < 0 ||
+	    (r = http_req_set_header(req, "X-Amz-Date", date)) < 0 ||
+	    (target && (r = http_req_set_header(req, "X-Amz-Target", target)) < 0) ||
+	    (creds->session_token &&
+	     (r = http_req_set_header(req, "X-Amz-Security-Token", creds->session_token)) < 0))
+		;
+	else
+		r = http_req_set_header(req, "Authorization", sig.authorization);
+	sigv4_result_clear(&sig);
+	return r < 0 ? r : 0;
+}
+
+/* Signs the request for this attempt with the current (skew-corrected) time. */
 static int
 on_start(struct http_req *req, void *arg)
 {
 	struct call *k = arg;
 	struct aws_client *c = k->c;
-	char date[17], target[256];
-	struct sigv4_header hs[5];
-	struct sigv4_result sig = {0};
-	const void *body;
-	size_t len, n = 0;
-	int r;
+	struct aws_creds creds = { c->access_key, c->secret_key, c->session_token };
+	char target[256];
 
-	sigv4_amz_date((long long)time(NULL) + c->skew_s, date);
 	snprintf(target, sizeof(target), "%s.%s", c->target_prefix, k->op);
-	body = http_req_body_data(req, &len);
-	hs[n++] = (struct sigv4_header){ "Content-Type", "application/x-amz-json-1.1" };
-	hs[n++] = (struct sigv4_header){ "Host", c->host };
-	hs[n++] = (struct sigv4_header){ "X-Amz-Date", date };
-	hs[n++] = (struct sigv4_header){ "X-Amz-Target", target };
-	if (c->session_token)
-		hs[n++] = (struct sigv4_header){ "X-Amz-Security-Token", c->session_token };
-	struct sigv4_input in = {
-		.method = "POST", .path = c->path, .headers = hs, .n_headers = n,
-		.body = body, .body_len = len, .region = c->region, .service = c->service,
-		.access_key = c->access_key, .secret_key = c->secret_key, .amz_date = date,
-		.normalize_path = 1,
-	};
-	if ((r = sigv4_sign(&in, &sig)) < 0)
-		return r;
-	if ((r = http_req_set_header(req, "Content-Type", "application/x-amz-json-1.1")) < 0 ||
-	    (r = http_req_set_header(req, "X-Amz-Date", date)) < 0 ||
-	    (r = http_req_set_header(req, "X-Amz-Target", target)) < 0 ||
-	    (c->session_token &&
-	     (r = http_req_set_header(req, "X-Amz-Security-Token", c->session_token)) < 0) ||
-	    (r = http_req_set_header(req, "Authorization", sig.authorization)) < 0) {
-		sigv4_result_clear(&sig);
-		return r;
-	}
-	sigv4_result_clear(&sig);
-	return 0;
+	return aws_sign_post(req, c->host, c->path, c->region, c->service, &creds,
+	                     "application/x-amz-json-1.1", target, (long long)time(NULL) + c->skew_s);
 }
 
 static const char *const throttling_codes[] = {

@@ -11,7 +11,6 @@
 
 #include "aws.h"
 #include "awsauth.h"
-#include "sigv4.h"
 #include "http.h"
 #include "util.h"
 #include "wf.h"
@@ -490,39 +489,13 @@ static int
 sts_sign(struct http_req *req, void *arg)
 {
 	struct fetch *f = arg;
-	struct sigv4_header hs[4];
-	struct sigv4_result sig = {0};
-	const char *ct = "application/x-www-form-urlencoded; charset=utf-8";
-	char date[17];
-	const void *body;
-	size_t len, n = 0;
-	int r;
+	struct aws_creds creds = { f->base.access_key, f->base.secret_key, f->base.session_token };
 
 	if (f->sts_action != 1)
 		return 0;               /* web identity is not signed */
-	sigv4_amz_date((long long)time(NULL), date);
-	body = http_req_body_data(req, &len);
-	hs[n++] = (struct sigv4_header){ "Content-Type", ct };
-	hs[n++] = (struct sigv4_header){ "Host", f->sts_host };
-	hs[n++] = (struct sigv4_header){ "X-Amz-Date", date };
-	if (f->base.session_token)
-		hs[n++] = (struct sigv4_header){ "X-Amz-Security-Token", f->base.session_token };
-	struct sigv4_input in = {
-		.method = "POST", .path = f->sts_path, .headers = hs, .n_headers = n, .body = body,
-		.body_len = len, .region = f->w->aws_region, .service = "sts",
-		.access_key = f->base.access_key, .secret_key = f->base.secret_key, .amz_date = date,
-		.normalize_path = 1,
-	};
-	if ((r = sigv4_sign(&in, &sig)) < 0)
-		return r;
-	r = 0;
-	if (http_req_set_header(req, "X-Amz-Date", date) < 0 ||
-	    (f->base.session_token &&
-	     http_req_set_header(req, "X-Amz-Security-Token", f->base.session_token) < 0) ||
-	    http_req_set_header(req, "Authorization", sig.authorization) < 0)
-		r = -ENOMEM;
-	sigv4_result_clear(&sig);
-	return r;
+	return aws_sign_post(req, f->sts_host, f->sts_path, f->w->aws_region, "sts", &creds,
+	                     "application/x-www-form-urlencoded; charset=utf-8", NULL,
+	                     (long long)time(NULL));
 }
 
 static long

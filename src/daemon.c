@@ -148,6 +148,21 @@ hist_to_json(cJSON *arr, const struct hist *h)
 	cJSON_AddItemToArray(arr, o);
 }
 
+/* A zeroed slot at the end of the history, dropping the oldest when full. */
+static struct hist *
+hist_push(struct job *j)
+{
+	struct hist *h;
+
+	if (j->n_hist == HIST_MAX) {
+		memmove(j->hist, j->hist + 1, sizeof(*j->hist) * (HIST_MAX - 1));
+		j->n_hist--;
+	}
+	h = &j->hist[j->n_hist++];
+	memset(h, 0, sizeof(*h));
+	return h;
+}
+
 static void
 copy_str(char *dst, size_t n, const cJSON *o, const char *k)
 {
@@ -211,12 +226,7 @@ state_load(struct daemon *d, struct job *j)
 
 		if (!cJSON_IsObject(h))
 			continue;
-		if (j->n_hist == HIST_MAX) {
-			memmove(j->hist, j->hist + 1, sizeof(*j->hist) * (HIST_MAX - 1));
-			j->n_hist--;
-		}
-		x = &j->hist[j->n_hist++];
-		memset(x, 0, sizeof(*x));
+		x = hist_push(j);
 		copy_str(x->id, sizeof(x->id), h, "run_id");
 		copy_str(x->trigger, sizeof(x->trigger), h, "trigger");
 		copy_str(x->result, sizeof(x->result), h, "result");
@@ -403,12 +413,7 @@ finish_run(struct job *j)
 	const char *result = run_result(j->run);
 	struct hist *h;
 
-	if (j->n_hist == HIST_MAX) {
-		memmove(j->hist, j->hist + 1, sizeof(*j->hist) * (HIST_MAX - 1));
-		j->n_hist--;
-	}
-	h = &j->hist[j->n_hist++];
-	memset(h, 0, sizeof(*h));
+	h = hist_push(j);
 	snprintf(h->id, sizeof(h->id), "%s", j->run_id);
 	snprintf(h->trigger, sizeof(h->trigger), "%s", j->trigger);
 	snprintf(h->result, sizeof(h->result), "%s",
