@@ -1,4 +1,4 @@
-/* aws — calls to AWS JSON 1.1 services (Glue, later Secrets Manager):
+/* aws — calls to AWS JSON 1.1 services (Glue, Secrets Manager):
  * endpoint resolution, SigV4 signing at send time, error parsing as
  * botocore does, and AWS's standard retry mode (3 attempts, jittered
  * exponential backoff capped at 20 s, a 500-token retry quota). */
@@ -19,6 +19,22 @@ struct aws_creds {
 	const char *session_token;      /* or NULL */
 };
 
+/* Where a client takes its credentials from at each attempt, so that
+ * temporary ones can be refreshed under it (awsauth provides one). */
+typedef void (*aws_creds_ready_cb)(int r, const char *why, void *arg);
+struct aws_creds_source {
+	/* 0 and *out (valid until the next refresh) when the credentials may
+	 * sign a request sent at epoch second now; -EAGAIN when the caller
+	 * must wait() for a refresh first.  *gen tells refreshes apart. */
+	int (*get)(void *ctx, long long now, struct aws_creds *out, unsigned *gen);
+	/* Runs cb once credentials were refreshed (r 0) or cannot be (r < 0,
+	 * why).  One refresh serves every waiter. */
+	void (*wait)(void *ctx, aws_creds_ready_cb cb, void *arg);
+	/* The service called credentials of generation gen expired. */
+	void (*expired)(void *ctx, unsigned gen);
+	void *ctx;
+};
+
 struct aws_result {
 	int ok;                         /* 2xx with a JSON object body */
 	long status;                    /* HTTP status, 0 on transport errors */
@@ -32,8 +48,13 @@ struct aws_result {
 
 typedef void (*aws_done_cb)(const struct aws_result *res, void *arg);
 
-/* The default endpoint URL of a service in a region ("https://glue.
- * cn-north-1.amazonaws.com.cn/"), malloc'd; NULL for a malformed region. */
+/* The default endpoint URL of a service in a region, by the partition
+ * the region belongs to (aws, aws-cn, aws-us-gov, aws-iso*, aws-eusc:
+ * "https://glue.cn-north-1.amazonaws.com.cn/"), with "-fips" and/or the
+ * dual-stack suffix when asked; malloc'd, NULL for a malformed region. */
+char *aws_endpoint_for_opts(const char *service, const char *region, int fips, int dualstack);
+/* The same with FIPS and dual-stack from AWS_USE_FIPS_ENDPOINT and
+ * AWS_USE_DUALSTACK_ENDPOINT, as the AWS CLI reads them. */
 char *aws_endpoint_for(const char *service, const char *region);
 
 /* Host as SigV4 signs it (lower case, ":port" only when not the scheme's
@@ -48,11 +69,12 @@ int aws_sign_post(struct http_req *req, const char *host, const char *path, cons
                   const char *service, const struct aws_creds *creds, const char *content_type,
                   const char *target, long long epoch);
 
-/* endpoint_url NULL means the service's regional endpoint.  Credentials
- * are copied.  target_prefix is "AWSGlue" for Glue. */
+/* endpoint_url NULL means the service's regional endpoint.  The source is
+ * copied (its ctx must outlive the client).  target_prefix is "AWSGlue"
+ * for Glue, "secretsmanager" for Secrets Manager. */
 struct aws_client *aws_client_new(struct http_pool *pool, const char *service,
                                   const char *target_prefix, const char *region,
-                                  const char *endpoint_url, const struct aws_creds *creds,
+                                  const char *endpoint_url, const struct aws_creds_source *src,
                                   struct gm_err *err);
 struct aws_client *aws_client_free(struct aws_client *c);
 
@@ -66,5 +88,7 @@ void aws_parse_error(long status, const char *body, const char *error_type_heade
                      char *code, size_t code_len, char *message, size_t message_len);
 int aws_error_is_throttling(const char *code);
 int aws_error_is_transient(long status, const char *code);
+/* ExpiredToken and its kin: the credentials need a refresh. */
+int aws_error_is_expired_creds(const char *code);
 
 #endif

@@ -46,6 +46,7 @@ struct http_tls {
 };
 
 struct http *http_new(struct uv_loop_s *loop);
+struct uv_loop_s *http_loop(const struct http *h);
 /* Cancels everything in flight (completions run with cancelled=1) and
  * frees the engine once its libuv handles are closed; the loop must run
  * afterwards for that to finish. */

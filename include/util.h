@@ -45,6 +45,9 @@ void str_wipe_free(char *s);
 /* Wall-clock milliseconds since the epoch, and monotonic milliseconds. */
 int64_t time_now_ms(void);
 uint64_t time_mono_ms(void);
+/* "2026-11-24T19:00:00Z", with optional fractions and a +hh:mm/-hh:mm
+ * offset, as epoch seconds; -1 when malformed. */
+int64_t time_parse_iso8601(const char *s);
 /* Random 64-bit value from the OS (used for jitter and run ids). */
 uint64_t rand_u64(void);
 /* A random UUID (version 4) as text into out[37]. */

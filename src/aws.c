@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <cjson/cJSON.h>
@@ -23,7 +24,7 @@
 struct aws_client {
 	struct http_pool *pool;
 	char *service, *target_prefix, *region, *url, *host, *path;
-	char *access_key, *secret_key, *session_token;
+	struct aws_creds_source src;
 	int quota;
 	long long skew_s;               /* the service's clock minus ours */
 };
@@ -31,31 +32,70 @@ struct aws_client {
 struct call {
 	struct aws_client *c;
 	char *op;
+	char *body;
 	aws_done_cb cb;
 	void *arg;
 	int quota_taken;
 	int skew_retried;
+	int need_creds;                 /* the attempt found no usable credentials */
+	int refresh_retried;            /* retried once after ExpiredToken */
+	unsigned waits;                 /* refreshes waited for */
+	unsigned gen;                   /* credentials generation that signed */
+};
+
+#define AWS_MAX_CRED_WAITS 3
+
+/* The partitions of AWS's partitions.json, most specific first; a region
+ * that matches none belongs to "aws", as the endpoint rules say. */
+static const struct partition {
+	const char *prefix;             /* region prefix, "" for aws */
+	const char *dns, *dualstack_dns;
+} partitions[] = {
+	{ "cn-", "amazonaws.com.cn", "api.amazonwebservices.com.cn" },
+	{ "us-gov-", "amazonaws.com", "api.aws" },
+	{ "us-isob-", "sc2s.sgov.gov", "api.aws.scloud" },
+	{ "us-isof-", "csp.hci.ic.gov", "api.aws.hci.ic.gov" },
+	{ "us-iso-", "c2s.ic.gov", "api.aws.ic.gov" },
+	{ "eu-isoe-", "cloud.adc-e.uk", "api.cloud-aws.adc-e.uk" },
+	{ "eusc-", "amazonaws.eu", "api.amazonwebservices.eu" },
+	{ "", "amazonaws.com", "api.aws" },
 };
 
 char *
-aws_endpoint_for(const char *service, const char *region)
+aws_endpoint_for_opts(const char *service, const char *region, int fips, int dualstack)
 {
-	const char *suffix = "amazonaws.com";
+	const struct partition *p = partitions;
 	struct buf b = {0};
 	regex_t rx;
 	int ok;
 
-	if (regcomp(&rx, "^[a-z]{2}(-[a-z]+)+-[0-9]+$", REG_EXTENDED | REG_NOSUB) != 0)
+	if (regcomp(&rx, "^[a-z]{2,4}(-[a-z]+)+-[0-9]+$", REG_EXTENDED | REG_NOSUB) != 0)
 		return NULL;
 	ok = regexec(&rx, region, 0, NULL, 0) == 0;
 	regfree(&rx);
 	if (!ok)
 		return NULL;
-	if (strncmp(region, "cn-", 3) == 0)
-		suffix = "amazonaws.com.cn";
-	if (buf_printf(&b, "https://%s.%s.%s/", service, region, suffix) < 0)
+	while (p->prefix[0] && strncmp(region, p->prefix, strlen(p->prefix)) != 0)
+		p++;
+	if (buf_printf(&b, "https://%s%s.%s.%s/", service, fips ? "-fips" : "", region,
+	               dualstack ? p->dualstack_dns : p->dns) < 0)
 		return NULL;
 	return buf_steal(&b);
+}
+
+static int
+env_flag(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0);
+}
+
+char *
+aws_endpoint_for(const char *service, const char *region)
+{
+	return aws_endpoint_for_opts(service, region, env_flag("AWS_USE_FIPS_ENDPOINT"),
+	                             env_flag("AWS_USE_DUALSTACK_ENDPOINT"));
 }
 
 /* Host as SigV4 signs it and curl sends it: lower case, the port only
@@ -106,7 +146,7 @@ out:
 
 struct aws_client *
 aws_client_new(struct http_pool *pool, const char *service, const char *target_prefix,
-               const char *region, const char *endpoint_url, const struct aws_creds *creds,
+               const char *region, const char *endpoint_url, const struct aws_creds_source *src,
                struct gm_err *err)
 {
 	struct aws_client *c = calloc(1, sizeof(*c));
@@ -123,10 +163,9 @@ aws_client_new(struct http_pool *pool, const char *service, const char *target_p
 	if (aws_url_parts(c->url, &c->host, &c->path, err) < 0)
 		return aws_client_free(c);
 	if (!(c->service = strdup(service)) || !(c->target_prefix = strdup(target_prefix)) ||
-	    !(c->region = strdup(region)) || !(c->access_key = strdup(creds->access_key)) ||
-	    !(c->secret_key = strdup(creds->secret_key)) ||
-	    (creds->session_token && !(c->session_token = strdup(creds->session_token))))
+	    !(c->region = strdup(region)))
 		goto oom;
+	c->src = *src;
 	return c;
 oom:
 	gm_err_set(err, "out of memory");
@@ -144,9 +183,6 @@ aws_client_free(struct aws_client *c)
 	free(c->url);
 	free(c->host);
 	free(c->path);
-	free(c->access_key);
-	str_wipe_free(c->secret_key);
-	str_wipe_free(c->session_token);
 	free(c);
 	return NULL;
 }
@@ -192,18 +228,25 @@ aws_sign_post(struct http_req *req, const char *host, const char *path, const ch
 	return r < 0 ? r : 0;
 }
 
-/* Signs the request for this attempt with the current (skew-corrected) time. */
+/* Signs the request for this attempt with the current (skew-corrected)
+ * time.  Credentials about to expire are never used: the attempt is not
+ * sent and the call waits for a refresh instead (see on_done). */
 static int
 on_start(struct http_req *req, void *arg)
 {
 	struct call *k = arg;
 	struct aws_client *c = k->c;
-	struct aws_creds creds = { c->access_key, c->secret_key, c->session_token };
+	struct aws_creds creds = {0};
+	long long now = (long long)time(NULL);
 	char target[256];
 
+	if (c->src.get(c->src.ctx, now, &creds, &k->gen) < 0) {
+		k->need_creds = 1;
+		return -EKEYEXPIRED;
+	}
 	snprintf(target, sizeof(target), "%s.%s", c->target_prefix, k->op);
 	return aws_sign_post(req, c->host, c->path, c->region, c->service, &creds,
-	                     "application/x-amz-json-1.1", target, (long long)time(NULL) + c->skew_s);
+	                     "application/x-amz-json-1.1", target, now + c->skew_s);
 }
 
 static const char *const throttling_codes[] = {
@@ -231,6 +274,15 @@ int
 aws_error_is_throttling(const char *code)
 {
 	return in_list(throttling_codes, code);
+}
+
+int
+aws_error_is_expired_creds(const char *code)
+{
+	static const char *const codes[] = { "ExpiredToken", "ExpiredTokenException",
+		"InvalidClientTokenId", "UnrecognizedClientException", NULL };
+
+	return in_list(codes, code);
 }
 
 int
@@ -350,6 +402,49 @@ on_retry(const struct http_resp *resp, void *arg)
 	return (long)(jitter * (double)cap);
 }
 
+static void call_submit(struct call *k);
+
+static void
+call_free(struct call *k)
+{
+	free(k->op);
+	free(k->body);
+	free(k);
+}
+
+static void
+call_fail(struct call *k, const char *code, const char *message, int cancelled)
+{
+	struct aws_result res = { .code = code, .message = message, .cancelled = cancelled };
+
+	k->cb(&res, k->arg);
+	call_free(k);
+}
+
+static void
+on_creds_ready(int r, const char *why, void *arg)
+{
+	struct call *k = arg;
+
+	if (r == -ECANCELED)
+		call_fail(k, "Cancelled", "cancelled", 1);
+	else if (r < 0)
+		call_fail(k, "CredentialsError", why ? why : "no AWS credentials", 0);
+	else
+		call_submit(k);
+}
+
+/* Waits for fresh credentials, then sends the call again from scratch. */
+static int
+wait_creds(struct call *k)
+{
+	if (k->waits >= AWS_MAX_CRED_WAITS)
+		return 0;
+	k->waits++;
+	k->c->src.wait(k->c->src.ctx, on_creds_ready, k);
+	return 1;
+}
+
 static void
 on_done(const struct http_resp *resp, void *arg)
 {
@@ -359,6 +454,13 @@ on_done(const struct http_resp *resp, void *arg)
 	char code[128], message[1024];
 	cJSON *j = NULL;
 
+	if (k->need_creds && !resp->cancelled) {
+		k->need_creds = 0;
+		if (wait_creds(k))
+			return;
+		call_fail(k, "CredentialsError", "the AWS credentials expired and were not refreshed", 0);
+		return;
+	}
 	res.request_id = http_resp_header(resp, "x-amzn-RequestId");
 	if (resp->transport_error) {
 		res.code = resp->cancelled ? "Cancelled" : "TransportError";
@@ -376,6 +478,13 @@ on_done(const struct http_resp *resp, void *arg)
 	} else {
 		aws_parse_error(resp->status, resp->body, http_resp_header(resp, "X-Amzn-ErrorType"),
 		                code, sizeof(code), message, sizeof(message));
+		/* credentials refused as expired: one refresh, one retry */
+		if (aws_error_is_expired_creds(code) && !k->refresh_retried) {
+			k->refresh_retried = 1;
+			k->c->src.expired(k->c->src.ctx, k->gen);
+			if (wait_creds(k))
+				return;
+		}
 		res.code = code;
 		res.message = message[0] ? message : "no message";
 	}
@@ -387,46 +496,52 @@ on_done(const struct http_resp *resp, void *arg)
 	}
 	k->cb(&res, k->arg);
 	cJSON_Delete(j);
-	free(k->op);
-	free(k);
+	call_free(k);
+}
+
+static void
+call_submit(struct call *k)
+{
+	struct aws_client *c = k->c;
+	struct aws_creds creds;
+	struct http_req *req;
+	unsigned gen;
+
+	if (c->src.get(c->src.ctx, (long long)time(NULL), &creds, &gen) < 0) {
+		if (!wait_creds(k))
+			call_fail(k, "CredentialsError", "no usable AWS credentials", 0);
+		return;
+	}
+	if (!(req = http_req_new("POST", c->url)) ||
+	    http_req_body(req, k->body, strlen(k->body)) < 0) {
+		http_req_free(req);
+		call_fail(k, "ClientError", "out of memory", 0);
+		return;
+	}
+	http_req_hooks(req, on_start, on_retry, k);
+	http_req_max_attempts(req, AWS_MAX_ATTEMPTS);
+	http_req_timeout(req, 60000);
+	if (http_submit(c->pool, req, on_done, k) < 0)
+		call_fail(k, "ClientError", "shutting down", 1);
 }
 
 void
 aws_call(struct aws_client *c, const char *op, cJSON *input, aws_done_cb cb, void *arg)
 {
 	struct call *k = calloc(1, sizeof(*k));
-	struct http_req *req = NULL;
-	char *body = NULL;
 	struct aws_result fail = { .code = "ClientError", .message = "out of memory" };
 
-	if (!k || !(k->op = strdup(op)))
-		goto fail;
+	if (!k || !(k->op = strdup(op)) ||
+	    !(k->body = input ? cJSON_PrintUnformatted(input) : strdup("{}"))) {
+		cJSON_Delete(input);
+		if (k)
+			call_free(k);
+		cb(&fail, arg);
+		return;
+	}
+	cJSON_Delete(input);
 	k->c = c;
 	k->cb = cb;
 	k->arg = arg;
-	body = input ? cJSON_PrintUnformatted(input) : strdup("{}");
-	if (!body || !(req = http_req_new("POST", c->url)) ||
-	    http_req_body(req, body, strlen(body)) < 0)
-		goto fail;
-	http_req_hooks(req, on_start, on_retry, k);
-	http_req_max_attempts(req, AWS_MAX_ATTEMPTS);
-	http_req_timeout(req, 60000);
-	free(body);
-	cJSON_Delete(input);
-	if (http_submit(c->pool, req, on_done, k) < 0) {
-		fail.message = "shutting down";
-		fail.cancelled = 1;
-		req = NULL;
-		goto fail2;
-	}
-	return;
-fail:
-	http_req_free(req);
-	free(body);
-	cJSON_Delete(input);
-fail2:
-	if (k)
-		free(k->op);
-	free(k);
-	cb(&fail, arg);
+	call_submit(k);
 }

@@ -203,6 +203,12 @@ on_timer(CURLM *multi, long timeout_ms, void *userp)
 	return 0;
 }
 
+uv_loop_t *
+http_loop(const struct http *h)
+{
+	return h->loop;
+}
+
 struct http *
 http_new(uv_loop_t *loop)
 {

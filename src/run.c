@@ -76,7 +76,7 @@ struct run {
 	unsigned om_pages;
 	struct log_ctx lg;
 	char run_id[40];                /* reported to ingestionPipelineFQN */
-	struct awsauth_creds creds;
+	struct awsauth *auth;
 	char *endpoint;
 	int64_t started_ms;
 };
@@ -640,16 +640,14 @@ static void
 on_creds(int rc, const char *why, void *arg)
 {
 	struct run *r = arg;
-	struct aws_creds c = { r->creds.access_key, r->creds.secret_key, r->creds.session_token };
 	struct gm_err err = {{0}};
 
 	if (rc < 0) {
 		if (!r->cancelled)
 			fatal(r, "%s", why ? why : "no AWS credentials");
 	} else if (!stopping(r)) {
-		log_debug(&r->lg, "AWS credentials from the %s", r->creds.source);
 		r->glue = aws_client_new(r->glue_pool, "glue", "AWSGlue", r->wf->aws_region,
-		                         r->endpoint, &c, &err);
+		                         r->endpoint, awsauth_source(r->auth), &err);
 		if (r->glue)
 			list_workflows(r);
 		else
@@ -1068,7 +1066,8 @@ run_start(struct http *h, const struct wf *wf, const struct run_opts *opts, run_
 		goto fail;
 	}
 	r->om = om_client_new(r->om_pool, wf->om_host_port, wf->jwt_token);
-	if (!r->om) {
+	r->auth = awsauth_new(http_loop(h), r->glue_pool, wf, &r->lg);
+	if (!r->om || !r->auth) {
 		gm_err_set(err, "out of memory");
 		goto fail;
 	}
@@ -1084,7 +1083,7 @@ run_start(struct http *h, const struct wf *wf, const struct run_opts *opts, run_
 	om(r, "GET", "/v1/system/version", NULL, on_version, r);
 	report(r, "running");
 	r->pending++;
-	awsauth_fetch(r->glue_pool, wf, &r->creds, on_creds, r);
+	awsauth_wait(r->auth, on_creds, r);
 	settle(r);
 	return 0;
 fail:
@@ -1098,6 +1097,7 @@ run_cancel(struct run *r)
 	if (r->phase == P_DONE || r->cancelled)
 		return;
 	r->cancelled = 1;
+	awsauth_cancel(r->auth);
 	http_pool_cancel(r->glue_pool);
 	http_pool_cancel(r->om_pool);
 }
@@ -1127,9 +1127,9 @@ run_free(struct run *r)
 	free(r->list_token);
 	free(r->om_after);
 	filter_free(r->filter);
-	awsauth_creds_clear(&r->creds);
 	free(r->endpoint);
 	aws_client_free(r->glue);
+	awsauth_free(r->auth);
 	om_client_free(r->om);
 	if (r->glue_pool)
 		http_pool_free(r->glue_pool);

@@ -243,3 +243,43 @@ str_uuid4(char out[37])
 	         (unsigned)((b >> 48) & 0x3fff) | 0x8000,
 	         (unsigned long long)(b & 0xffffffffffffULL));
 }
+
+int64_t
+time_parse_iso8601(const char *s)
+{
+	struct tm tm = {0};
+	int y, mo, d, h, mi, sec, n = 0, oh = 0, om = 0;
+	int64_t t;
+
+	if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
+	    n != 19 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 ||
+	    y < 1970 || h < 0 || mi < 0 || sec < 0)
+		return -1;
+	s += n;
+	if (*s == '.') {
+		s++;
+		if (*s < '0' || *s > '9')
+			return -1;
+		while (*s >= '0' && *s <= '9')
+			s++;
+	}
+	if ((*s == 'Z' || *s == 'z') && !s[1]) {
+		;
+	} else if ((*s == '+' || *s == '-') && sscanf(s + 1, "%2d:%2d%n", &oh, &om, &n) == 2 &&
+	           n == 5 && !s[6] && oh < 24 && om < 60) {
+		if (*s == '-') {
+			oh = -oh;
+			om = -om;
+		}
+	} else {
+		return -1;
+	}
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = (int64_t)timegm(&tm);
+	return t - oh * 3600 - om * 60;
+}

@@ -442,7 +442,7 @@ class TestMetadataCredentials(IngestCase):
                                    "assumeRoleSessionName: nightly"],
                         env=self.env(AWS_ENDPOINT_URL_STS=self.sts.url + "/"))
         self.assertEqual(p.returncode, 1)
-        self.assertIn("STS AssumeRole failed: AccessDenied", p.stderr)
+        self.assertIn("STS AssumeRole arn:aws:iam::123456789012:role/other failed: AccessDenied", p.stderr)
         self.assertEqual(self.sts.call("GET", "/__fake/requests")[0]["RoleSessionName"], "nightly")
         self.assertEqual(self.s.dump()["services"], [])
 

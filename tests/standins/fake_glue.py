@@ -231,9 +231,16 @@ class Handler(BaseHTTPRequestHandler):
         need = {"host", "x-amz-date", "x-amz-target", "content-type"}
         if st.args.session_token:
             need.add("x-amz-security-token")
-            if self.headers.get("X-Amz-Security-Token") != st.args.session_token:
+            tok = self.headers.get("X-Amz-Security-Token") or ""
+            base, _, exp = tok.rpartition(".exp")
+            if tok != st.args.session_token and \
+                    not (base == st.args.session_token and exp.isdigit()):
                 raise GlueError(400, "UnrecognizedClientException",
                                 "The security token included in the request is invalid.")
+            # tokens from the fake STS carry their end: "<token>.exp<epoch>"
+            if tok != st.args.session_token and time.time() >= int(exp):
+                raise GlueError(400, "ExpiredTokenException",
+                                "The security token included in the request is expired")
         missing = need - set(auth["signed"])
         if missing:
             raise GlueError(400, "InvalidSignatureException",

@@ -2,7 +2,11 @@
 """A fake AWS STS (query protocol, XML replies): AssumeRole, signed with
 SigV4 and verified by sigv4_verify.py against the base credentials, and
 AssumeRoleWithWebIdentity, unsigned, checked against the expected web
-identity token.  Both hand out the configured temporary credentials."""
+identity token.  Both hand out the configured temporary credentials, with
+a session token that carries its own end ("<token>.exp<epoch>", which the
+fake Glue enforces) after --lifetime seconds; --advertised-lifetime makes
+the <Expiration> it announces differ from that, as a clock or a revoked
+session would."""
 import argparse
 import datetime
 import json
@@ -97,14 +101,16 @@ class Handler(BaseHTTPRequestHandler):
         with self.server.st["lock"]:
             self.server.st["requests"].append(dict(params, ok=True,
                                                    WebIdentityToken=bool(params.get("WebIdentityToken"))))
-        exp = datetime.datetime.utcfromtimestamp(time.time() + 3600).strftime(
-            "%Y-%m-%dT%H:%M:%S.123456Z")
+        now = time.time()
+        adv = a.advertised_lifetime if a.advertised_lifetime is not None else a.lifetime
+        exp = datetime.datetime.utcfromtimestamp(now + adv).strftime("%Y-%m-%dT%H:%M:%S.123456Z")
+        token = f"{a.session_token}.exp{int(now + a.lifetime)}"
         self.reply(200, f'<{action}Response xmlns="{NS}"><{action}Result>'
                         "<AssumedRoleUser><AssumedRoleId>AROAFAKE:s</AssumedRoleId>"
                         f"<Arn>{escape(params['RoleArn'])}</Arn></AssumedRoleUser>"
                         f"<Credentials><AccessKeyId>{escape(a.access_key)}</AccessKeyId>"
                         f"<SecretAccessKey>{escape(a.secret_key)}</SecretAccessKey>"
-                        f"<SessionToken>{escape(a.session_token)}</SessionToken>"
+                        f"<SessionToken>{escape(token)}</SessionToken>"
                         f"<Expiration>{exp}</Expiration></Credentials>"
                         f"</{action}Result><ResponseMetadata><RequestId>fake</RequestId>"
                         f"</ResponseMetadata></{action}Response>")
@@ -122,6 +128,8 @@ def main():
     ap.add_argument("--access-key", required=True)
     ap.add_argument("--secret-key", required=True)
     ap.add_argument("--session-token", required=True)
+    ap.add_argument("--lifetime", type=int, default=3600)
+    ap.add_argument("--advertised-lifetime", type=int, default=None)
     args = ap.parse_args()
     st = {"lock": threading.Lock(), "requests": []}
     return serve.serve(Handler, args.port, args.port_file, st=st, args=args)

@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "aws.h"
+#include "util.h"
 
 static char *
 slurp(const char *path)
@@ -138,6 +139,95 @@ test_endpoints(void **state)
 	assert_null(aws_endpoint_for("glue", ""));
 }
 
+/* Every region of AWS's partitions.json gets its partition's DNS suffix,
+ * plain, FIPS and dual-stack. */
+static void
+test_partitions(void **state)
+{
+	char *text = slurp(SHARED_DIR "/aws-models/partitions.json"), *e, want[256];
+	cJSON *j = cJSON_Parse(text), *p, *reg;
+	int n = 0;
+
+	(void)state;
+	assert_non_null(j);
+	cJSON_ArrayForEach(p, cJSON_GetObjectItem(j, "partitions")) {
+		const cJSON *out = cJSON_GetObjectItem(p, "outputs");
+		const char *dns = cJSON_GetObjectItem(out, "dnsSuffix")->valuestring;
+		const char *ds = cJSON_GetObjectItem(out, "dualStackDnsSuffix")->valuestring;
+
+		cJSON_ArrayForEach(reg, cJSON_GetObjectItem(p, "regions")) {
+			const char *r = reg->string;
+
+			if (strstr(r, "-global"))
+				continue;
+			e = aws_endpoint_for_opts("glue", r, 0, 0);
+			snprintf(want, sizeof(want), "https://glue.%s.%s/", r, dns);
+			assert_non_null(e);
+			assert_string_equal(e, want);
+			free(e);
+			e = aws_endpoint_for_opts("glue", r, 1, 0);
+			snprintf(want, sizeof(want), "https://glue-fips.%s.%s/", r, dns);
+			assert_string_equal(e, want);
+			free(e);
+			e = aws_endpoint_for_opts("sts", r, 0, 1);
+			snprintf(want, sizeof(want), "https://sts.%s.%s/", r, ds);
+			assert_string_equal(e, want);
+			free(e);
+			n++;
+		}
+	}
+	assert_true(n >= 40);
+	cJSON_Delete(j);
+	free(text);
+}
+
+/* The endpoints botocore used for the derived signing cases. */
+static void
+test_derived_endpoints(void **state)
+{
+	static const char *const cases[] = { "glue-get-tags-cn", "glue-get-workflow-runs-govcloud",
+		"sts-assume-role-token-cn", "sts-assume-role", "secretsmanager-get-secret-value",
+		"glue-list-workflows", NULL };
+	size_t i;
+
+	(void)state;
+	for (i = 0; cases[i]; i++) {
+		char path[512], *text, *e;
+		cJSON *j;
+
+		snprintf(path, sizeof(path), SHARED_DIR "/aws-sigv4-derived/%s/%s.json", cases[i], cases[i]);
+		text = slurp(path);
+		assert_non_null(text);
+		j = cJSON_Parse(text);
+		e = aws_endpoint_for_opts(cJSON_GetObjectItem(j, "service")->valuestring,
+		                          cJSON_GetObjectItem(j, "region")->valuestring, 0, 0);
+		assert_non_null(e);
+		assert_string_equal(e, cJSON_GetObjectItem(j, "endpoint")->valuestring);
+		free(e);
+		cJSON_Delete(j);
+		free(text);
+	}
+}
+
+/* Expiration as STS, IMDS, containers and credential_process write it. */
+static void
+test_iso8601(void **state)
+{
+	(void)state;
+	assert_int_equal(time_parse_iso8601("2026-11-24T19:00:00Z"), 1795546800);
+	assert_int_equal(time_parse_iso8601("2026-11-24T19:00:00.123456Z"), 1795546800);
+	assert_int_equal(time_parse_iso8601("2026-11-24T20:30:00+01:30"), 1795546800);
+	assert_int_equal(time_parse_iso8601("2026-11-24T17:00:00-02:00"), 1795546800);
+	assert_int_equal(time_parse_iso8601("1970-01-01T00:00:00Z"), 0);
+	assert_int_equal(time_parse_iso8601("2026-11-24 19:00:00Z"), -1);
+	assert_int_equal(time_parse_iso8601("2026-13-24T19:00:00Z"), -1);
+	assert_int_equal(time_parse_iso8601("2026-11-24T19:00:00"), -1);
+	assert_int_equal(time_parse_iso8601("2026-11-24T19:00:00Zjunk"), -1);
+	assert_int_equal(time_parse_iso8601("2026-11-24T19:00:00."), -1);
+	assert_int_equal(time_parse_iso8601(""), -1);
+	assert_int_equal(time_parse_iso8601(NULL), -1);
+}
+
 int
 main(void)
 {
@@ -146,6 +236,9 @@ main(void)
 		cmocka_unit_test(test_error_fallbacks),
 		cmocka_unit_test(test_retry_classes),
 		cmocka_unit_test(test_endpoints),
+		cmocka_unit_test(test_partitions),
+		cmocka_unit_test(test_derived_endpoints),
+		cmocka_unit_test(test_iso8601),
 	};
 
 	return cmocka_run_group_tests_name("aws", tests, NULL, NULL);
