@@ -37,7 +37,7 @@ def _wait_port(path, proc, what, timeout=20.0):
 
 
 class Server:
-    def __init__(self, argv, what, port=0, tmp=None):
+    def __init__(self, argv, what, port=0, tmp=None, ssl_ctx=None):
         self.tmp = tmp or tempfile.mkdtemp(prefix="gm-")
         self.port_file = os.path.join(self.tmp, what + ".port")
         self.log = open(os.path.join(self.tmp, what + ".log"), "w")
@@ -45,13 +45,14 @@ class Server:
             argv + ["--port", str(port), "--port-file", self.port_file],
             stdout=self.log, stderr=subprocess.STDOUT)
         self.port = _wait_port(self.port_file, self.proc, what)
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.ssl_ctx = ssl_ctx
+        self.url = f"{'https' if ssl_ctx else 'http'}://127.0.0.1:{self.port}"
 
     def call(self, method, path, body=None):
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.url + path, data=data, method=method,
                                      headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=30) as resp:
+        with urllib.request.urlopen(req, timeout=30, context=self.ssl_ctx) as resp:
             raw = resp.read()
         return json.loads(raw) if raw else None
 
@@ -79,7 +80,8 @@ class Standins:
     """A fake Glue and a fake OpenMetadata for one test."""
 
     def __init__(self, estate_path, latency_ms=0, glue_port=0, om_port=0, tmp=None,
-                 access_key=AK, secret_key=SK, token=JWT, region=REGION, session_token=None):
+                 access_key=AK, secret_key=SK, token=JWT, region=REGION, session_token=None,
+                 om_args=(), om_ssl_ctx=None):
         self.tmp = tmp or tempfile.mkdtemp(prefix="gm-")
         self.glue = Server([PY, os.path.join(STANDINS, "fake_glue.py"), "--estate", estate_path,
                             "--access-key", access_key, "--secret-key", secret_key,
@@ -88,7 +90,8 @@ class Standins:
                            "glue", glue_port, self.tmp)
         try:
             self.om = Server([PY, os.path.join(STANDINS, "fake_om.py"), "--token", token,
-                              "--latency-ms", str(latency_ms)], "om", om_port, self.tmp)
+                              "--latency-ms", str(latency_ms)] + list(om_args), "om", om_port,
+                             self.tmp, ssl_ctx=om_ssl_ctx)
         except Exception:
             self.glue.stop()
             raise

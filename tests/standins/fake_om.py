@@ -495,12 +495,16 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file")
     ap.add_argument("--token", required=True)
+    ap.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
+    ap.add_argument("--tls-key")
+    ap.add_argument("--tls-client-ca", help="require a client certificate signed by this CA")
     ap.add_argument("--version", default="1.13.2")
     ap.add_argument("--latency-ms", type=int, default=0)
     ap.add_argument("--spec-dir", default=DEFAULT_SPEC)
     args = ap.parse_args()
     store = Store(args)
-    return serve.serve(Handler, args.port, args.port_file, store=store)
+    return serve.serve(Handler, args.port, args.port_file, tls_cert=args.tls_cert,
+                       tls_key=args.tls_key, tls_client_ca=args.tls_client_ca, store=store)
 
 
 if __name__ == "__main__":
