@@ -60,6 +60,8 @@ struct wf {
 	int enable_version_validation;
 	int store_service_connection;
 	int force_entity_overwriting;
+	char *secrets_provider;         /* secretsManagerProvider, default "db" */
+	char *secrets_loader;           /* secretsManagerLoader, default "noop" */
 
 	char *ingestion_pipeline_fqn;
 	char *pipeline_run_id;

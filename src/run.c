@@ -20,6 +20,7 @@
 #include "log.h"
 #include "om.h"
 #include "run.h"
+#include "secrets.h"
 #include "util.h"
 #include "wf.h"
 
@@ -77,6 +78,9 @@ struct run {
 	struct log_ctx lg;
 	char run_id[40];                /* reported to ingestionPipelineFQN */
 	struct awsauth *auth;
+	struct secrets *secrets;        /* the workflow with its secrets resolved */
+	int secrets_state;              /* 0 none, 1 resolving, 2 done, -1 failed */
+	char secrets_why[600];
 	char *endpoint;
 	int64_t started_ms;
 };
@@ -942,8 +946,8 @@ static void
 finish(struct run *r)
 {
 	r->phase = P_DONE;
-	r->st.glue_requests = http_pool_requests(r->glue_pool);
-	r->st.om_requests = http_pool_requests(r->om_pool);
+	r->st.glue_requests = r->glue_pool ? http_pool_requests(r->glue_pool) : 0;
+	r->st.om_requests = r->om_pool ? http_pool_requests(r->om_pool) : 0;
 	if (r->cancelled)
 		r->st.cancelled = 1;
 	r->done(r, r->arg);
@@ -1011,12 +1015,38 @@ advance(struct run *r)
 	finish(r);
 }
 
+static int begin(struct run *r, struct gm_err *err);
+
+static void
+on_secrets(int rc, const char *why, void *arg)
+{
+	struct run *r = arg;
+	struct gm_err err = {{0}};
+
+	if (r->secrets_state != 1) {    /* resolved before secrets_resolve() returned */
+		r->secrets_state = rc < 0 ? -1 : 2;
+		snprintf(r->secrets_why, sizeof(r->secrets_why), "%s", why ? why : "");
+		return;
+	}
+	r->secrets_state = rc < 0 ? -1 : 2;
+	if (rc < 0 || r->cancelled) {
+		if (!r->cancelled)
+			fatal(r, "%s: %s", r->wf->path, why ? why : "secrets cannot be resolved");
+		finish(r);
+		return;
+	}
+	r->wf = secrets_wf(r->secrets);
+	if (begin(r, &err) < 0) {
+		fatal(r, "%s", err.msg);
+		finish(r);
+	}
+}
+
 int
 run_start(struct http *h, const struct wf *wf, const struct run_opts *opts, run_done_cb done,
           void *arg, struct run **ret, struct gm_err *err)
 {
 	struct run *r = calloc(1, sizeof(*r));
-	struct http_tls tls = { .verify = 1 };
 	int64_t now;
 
 	if (!r) {
@@ -1041,6 +1071,40 @@ run_start(struct http *h, const struct wf *wf, const struct run_opts *opts, run_
 		r->o.max_list_pages = 10000;
 	now = r->o.now_ms ? r->o.now_ms : time_now_ms();
 	r->cutoff_ms = now - wf->status_lookback_days * 86400000LL;
+	r->started_ms = time_now_ms();
+	if (secrets_needed(wf)) {
+		r->secrets = secrets_resolve(h, wf, &r->lg, on_secrets, r);
+		if (!r->secrets) {
+			gm_err_set(err, "out of memory");
+			goto fail;
+		}
+		if (r->secrets_state < 0) {
+			gm_err_set(err, "%s: %s", wf->path, r->secrets_why);
+			goto fail;
+		}
+		if (r->secrets_state == 0) {
+			r->secrets_state = 1;   /* on_secrets() goes on */
+			*ret = r;
+			return 0;
+		}
+		r->wf = secrets_wf(r->secrets);
+	}
+	if (begin(r, err) < 0)
+		goto fail;
+	*ret = r;
+	return 0;
+fail:
+	run_free(r);
+	return -EINVAL;
+}
+
+/* Everything after the secrets: pools, clients, the first requests. */
+static int
+begin(struct run *r, struct gm_err *err)
+{
+	const struct wf *wf = r->wf;
+	struct http *h = r->h;
+	struct http_tls tls = { .verify = 1 };
 
 	if (strcmp(wf->verify_ssl, "ignore") == 0)
 		tls.verify = 0;
@@ -1051,34 +1115,32 @@ run_start(struct http *h, const struct wf *wf, const struct run_opts *opts, run_
 	}
 	if (filter_new(&wf->filter_includes, &wf->filter_excludes, &r->filter) < 0) {
 		gm_err_set(err, "%s: pipelineFilterPattern cannot be compiled", wf->path);
-		goto fail;
+		return -EINVAL;
 	}
 	r->glue_pool = http_pool_new(h, "glue", r->o.glue_concurrency, NULL);
 	r->om_pool = http_pool_new(h, "openmetadata", r->o.om_concurrency, &tls);
 	if (!r->glue_pool || !r->om_pool) {
 		gm_err_set(err, "out of memory");
-		goto fail;
+		return -EINVAL;
 	}
 	if (!(r->endpoint = wf->endpoint_url ? strdup(wf->endpoint_url)
 	                                     : aws_endpoint_for("glue", wf->aws_region))) {
 		gm_err_set(err, "%s: awsConfig.awsRegion '%s' is not a valid AWS region name",
 		           wf->path, wf->aws_region);
-		goto fail;
+		return -EINVAL;
 	}
 	r->om = om_client_new(r->om_pool, wf->om_host_port, wf->jwt_token);
 	r->auth = awsauth_new(http_loop(h), r->glue_pool, wf, &r->lg);
 	if (!r->om || !r->auth) {
 		gm_err_set(err, "out of memory");
-		goto fail;
+		return -EINVAL;
 	}
 	if (wf->pipeline_run_id)
 		snprintf(r->run_id, sizeof(r->run_id), "%s", wf->pipeline_run_id);
-	else if (opts && opts->run_id)
-		snprintf(r->run_id, sizeof(r->run_id), "%s", opts->run_id);
+	else if (r->o.run_id)
+		snprintf(r->run_id, sizeof(r->run_id), "%s", r->o.run_id);
 	else
 		str_uuid4(r->run_id);
-	r->started_ms = time_now_ms();
-	*ret = r;
 	r->pending++;
 	om(r, "GET", "/v1/system/version", NULL, on_version, r);
 	report(r, "running");
@@ -1086,10 +1148,8 @@ run_start(struct http *h, const struct wf *wf, const struct run_opts *opts, run_
 	awsauth_wait(r->auth, on_creds, r);
 	settle(r);
 	return 0;
-fail:
-	run_free(r);
-	return -EINVAL;
 }
+
 
 void
 run_cancel(struct run *r)
@@ -1097,6 +1157,8 @@ run_cancel(struct run *r)
 	if (r->phase == P_DONE || r->cancelled)
 		return;
 	r->cancelled = 1;
+	if (r->secrets_state == 1)
+		secrets_cancel(r->secrets);
 	awsauth_cancel(r->auth);
 	http_pool_cancel(r->glue_pool);
 	http_pool_cancel(r->om_pool);
@@ -1135,6 +1197,7 @@ run_free(struct run *r)
 		http_pool_free(r->glue_pool);
 	if (r->om_pool)
 		http_pool_free(r->om_pool);
+	secrets_free(r->secrets);
 	free(r);
 	return NULL;
 }

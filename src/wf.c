@@ -492,6 +492,8 @@ extract(struct wf *w, const struct ynode *r)
 	e |= take_str(&w->ca_certificate, at(om, "sslConfig", "caCertificate", NULL), NULL);
 	e |= take_str(&w->ssl_certificate, at(om, "sslConfig", "sslCertificate", NULL), NULL);
 	e |= take_str(&w->ssl_key, at(om, "sslConfig", "sslKey", NULL), NULL);
+	e |= take_str(&w->secrets_provider, at(om, "secretsManagerProvider", NULL), "db");
+	e |= take_str(&w->secrets_loader, at(om, "secretsManagerLoader", NULL), "noop");
 	w->enable_version_validation = take_bool(at(om, "enableVersionValidation", NULL), 1);
 	w->store_service_connection = take_bool(at(om, "storeServiceConnection", NULL), 1);
 	w->force_entity_overwriting = take_bool(at(om, "forceEntityOverwriting", NULL), 0);
@@ -583,6 +585,8 @@ wf_free(struct wf *w)
 	free(w->ca_certificate);
 	free(w->ssl_certificate);
 	str_wipe_free(w->ssl_key);
+	free(w->secrets_provider);
+	free(w->secrets_loader);
 	free(w->ingestion_pipeline_fqn);
 	free(w->pipeline_run_id);
 	json_wipe(w->connection_config);   /* secrets inside */
