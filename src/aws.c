@@ -15,6 +15,10 @@
 #include "util.h"
 
 #define AWS_MAX_ATTEMPTS 3
+/* Throttling and 5xx replies get more attempts: the pool halves its
+ * concurrency on each, so retrying slows us down rather than piling on,
+ * and a run under sustained throttling still completes. */
+#define AWS_MAX_ATTEMPTS_THROTTLED 8
 #define AWS_MAX_BACKOFF_MS 20000
 #define AWS_RETRY_QUOTA 500
 #define AWS_RETRY_COST 5
@@ -326,6 +330,8 @@ on_retry(const struct http_resp *resp, void *arg)
 	if (resp->status >= 200 && resp->status < 300)
 		return -1;
 	if (resp->transport_error) {
+		if (resp->attempts >= AWS_MAX_ATTEMPTS)
+			return -1;
 		cost = strstr(resp->error ? resp->error : "", "imed out") ? AWS_TIMEOUT_RETRY_COST
 		                                                          : AWS_RETRY_COST;
 	} else {
@@ -333,8 +339,13 @@ on_retry(const struct http_resp *resp, void *arg)
 		                code, sizeof(code), msg, sizeof(msg));
 		if (adjust_skew(k, resp, code, msg))
 			return 0;
+		if (aws_error_is_throttling(code))
+			http_resp_throttled(resp);
 		if (!aws_error_is_throttling(code) && !aws_error_is_transient(resp->status, code) &&
 		    resp->status != 429)
+			return -1;
+		if (!aws_error_is_throttling(code) && resp->status < 500 && resp->status != 429 &&
+		    resp->attempts >= AWS_MAX_ATTEMPTS)
 			return -1;
 		cost = AWS_RETRY_COST;
 	}
@@ -378,6 +389,9 @@ on_done(const struct http_resp *resp, void *arg)
 		                code, sizeof(code), message, sizeof(message));
 		res.code = code;
 		res.message = message[0] ? message : "no message";
+		/* the retry hook saw every attempt but the last */
+		if (resp->attempts >= AWS_MAX_ATTEMPTS_THROTTLED && aws_error_is_throttling(code))
+			http_resp_throttled(resp);
 	}
 	/* a success gives back the retry cost, as the standard mode does */
 	if (res.ok && k->quota_taken) {
@@ -409,7 +423,7 @@ aws_call(struct aws_client *c, const char *op, cJSON *input, aws_done_cb cb, voi
 	    http_req_body(req, body, strlen(body)) < 0)
 		goto fail;
 	http_req_hooks(req, on_start, on_retry, k);
-	http_req_max_attempts(req, AWS_MAX_ATTEMPTS);
+	http_req_max_attempts(req, AWS_MAX_ATTEMPTS_THROTTLED);
 	http_req_timeout(req, 60000);
 	free(body);
 	cJSON_Delete(input);
