@@ -1,7 +1,9 @@
 /* aws — calls to AWS JSON 1.1 services (Glue, Secrets Manager):
  * endpoint resolution, SigV4 signing at send time, error parsing as
  * botocore does, and AWS's standard retry mode (3 attempts, jittered
- * exponential backoff capped at 20 s, a 500-token retry quota). */
+ * exponential backoff capped at 20 s, a 500-token retry quota), with up to
+ * 8 attempts for throttling and 5xx replies, which also make the pool
+ * lower its concurrency (http_resp_throttled()). */
 #ifndef GLUEMETAD_AWS_H
 #define GLUEMETAD_AWS_H
 

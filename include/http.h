@@ -54,7 +54,12 @@ void http_close(struct http *h);
 /* Cancels every queued and running request; completions run. */
 void http_cancel_all(struct http *h);
 
-/* A bounded endpoint.  tls may be NULL (verify on, system store). */
+/* A bounded endpoint.  tls may be NULL (verify on, system store).
+ * max_in_flight is the most requests in flight at once; the pool adapts
+ * below it (AIMD): the limit halves, down to 1, when the endpoint throttles
+ * (HTTP 429, any 5xx, or a reply the caller flags with
+ * http_resp_throttled()) and grows by one after a window of as many
+ * healthy (1xx-3xx) replies as the limit, back up to max_in_flight. */
 struct http_pool *http_pool_new(struct http *h, const char *name, unsigned max_in_flight,
                                 const struct http_tls *tls);
 /* Cancels the pool's queued and running requests; completions run. */
@@ -63,6 +68,9 @@ void http_pool_cancel(struct http_pool *p);
 void http_pool_free(struct http_pool *p);
 unsigned http_pool_in_flight(const struct http_pool *p);
 uint64_t http_pool_requests(const struct http_pool *p);   /* attempts sent */
+unsigned http_pool_limit(const struct http_pool *p);       /* current in-flight bound */
+unsigned http_pool_limit_min(const struct http_pool *p);   /* lowest it went */
+uint64_t http_pool_throttled(const struct http_pool *p);  /* throttled replies seen */
 
 struct http_req *http_req_new(const char *method, const char *url);
 struct http_req *http_req_free(struct http_req *r);        /* only if never submitted */
@@ -78,6 +86,11 @@ const char *http_req_url(const struct http_req *r);
 const void *http_req_body_data(const struct http_req *r, size_t *len);
 /* Response header of the last attempt (case-insensitive), or NULL. */
 const char *http_resp_header(const struct http_resp *resp, const char *name);
+
+/* Tells the request's pool that this reply means "slow down" although its
+ * status does not say so (AWS answers ThrottlingException with a 400).
+ * Call it from the retry hook or the completion. */
+void http_resp_throttled(const struct http_resp *resp);
 
 int http_submit(struct http_pool *p, struct http_req *r, http_done_cb done, void *arg);
 

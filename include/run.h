@@ -35,6 +35,9 @@ struct run_stats {
 	struct run_step source, sink;
 	unsigned long workflows_listed, pipelines_written, statuses_written, pipelines_deleted;
 	unsigned long glue_requests, om_requests;
+	unsigned long glue_throttled, om_throttled;     /* replies that said "slow down" */
+	unsigned glue_limit_min, om_limit_min;          /* lowest in-flight bound reached */
+	unsigned glue_limit_max, om_limit_max;          /* the configured bound */
 	int fatal;                      /* the run stopped before it could finish */
 	int cancelled;
 	int deletion_skipped;

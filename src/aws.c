@@ -16,6 +16,10 @@
 #include "util.h"
 
 #define AWS_MAX_ATTEMPTS 3
+/* Throttling and 5xx replies get more attempts: the pool halves its
+ * concurrency on each, so retrying slows us down rather than piling on,
+ * and a run under sustained throttling still completes. */
+#define AWS_MAX_ATTEMPTS_THROTTLED 8
 #define AWS_MAX_BACKOFF_MS 20000
 #define AWS_RETRY_QUOTA 500
 #define AWS_RETRY_COST 5
@@ -378,6 +382,8 @@ on_retry(const struct http_resp *resp, void *arg)
 	if (resp->status >= 200 && resp->status < 300)
 		return -1;
 	if (resp->transport_error) {
+		if (resp->attempts >= AWS_MAX_ATTEMPTS)
+			return -1;
 		cost = strstr(resp->error ? resp->error : "", "imed out") ? AWS_TIMEOUT_RETRY_COST
 		                                                          : AWS_RETRY_COST;
 	} else {
@@ -385,8 +391,13 @@ on_retry(const struct http_resp *resp, void *arg)
 		                code, sizeof(code), msg, sizeof(msg));
 		if (adjust_skew(k, resp, code, msg))
 			return 0;
+		if (aws_error_is_throttling(code))
+			http_resp_throttled(resp);
 		if (!aws_error_is_throttling(code) && !aws_error_is_transient(resp->status, code) &&
 		    resp->status != 429)
+			return -1;
+		if (!aws_error_is_throttling(code) && resp->status < 500 && resp->status != 429 &&
+		    resp->attempts >= AWS_MAX_ATTEMPTS)
 			return -1;
 		cost = AWS_RETRY_COST;
 	}
@@ -487,6 +498,9 @@ on_done(const struct http_resp *resp, void *arg)
 		}
 		res.code = code;
 		res.message = message[0] ? message : "no message";
+		/* the retry hook saw every attempt but the last */
+		if (resp->attempts >= AWS_MAX_ATTEMPTS_THROTTLED && aws_error_is_throttling(code))
+			http_resp_throttled(resp);
 	}
 	/* a success gives back the retry cost, as the standard mode does */
 	if (res.ok && k->quota_taken) {
@@ -519,7 +533,7 @@ call_submit(struct call *k)
 		return;
 	}
 	http_req_hooks(req, on_start, on_retry, k);
-	http_req_max_attempts(req, AWS_MAX_ATTEMPTS);
+	http_req_max_attempts(req, AWS_MAX_ATTEMPTS_THROTTLED);
 	http_req_timeout(req, 60000);
 	if (http_submit(c->pool, req, on_done, k) < 0)
 		call_fail(k, "ClientError", "shutting down", 1);

@@ -40,7 +40,10 @@ struct http_pool {
 	struct http_pool *next;
 	char *name;
 	unsigned max, in_flight;
-	uint64_t requests;
+	unsigned limit, limit_min;      /* AIMD: the current bound, its lowest */
+	unsigned healthy;               /* healthy replies since the last change */
+	uint64_t epoch;                 /* decreases so far; see http_resp_throttled() */
+	uint64_t requests, throttled;
 	struct http_req *q_head, *q_tail;
 	int verify;
 	char *ca_file, *cert_file, *key_file;
@@ -53,6 +56,7 @@ struct http_req {
 	struct buf body;
 	long timeout_ms;
 	unsigned max_attempts, attempts;
+	uint64_t epoch;                 /* the pool's epoch when this attempt started */
 	http_start_cb start;
 	http_retry_cb retry;
 	void *hook_arg;
@@ -244,6 +248,7 @@ http_pool_new(struct http *h, const char *name, unsigned max_in_flight,
 		return NULL;
 	p->h = h;
 	p->max = max_in_flight ? max_in_flight : 1;
+	p->limit = p->limit_min = p->max;
 	p->verify = tls ? tls->verify : 1;
 	p->name = strdup(name);
 	if (!p->name || (tls && tls->ca_file && !(p->ca_file = strdup(tls->ca_file))) ||
@@ -270,6 +275,64 @@ uint64_t
 http_pool_requests(const struct http_pool *p)
 {
 	return p->requests;
+}
+
+unsigned
+http_pool_limit(const struct http_pool *p)
+{
+	return p->limit;
+}
+
+unsigned
+http_pool_limit_min(const struct http_pool *p)
+{
+	return p->limit_min;
+}
+
+uint64_t
+http_pool_throttled(const struct http_pool *p)
+{
+	return p->throttled;
+}
+
+/* Multiplicative decrease: halve the limit, at most once per window.
+ * Every request in flight when the endpoint started refusing tends to be
+ * refused too; those replies belong to the congestion already answered,
+ * so only a request started after the last decrease may cause another
+ * (TCP's one reduction per round trip). */
+static void
+pool_congested(struct http_pool *p, uint64_t epoch)
+{
+	p->throttled++;
+	if (epoch != p->epoch)
+		return;
+	p->epoch++;
+	p->healthy = 0;
+	p->limit = p->limit > 1 ? p->limit / 2 : 1;
+	if (p->limit < p->limit_min)
+		p->limit_min = p->limit;
+}
+
+/* Additive increase: one more after a window of `limit` healthy replies,
+ * up to the configured bound. */
+static void
+pool_healthy(struct http_pool *p)
+{
+	if (p->limit >= p->max)
+		return;
+	if (++p->healthy >= p->limit) {
+		p->healthy = 0;
+		p->limit++;
+	}
+}
+
+void
+http_resp_throttled(const struct http_resp *resp)
+{
+	struct http_pool *p = resp->req->pool;
+
+	if (p)
+		pool_congested(p, resp->req->epoch);
 }
 
 struct http_req *
@@ -522,7 +585,7 @@ list_unlink(struct http *h, struct http_req *r)
 static void
 pump(struct http_pool *p)
 {
-	while (p->in_flight < p->max && p->q_head && !p->h->closing) {
+	while (p->in_flight < p->limit && p->q_head && !p->h->closing) {
 		struct http_req *r = p->q_head;
 
 		p->q_head = r->q_next;
@@ -598,6 +661,7 @@ start_attempt(struct http_req *r)
 	int rc;
 
 	r->attempts++;
+	r->epoch = p->epoch;
 	r->too_large = 0;
 	r->errbuf[0] = '\0';
 	r->resp_body.len = 0;
@@ -688,6 +752,10 @@ attempt_done(struct http_req *r, CURLcode result)
 			error = "response body larger than the limit";
 		else
 			error = r->errbuf[0] ? r->errbuf : curl_easy_strerror(result);
+	} else if (status == 429 || status >= 500) {
+		pool_congested(r->pool, r->epoch);
+	} else if (status < 400) {
+		pool_healthy(r->pool);
 	}
 	if (r->retry && r->attempts < r->max_attempts && !r->pool->h->closing &&
 	    !r->too_large && result != CURLE_FILESIZE_EXCEEDED) {

@@ -88,6 +88,11 @@ print_summary(const struct wf *w, const struct run_stats *st, double secs)
 	       st->statuses_written, st->pipelines_deleted,
 	       st->deletion_skipped ? " (skipped: the Glue listing did not complete)" : "");
 	printf("Requests: Glue %lu, OpenMetadata %lu\n", st->glue_requests, st->om_requests);
+	if (st->glue_throttled || st->om_throttled)
+		printf("Throttled replies: Glue %lu (concurrency down to %u of %u), "
+		       "OpenMetadata %lu (down to %u of %u)\n", st->glue_throttled,
+		       st->glue_limit_min, st->glue_limit_max, st->om_throttled, st->om_limit_min,
+		       st->om_limit_max);
 	printf("Total processed records: %lu\n", st->source.records + st->sink.records);
 	printf("Total warnings: %lu\n", st->source.warnings + st->sink.warnings);
 	printf("Total filtered: %lu\n", st->source.filtered);

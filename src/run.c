@@ -946,8 +946,21 @@ static void
 finish(struct run *r)
 {
 	r->phase = P_DONE;
-	r->st.glue_requests = r->glue_pool ? http_pool_requests(r->glue_pool) : 0;
-	r->st.om_requests = r->om_pool ? http_pool_requests(r->om_pool) : 0;
+	if (r->glue_pool && r->om_pool) {       /* not when the secrets failed */
+		r->st.glue_requests = http_pool_requests(r->glue_pool);
+		r->st.om_requests = http_pool_requests(r->om_pool);
+		r->st.glue_throttled = http_pool_throttled(r->glue_pool);
+		r->st.om_throttled = http_pool_throttled(r->om_pool);
+		r->st.glue_limit_min = http_pool_limit_min(r->glue_pool);
+		r->st.om_limit_min = http_pool_limit_min(r->om_pool);
+	}
+	r->st.glue_limit_max = r->o.glue_concurrency;
+	r->st.om_limit_max = r->o.om_concurrency;
+	if (r->st.glue_throttled || r->st.om_throttled)
+		log_info(&r->lg, "throttled: Glue %lu replies (concurrency down to %u of %u), "
+		         "OpenMetadata %lu (down to %u of %u)", r->st.glue_throttled,
+		         r->st.glue_limit_min, r->o.glue_concurrency, r->st.om_throttled,
+		         r->st.om_limit_min, r->o.om_concurrency);
 	if (r->cancelled)
 		r->st.cancelled = 1;
 	r->done(r, r->arg);

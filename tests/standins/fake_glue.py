@@ -26,6 +26,7 @@ import aws_model  # noqa: E402
 import serve  # noqa: E402
 import sigv4_verify  # noqa: E402
 
+TIMELINE_MAX = 200000
 OPS = ["ListWorkflows", "GetWorkflow", "BatchGetWorkflows", "GetWorkflowRuns", "GetWorkflowRun",
        "GetJob", "BatchGetJobs", "GetJobRuns", "GetTags"]
 
@@ -64,6 +65,8 @@ class State:
         self.total = 0
         self.rejected = []
         self.max_in_flight = 0
+        self.t0 = time.monotonic()
+        self.timeline = []            # [seconds since reset, in flight on arrival, op, outcome]
 
     def set_estate(self, estate):
         self.estate = estate
@@ -146,6 +149,8 @@ class Handler(BaseHTTPRequestHandler):
             if method == "GET" and path == "/__fake/stats":
                 return 200, {"counts": st.counts, "total": st.total, "rejected": st.rejected,
                              "max_in_flight": st.max_in_flight}
+            if method == "GET" and path == "/__fake/timeline":
+                return 200, {"timeline": st.timeline}
             if method == "POST" and path == "/__fake/stats/reset":
                 st.reset_stats()
                 return 200, {}
@@ -157,6 +162,8 @@ class Handler(BaseHTTPRequestHandler):
                     st.throttle_percent = int(cfg["throttle_percent"])
                 if "error_percent" in cfg:
                     st.error_percent = int(cfg["error_percent"])
+                if "seed" in cfg:
+                    st.rng = random.Random(int(cfg["seed"]))
                 if "clock_offset_s" in cfg:
                     st.clock_offset_s = int(cfg["clock_offset_s"])
                 if "faults" in cfg:
@@ -191,6 +198,10 @@ class Handler(BaseHTTPRequestHandler):
         with st.lock:
             st.in_flight += 1
             st.max_in_flight = max(st.max_in_flight, st.in_flight)
+            entry = [round(time.monotonic() - st.t0, 4), st.in_flight, "?", "ok"]
+            if len(st.timeline) < TIMELINE_MAX:
+                st.timeline.append(entry)
+        self.entry = entry
         try:
             if st.latency_ms:
                 time.sleep(st.latency_ms / 1000.0)
@@ -262,6 +273,7 @@ class Handler(BaseHTTPRequestHandler):
         with st.lock:
             st.counts[op] = st.counts.get(op, 0) + 1
             st.total += 1
+            self.entry[2] = op
         try:
             if method != "POST" or self.path != "/":
                 raise GlueError(400, "UnknownOperationException", "only POST / is served")
@@ -333,8 +345,10 @@ class Handler(BaseHTTPRequestHandler):
                                 f.get("message", "injected fault"))
             roll = st.rng.random() * 100
             if roll < st.throttle_percent:
+                self.entry[3] = "throttled"
                 raise GlueError(400, "ThrottlingException", "Rate exceeded")
             if roll < st.throttle_percent + st.error_percent:
+                self.entry[3] = "error"
                 raise GlueError(500, "InternalServiceException", "Internal service error")
 
     # -- operations --

@@ -32,6 +32,7 @@ struct conn {
 	size_t len;
 	size_t streamed, stream_limit;
 	uv_timer_t delay;
+	const char *delayed;            /* reply sent after the delay */
 	int closing, open_handles;
 };
 
@@ -107,7 +108,8 @@ on_delay(uv_timer_t *t)
 	struct conn *c = t->data;
 
 	c->srv->outstanding--;
-	send_text(c, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nslow");
+	send_text(c, c->delayed ? c->delayed : "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nslow");
+	c->delayed = NULL;
 }
 
 static void
@@ -123,6 +125,16 @@ handle_request(struct conn *c)
 		if (++s->outstanding > s->max_outstanding)
 			s->max_outstanding = s->outstanding;
 		uv_timer_start(&c->delay, on_delay, 50, 0);
+	} else if (strncmp(c->req, "GET /busy503 ", 13) == 0 ||
+	           strncmp(c->req, "GET /busy429 ", 13) == 0) {
+		if (++s->outstanding > s->max_outstanding)
+			s->max_outstanding = s->outstanding;
+		c->delayed = c->req[9] == '5' ? "HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n"
+		                              : "HTTP/1.1 429 Slow Down\r\nContent-Length: 0\r\n\r\n";
+		uv_timer_start(&c->delay, on_delay, 30, 0);
+	} else if (strncmp(c->req, "GET /throttle400 ", 17) == 0) {
+		send_text(c, "HTTP/1.1 400 Bad Request\r\nContent-Length: 32\r\n\r\n"
+		             "{\"__type\":\"ThrottlingException\"}");
 	} else if (strncmp(c->req, "GET /huge ", 10) == 0) {
 		send_text(c, "HTTP/1.1 200 OK\r\nContent-Length: 1073741824\r\n\r\n");
 		c->stream_limit = (size_t)1 << 30;
@@ -437,6 +449,77 @@ test_connect_refused(void **state)
 	finish_engine(h);
 }
 
+static void
+submit_n(struct http_pool *p, const char *path, struct result *rs, int n)
+{
+	char u[128];
+	int i;
+
+	url(u, sizeof(u), path);
+	for (i = 0; i < n; i++)
+		assert_int_equal(http_submit(p, http_req_new("GET", u), on_done, &rs[i]), 0);
+}
+
+static void
+flag_throttled(const struct http_resp *resp, void *arg)
+{
+	on_done(resp, arg);
+	http_resp_throttled(resp);
+}
+
+/* AIMD: the in-flight bound halves once per window of throttled replies,
+ * never below 1, and grows back by one per window of healthy replies. */
+static void
+test_adaptive_limit(void **state)
+{
+	struct http *h = http_new(&loop);
+	struct http_pool *p = http_pool_new(h, "t", 8, NULL);
+	struct result rs[40] = {{0}};
+	char u[128];
+
+	(void)state;
+	assert_int_equal(http_pool_limit(p), 8);
+	/* a window of 8 refusals: one decrease, not eight */
+	submit_n(p, "/busy503", rs, 8);
+	assert_int_equal(http_pool_in_flight(p), 8);
+	run_until(rs, 8);
+	assert_int_equal(rs[0].status, 503);
+	assert_int_equal(http_pool_limit(p), 4);
+	assert_int_equal(http_pool_throttled(p), 8);
+	assert_int_equal(srv.max_outstanding, 8);
+
+	/* 429s: the server sees at most 4 at once, and the limit bottoms at 1 */
+	memset(rs, 0, sizeof(rs));
+	srv.max_outstanding = 0;
+	submit_n(p, "/busy429", rs, 12);
+	assert_int_equal(http_pool_in_flight(p), 4);
+	run_until(rs, 12);
+	assert_int_equal(rs[11].status, 429);
+	assert_int_equal(srv.max_outstanding, 4);
+	assert_int_equal(http_pool_limit(p), 1);
+	assert_int_equal(http_pool_limit_min(p), 1);
+
+	/* healthy again: 1+2+...+7 = 28 replies bring it back to 8, no further */
+	memset(rs, 0, sizeof(rs));
+	srv.max_outstanding = 0;
+	submit_n(p, "/slow", rs, 40);
+	assert_int_equal(http_pool_in_flight(p), 1);
+	run_until(rs, 40);
+	assert_int_equal(rs[39].status, 200);
+	assert_int_equal(http_pool_limit(p), 8);
+	assert_true(srv.max_outstanding > 1 && srv.max_outstanding <= 8);
+	assert_int_equal(http_pool_limit_min(p), 1);
+
+	/* a 400 the caller knows to be throttling (AWS ThrottlingException) */
+	memset(rs, 0, sizeof(rs));
+	url(u, sizeof(u), "/throttle400");
+	http_submit(p, http_req_new("GET", u), flag_throttled, &rs[0]);
+	run_until(rs, 1);
+	assert_int_equal(rs[0].status, 400);
+	assert_int_equal(http_pool_limit(p), 4);
+	finish_engine(h);
+}
+
 int
 main(void)
 {
@@ -447,6 +530,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_response_headers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_adaptive_limit, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("http", tests, NULL, NULL);
