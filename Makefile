@@ -76,6 +76,7 @@ check: deps-test
 	$(MAKE) integration
 	$(MAKE) check-asan
 	$(MAKE) check-valgrind
+	$(MAKE) fuzz-smoke
 	@if [ "$$(id -u)" -eq 0 ]; then $(MAKE) check-packaging; \
 	 else echo "check-packaging skipped: it installs the package and needs root"; fi
 
@@ -152,3 +153,5 @@ check-packaging: deb rpm
 
 clean:
 	rm -rf $(BUILD)
+
+include tests/fuzz/fuzz.mk

@@ -4,7 +4,7 @@
 # Usage: scripts/deps.sh [build|test|packaging]
 set -eu
 BUILD_PKGS="gcc make pkg-config libuv1-dev libcurl4-openssl-dev libyaml-dev libcjson-dev libssl-dev libsystemd-dev"
-TEST_PKGS="tzdata libcmocka-dev python3 python3-yaml python3-jsonschema valgrind openssl"
+TEST_PKGS="tzdata libcmocka-dev python3 python3-yaml python3-jsonschema valgrind openssl clang libclang-rt-14-dev"
 PACKAGING_PKGS="debhelper dpkg-dev lintian fakeroot rpm mandoc systemd"
 want="$BUILD_PKGS"
 [ "${1:-build}" = test ] && want="$BUILD_PKGS $TEST_PKGS"

@@ -1006,7 +1006,7 @@ on_sts(const struct http_resp *resp, void *arg)
 		tok = xml_leaf(resp->body, "SessionToken");
 		exp = xml_leaf(resp->body, "Expiration");
 	}
-	if (ak && sk && tok && exp && time_parse_iso8601(exp) > 0) {
+	if (ak && sk && tok && *ak && *sk && *tok && exp && time_parse_iso8601(exp) > 0) {
 		awsauth_creds_clear(f->ret);
 		r = take(f->ret, ak, sk, tok, f->sts_action == 1 ? "assumed role (STS AssumeRole)"
 		                                                : "web identity (STS)");

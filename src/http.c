@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include "http.h"
+#include "log.h"
 #include "util.h"
 
 #define HTTP_MAX_HEADER_BYTES (64 * 1024)
@@ -26,6 +27,7 @@ struct http {
 	struct sock_ctx *socks;
 	unsigned handles;               /* open libuv handles */
 	int closing;
+	long max_timeout_ms;            /* GLUEMETAD_HTTP_TIMEOUT_MS, or 0 */
 };
 
 struct sock_ctx {
@@ -213,6 +215,28 @@ http_loop(const struct http *h)
 	return h->loop;
 }
 
+/* GLUEMETAD_HTTP_TIMEOUT_MS caps the time any one attempt of any request
+ * may take (connecting included): 100 to 3600000.  Unset, requests keep
+ * their own timeouts (60 s for Glue and OpenMetadata). */
+static long
+http_timeout_from_env(void)
+{
+	const char *v = getenv("GLUEMETAD_HTTP_TIMEOUT_MS");
+	char *end;
+	long ms;
+
+	if (!v || !*v)
+		return 0;
+	errno = 0;
+	ms = strtol(v, &end, 10);
+	if (errno || *end || ms < 100 || ms > 3600000) {
+		log_warning(NULL, "ignoring GLUEMETAD_HTTP_TIMEOUT_MS='%.40s': not a number of "
+		            "milliseconds from 100 to 3600000", v);
+		return 0;
+	}
+	return ms;
+}
+
 struct http *
 http_new(uv_loop_t *loop)
 {
@@ -221,6 +245,7 @@ http_new(uv_loop_t *loop)
 	if (!h)
 		return NULL;
 	h->loop = loop;
+	h->max_timeout_ms = http_timeout_from_env();
 	h->multi = curl_multi_init();
 	if (!h->multi || uv_timer_init(loop, &h->timer) < 0) {
 		if (h->multi)
@@ -657,6 +682,7 @@ start_attempt(struct http_req *r)
 {
 	struct http_pool *p = r->pool;
 	CURL *e;
+	long timeout;
 	size_t i;
 	int rc;
 
@@ -705,8 +731,12 @@ start_attempt(struct http_req *r)
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, r->timeout_ms);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+	timeout = r->timeout_ms;
+	if (p->h->max_timeout_ms && (timeout <= 0 || timeout > p->h->max_timeout_ms))
+		timeout = p->h->max_timeout_ms;
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout > 0 && timeout < 10000 ? timeout
+	                                                                             : 10000L);
 	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)HTTP_MAX_BODY);
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);

@@ -758,6 +758,8 @@ seen(const struct run *r, const char *name)
 {
 	struct item key = { .name = (char *)name }, *kp = &key;
 
+	if (!r->n_items)
+		return 0;
 	return bsearch(&kp, r->items, r->n_items, sizeof(*r->items), cmp_item_name) != NULL;
 }
 
@@ -808,6 +810,12 @@ on_om_list(const struct om_result *res, void *arg)
 			om(r, "DELETE", path, NULL, on_delete, r);
 		free(path);
 	}
+	if (after && *after && r->om_after && strcmp(after, r->om_after) == 0) {
+		r->st.sink.errors++;
+		log_err(&r->lg, "listing the service's pipelines returned the same 'after' cursor "
+		        "twice; not reading further pages");
+		after = NULL;
+	}
 	free(r->om_after);
 	r->om_after = NULL;
 	if (after && *after && ++r->om_pages < 100000 && (r->om_after = strdup(after)))
@@ -847,7 +855,8 @@ start_delete(struct run *r)
 		log_warning(&r->lg, "not marking any pipeline deleted: the Glue listing did not complete");
 		return;
 	}
-	qsort(r->items, r->n_items, sizeof(*r->items), cmp_item_name);
+	if (r->n_items)         /* qsort and bsearch take no NULL array */
+		qsort(r->items, r->n_items, sizeof(*r->items), cmp_item_name);
 	list_om_pipelines(r);
 }
 
