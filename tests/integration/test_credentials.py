@@ -14,6 +14,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import harness  # noqa: E402
+from test_daemon import DaemonCase  # noqa: E402
 
 BIN = os.environ["GLUEMETAD_BIN"]
 
@@ -213,6 +214,72 @@ class TestExpiredTokenRetry(CredCase):
         self.assertTrue(codes and set(codes) == {"ExpiredTokenException"}, codes)
         self.assertGreaterEqual(len(self.sts_requests()), 2)
         self.assertIn("as expired or invalid", p.stderr)
+
+
+class TestRefreshFailure(CredCase):
+    """The role cannot be assumed again: the run keeps the credentials it
+    has while they last (warning), then stops sending instead of sending
+    expired ones."""
+    workflows = 30
+    latency = 250
+    sts_args = ("--lifetime", "8", "--fail-after", "1")
+
+    def test_no_request_with_expired_credentials(self):
+        p = self.ingest(args=["--glue-concurrency", "1"], env=self.env(
+            AWS_ACCESS_KEY_ID=BASE_AK, AWS_SECRET_ACCESS_KEY=BASE_SK),
+            aws_extra=[f"assumeRoleArn: {ROLE}"])
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("AWS credentials could not be refreshed", p.stderr)
+        self.assertIn("AWS credentials expired and could not be refreshed", p.stderr)
+        self.assertIn("AccessDenied", p.stderr)
+        self.assertEqual([r["code"] for r in self.rejected()], [])
+        reqs = self.sts_requests()
+        self.assertTrue(reqs[0]["ok"] and len(reqs) >= 2 and not any(r["ok"] for r in reqs[1:]))
+
+
+class TestDaemonRefresh(DaemonCase):
+    """A daemon run longer than its assumed role's credentials live."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="gm-dm-")
+        cls.estate_path = os.path.join(cls.tmp, "estate.json")
+        cls.estate = harness.gen_estate(cls.estate_path, 30, seed=6)
+        cls.s = harness.Standins(cls.estate_path, tmp=cls.tmp, access_key=TEMP_AK,
+                                 secret_key=TEMP_SK, session_token=TEMP_TOKEN)
+        cls.sts = harness.Server([harness.PY, os.path.join(harness.STANDINS, "fake_sts.py"),
+                                  "--region", harness.REGION, "--base-access-key", BASE_AK,
+                                  "--base-secret-key", BASE_SK, "--role-arn", ROLE,
+                                  "--access-key", TEMP_AK, "--secret-key", TEMP_SK,
+                                  "--session-token", TEMP_TOKEN, "--lifetime", "8"],
+                                 "sts", 0, cls.tmp)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sts.stop()
+        super().tearDownClass()
+
+    def test_refreshed_during_a_long_daemon_run(self):
+        self.s.glue.call("POST", "/__fake/config", {"latency_ms": 250, "faults": []})
+        self.s.glue.call("POST", "/__fake/stats/reset")
+        self.write("a.yaml", harness.workflow_yaml(self.s, service="svc_refresh",
+                                                   aws_extra=[f"assumeRoleArn: {ROLE}"]).replace(
+            f"awsAccessKeyId: \"{harness.AK}\"", f"awsAccessKeyId: \"{BASE_AK}\"").replace(
+            f"awsSecretAccessKey: \"{harness.SK}\"", f"awsSecretAccessKey: \"{BASE_SK}\""))
+        self.write("gluemetad.yaml", f"socket: {self.dir}/gm.sock\nstate_dir: {self.dir}/state\n"
+                   "glue_concurrency: 1\nworkflows:\n  - name: a\n    file: a.yaml\n"
+                   "    schedule: \"0 0 1 1 *\"\n")
+        self.start(extra_env={"AWS_ENDPOINT_URL_STS": self.sts.url + "/",
+                              "AWS_EC2_METADATA_DISABLED": "true"})
+        self.ctl("run", "a")
+        last = self.wait(lambda: self.by_name()["a"].get("last"), timeout=90, what="run")[0]
+        self.assertEqual(last["result"], "success", self.log())
+        self.assertEqual(last["pipelines"], 30)
+        self.assertGreaterEqual(len(self.sts.call("GET", "/__fake/requests")), 2)
+        self.assertEqual(self.s.glue_stats()["rejected"], [])
+        self.assertIn("AWS credentials refreshed", self.log())
+        self.assertNotIn(TEMP_SK, self.log())
+        self.assertEqual(self.stop()[0], 0)
 
 
 if __name__ == "__main__":

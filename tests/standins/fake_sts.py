@@ -99,6 +99,11 @@ class Handler(BaseHTTPRequestHandler):
         else:
             return self.error(400, "InvalidAction", f"unknown action {action}", params)
         with self.server.st["lock"]:
+            issued = sum(1 for r in self.server.st["requests"] if r["ok"])
+        if a.fail_after is not None and issued >= a.fail_after:
+            return self.error(403, "AccessDenied", "the role's trust policy no longer allows "
+                              "this principal", params)
+        with self.server.st["lock"]:
             self.server.st["requests"].append(dict(params, ok=True,
                                                    WebIdentityToken=bool(params.get("WebIdentityToken"))))
         now = time.time()
@@ -130,6 +135,8 @@ def main():
     ap.add_argument("--session-token", required=True)
     ap.add_argument("--lifetime", type=int, default=3600)
     ap.add_argument("--advertised-lifetime", type=int, default=None)
+    ap.add_argument("--fail-after", type=int, default=None,
+                    help="refuse every request after this many credentials were issued")
     args = ap.parse_args()
     st = {"lock": threading.Lock(), "requests": []}
     return serve.serve(Handler, args.port, args.port_file, st=st, args=args)
