@@ -60,6 +60,11 @@ void awsauth_cancel(struct awsauth *a);
 /* Only once nothing waits and no fetch is in flight. */
 void awsauth_free(struct awsauth *a);
 
+/* The body of STS AssumeRole (query protocol, form-encoded), as botocore
+ * writes it; malloc'd.  external_id and source_identity may be NULL. */
+char *awsauth_assume_role_form(const char *arn, const char *session, const char *external_id,
+                               const char *source_identity, int duration_s);
+
 /* Wipes and frees the members. */
 void awsauth_creds_clear(struct awsauth_creds *c);
 

@@ -1053,6 +1053,29 @@ form_add(struct buf *b, const char *k, const char *v)
 	return r;
 }
 
+char *
+awsauth_assume_role_form(const char *arn, const char *session, const char *external_id,
+                         const char *source_identity, int duration_s)
+{
+	struct buf b = {0};
+	int e = 0;
+
+	e |= buf_puts(&b, "Action=AssumeRole&Version=2011-06-15");
+	e |= form_add(&b, "RoleArn", arn);
+	e |= form_add(&b, "RoleSessionName", session);
+	if (external_id)
+		e |= form_add(&b, "ExternalId", external_id);
+	if (source_identity)
+		e |= form_add(&b, "SourceIdentity", source_identity);
+	if (duration_s > 0)
+		e |= buf_printf(&b, "&DurationSeconds=%d", duration_s);
+	if (e) {
+		buf_clear(&b);
+		return NULL;
+	}
+	return buf_steal(&b);
+}
+
 static void
 sts_call(struct fetch *f, int action)
 {
@@ -1075,14 +1098,11 @@ sts_call(struct fetch *f, int action)
 	}
 	if (action == 1) {
 		const struct role *ro = &f->plan.roles[f->role_i++];
+		char *form = awsauth_assume_role_form(ro->arn, ro->session, ro->external_id,
+		                                      ro->source_identity, 3600);
 
-		e |= buf_puts(&body, "Action=AssumeRole&Version=2011-06-15");
-		e |= form_add(&body, "RoleArn", ro->arn);
-		e |= form_add(&body, "RoleSessionName", ro->session);
-		if (ro->external_id)
-			e |= form_add(&body, "ExternalId", ro->external_id);
-		if (ro->source_identity)
-			e |= form_add(&body, "SourceIdentity", ro->source_identity);
+		e |= form ? buf_puts(&body, form) : -ENOMEM;
+		free(form);
 	} else {
 		const char *tf = getenv("AWS_WEB_IDENTITY_TOKEN_FILE");
 		FILE *fp = fopen(tf, "re");       /* re-read at every fetch: kubelet rotates it */

@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "aws.h"
+#include "awsauth.h"
 #include "util.h"
 
 static char *
@@ -228,6 +229,29 @@ test_iso8601(void **state)
 	assert_int_equal(time_parse_iso8601(NULL), -1);
 }
 
+/* Our AssumeRole body is byte for byte the one of the derived case. */
+static void
+test_assume_role_form(void **state)
+{
+	char *req = slurp(SHARED_DIR "/aws-sigv4-derived/sts-assume-role/sts-assume-role.req");
+	char *form = awsauth_assume_role_form("arn:aws:iam::123456789012:role/glue-reader",
+	                                      "OpenMetadataSession", NULL, "gluemetad", 3600);
+	const char *body;
+
+	(void)state;
+	assert_non_null(req);
+	assert_non_null(form);
+	body = strstr(req, "\n\n");
+	assert_non_null(body);
+	assert_string_equal(form, body + 2);
+	free(form);
+	form = awsauth_assume_role_form("arn:x", "s p", "id&=", NULL, 0);
+	assert_string_equal(form, "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Ax"
+	                    "&RoleSessionName=s%20p&ExternalId=id%26%3D");
+	free(form);
+	free(req);
+}
+
 int
 main(void)
 {
@@ -239,6 +263,7 @@ main(void)
 		cmocka_unit_test(test_partitions),
 		cmocka_unit_test(test_derived_endpoints),
 		cmocka_unit_test(test_iso8601),
+		cmocka_unit_test(test_assume_role_form),
 	};
 
 	return cmocka_run_group_tests_name("aws", tests, NULL, NULL);
