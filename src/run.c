@@ -1182,8 +1182,10 @@ run_cancel(struct run *r)
 	if (r->secrets_state == 1)
 		secrets_cancel(r->secrets);
 	awsauth_cancel(r->auth);
-	http_pool_cancel(r->glue_pool);
-	http_pool_cancel(r->om_pool);
+	if (r->glue_pool)               /* none yet while secrets are resolved */
+		http_pool_cancel(r->glue_pool);
+	if (r->om_pool)
+		http_pool_cancel(r->om_pool);
 }
 
 const struct run_stats *

@@ -5,8 +5,11 @@ and no secret in anything a user sees: the output of `ingest`, the
 daemon's log, the control socket's answers and the history."""
 import json
 import os
+import signal
+import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -19,13 +22,14 @@ SM_AK, SM_SK = "AKIASECRETSREADER001", "secrets/reader+key/0123"
 SECRETS = {"/glue/ak": harness.AK, "/glue/sk": harness.SK, "/om/jwt": harness.JWT}
 
 
-def start_fake_secrets(tmp):
+def start_fake_secrets(tmp, latency_ms=0, name="secrets"):
     path = os.path.join(tmp, "secrets.json")
     with open(path, "w") as fh:
         json.dump(SECRETS, fh)
     return harness.Server([harness.PY, os.path.join(harness.STANDINS, "fake_secrets.py"),
                            "--region", harness.REGION, "--access-key", SM_AK,
-                           "--secret-key", SM_SK, "--secrets", path], "secrets", 0, tmp)
+                           "--secret-key", SM_SK, "--secrets", path,
+                           "--latency-ms", str(latency_ms)], name, 0, tmp)
 
 
 def referencing_yaml(s, provider="aws", jwt="secret:/om/jwt", sk="secret:/glue/sk",
@@ -125,6 +129,24 @@ class TestSecretReferences(SecretsCase):
         self.assertEqual(p.returncode, 2)
         self.assertIn("securityConfig.jwtToken names the systemd credential 'om-jwt', but "
                       "CREDENTIALS_DIRECTORY is not set", p.stderr)
+
+
+class TestInterruptWhileResolving(SecretsCase):
+    def test_sigterm_while_secrets_are_read(self):
+        slow = start_fake_secrets(self.tmp, latency_ms=3000, name="slow-secrets")
+        self.addCleanup(slow.stop)
+        path = os.path.join(self.tmp, "wf-slow.yaml")
+        with open(path, "w") as fh:
+            fh.write(referencing_yaml(self.s))
+        env = self.env(AWS_ENDPOINT_URL_SECRETS_MANAGER=slow.url + "/")
+        p = subprocess.Popen(harness.WRAPPER + [BIN, "ingest", "-c", path], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.0)
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=20)
+        self.assertIn(p.returncode, (1, 130, 143), out + err)
+        self.assertEqual(self.landed(), set())
+        self.assertNoSecrets(out + err)
 
 
 class TestNoSecretsShown(DaemonCase):

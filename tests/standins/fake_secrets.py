@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -57,6 +58,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         a = self.server.args
+        time.sleep(a.latency_ms / 1000.0)
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         prefix, _, op = self.headers.get("X-Amz-Target", "").partition(".")
         record = {"target": self.headers.get("X-Amz-Target", "")}
@@ -122,6 +124,7 @@ def main():
     ap.add_argument("--secret-key", required=True)
     ap.add_argument("--secrets", required=True, help="JSON file {id: value}")
     ap.add_argument("--models", default=aws_model.DEFAULT_MODELS)
+    ap.add_argument("--latency-ms", type=int, default=0)
     args = ap.parse_args()
     with open(args.secrets) as fh:
         secrets = json.load(fh)
