@@ -23,6 +23,8 @@ struct http;
 struct log_ctx;
 struct secrets;
 
+/* 1 when v, a value of w, names a secret rather than holding one. */
+int secrets_is_reference(const struct wf *w, const char *v);
 /* 1 when w has values to resolve. */
 int secrets_needed(const struct wf *w);
 

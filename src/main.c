@@ -15,6 +15,7 @@
 #include "http.h"
 #include "log.h"
 #include "run.h"
+#include "secrets.h"
 #include "util.h"
 #include "wf.h"
 #include "ytree.h"
@@ -190,10 +191,15 @@ out:
 static void
 warn_if_exposed(const struct wf *w)
 {
+	const char *const vals[] = { w->aws_secret_access_key, w->aws_session_token, w->jwt_token };
+	int literal = w->ssl_key != NULL;
 	struct stat st;
+	size_t i;
 
-	if (!(w->aws_secret_access_key || w->aws_session_token || w->jwt_token || w->ssl_key))
-		return;
+	for (i = 0; i < sizeof(vals) / sizeof(*vals); i++)
+		literal |= vals[i] && !secrets_is_reference(w, vals[i]);
+	if (!literal)
+		return;     /* only names of secrets kept elsewhere */
 	if (stat(w->path, &st) == 0 && (st.st_mode & S_IROTH))
 		fprintf(stderr, "warning: %s holds secrets and is readable by other users "
 		        "(chmod o-r %s)\n", w->path, w->path);

@@ -83,6 +83,12 @@ is_secret_ref(const struct wf *w, const char *v)
 }
 
 int
+secrets_is_reference(const struct wf *w, const char *v)
+{
+	return credential_name(v) || is_secret_ref(w, v);
+}
+
+int
 secrets_needed(const struct wf *w)
 {
 	size_t i;

@@ -131,6 +131,22 @@ class TestSecretReferences(SecretsCase):
                       "CREDENTIALS_DIRECTORY is not set", p.stderr)
 
 
+class TestCheck(SecretsCase):
+    def test_references_are_not_secrets_to_hide(self):
+        path = os.path.join(self.tmp, "refs.yaml")
+        with open(path, "w") as fh:
+            fh.write(referencing_yaml(self.s, jwt="${CREDENTIALS_DIRECTORY}/om-jwt"))
+        os.chmod(path, 0o644)
+        p = harness.run_gluemetad(BIN, ["check", "-c", path])
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertNotIn("readable by other users", p.stderr)
+        with open(path, "w") as fh:
+            fh.write(referencing_yaml(self.s, sk=harness.SK))     # one literal secret
+        p = harness.run_gluemetad(BIN, ["check", "-c", path])
+        self.assertIn("holds secrets and is readable by other users", p.stderr)
+        self.assertNoSecrets(p.stdout + p.stderr)
+
+
 class TestInterruptWhileResolving(SecretsCase):
     def test_sigterm_while_secrets_are_read(self):
         slow = start_fake_secrets(self.tmp, latency_ms=3000, name="slow-secrets")
