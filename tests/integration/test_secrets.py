@@ -157,7 +157,13 @@ class TestInterruptWhileResolving(SecretsCase):
         env = self.env(AWS_ENDPOINT_URL_SECRETS_MANAGER=slow.url + "/")
         p = subprocess.Popen(harness.WRAPPER + [BIN, "ingest", "-c", path], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(1.0)
+        # Signal only once a request is in flight: the run is then really
+        # reading its secrets (a fixed sleep races a slow start, e.g. valgrind).
+        deadline = time.monotonic() + 60
+        while slow.call("GET", "/__fake/arrived")["arrived"] == 0:
+            self.assertIsNone(p.poll(), "gluemetad ended before asking for a secret")
+            self.assertLess(time.monotonic(), deadline, "no secret was asked for")
+            time.sleep(0.05)
         p.send_signal(signal.SIGTERM)
         out, err = p.communicate(timeout=20)
         self.assertIn(p.returncode, (1, 130, 143), out + err)

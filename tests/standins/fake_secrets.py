@@ -48,16 +48,22 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/__fake/requests":
             with self.server.st["lock"]:
                 return self.send_json(200, self.server.st["requests"])
+        if self.path == "/__fake/arrived":
+            with self.server.st["lock"]:
+                return self.send_json(200, {"arrived": self.server.st["arrived"]})
         self.send_json(404, {})
 
     def do_PUT(self):
         if self.path == "/__fake/reset":
             with self.server.st["lock"]:
                 self.server.st["requests"].clear()
+                self.server.st["arrived"] = 0
         self.send_json(200, {})
 
     def do_POST(self):
         a = self.server.args
+        with self.server.st["lock"]:
+            self.server.st["arrived"] += 1      # counted before the latency
         time.sleep(a.latency_ms / 1000.0)
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         prefix, _, op = self.headers.get("X-Amz-Target", "").partition(".")
@@ -129,7 +135,7 @@ def main():
     with open(args.secrets) as fh:
         secrets = json.load(fh)
     models = {s: aws_model.Model(s, args.models) for s in ("secretsmanager", "ssm")}
-    st = {"lock": threading.Lock(), "requests": []}
+    st = {"lock": threading.Lock(), "requests": [], "arrived": 0}
     return serve.serve(Handler, args.port, args.port_file, st=st, args=args, secrets=secrets,
                        models=models)
 
