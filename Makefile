@@ -154,4 +154,4 @@ check-packaging: deb rpm
 clean:
 	rm -rf $(BUILD)
 
-include tests/fuzz/fuzz.mk
+-include tests/fuzz/fuzz.mk

@@ -44,6 +44,9 @@ struct aws_result {
 	const char *message;            /* error message, or transport error text */
 	const char *request_id;         /* x-amzn-RequestId, or NULL */
 	const struct cJSON *json;       /* parsed body on success; borrowed */
+	const char *body;               /* aws_call_query(), aws_get_object(): the raw
+	                                 * body on success (NUL-terminated); borrowed */
+	size_t body_len;
 	unsigned attempts;
 	int cancelled;
 };
@@ -85,7 +88,17 @@ struct aws_client *aws_client_free(struct aws_client *c);
 void aws_call(struct aws_client *c, const char *op, struct cJSON *input, aws_done_cb cb,
               void *arg);
 
-/* Exposed for tests: botocore's error code normalisation. */
+/* A query-protocol call (STS): form is the whole form-encoded body
+ * ("Action=GetCallerIdentity&Version=2011-06-15"); the reply's XML is in
+ * res.body.  Errors are parsed from the XML <Code> and <Message>. */
+void aws_call_query(struct aws_client *c, const char *form, aws_done_cb cb, void *arg);
+/* S3 GetObject, path-style (endpoint/bucket/key), signed with the payload
+ * hash header S3 wants; the object is in res.body (capped at HTTP_MAX_BODY). */
+void aws_get_object(struct aws_client *c, const char *bucket, const char *key, aws_done_cb cb,
+                    void *arg);
+
+/* Exposed for tests: botocore's error code normalisation (JSON bodies,
+ * X-Amzn-ErrorType, and the XML of the query and REST protocols). */
 void aws_parse_error(long status, const char *body, const char *error_type_header,
                      char *code, size_t code_len, char *message, size_t message_len);
 int aws_error_is_throttling(const char *code);

@@ -36,6 +36,7 @@ struct cfg {
 	char *state_dir;
 	unsigned max_concurrent_runs;
 	unsigned glue_concurrency, om_concurrency;
+	char *owner_tag;            /* Glue tag naming a pipeline's owner; NULL: "owner" */
 	struct cfg_workflow *workflows;
 	size_t n_workflows;
 	int refs;

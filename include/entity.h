@@ -31,6 +31,14 @@ int entity_pipeline_request(const struct cJSON *workflow, const char *service,
 /* PipelineStatus from a Glue WorkflowRun with its Graph. */
 int entity_pipeline_status(const struct cJSON *run, struct cJSON **ret, struct gm_err *err);
 
+/* Names of the JOB nodes of a workflow's graph (an array of strings, each
+ * once); an empty array when it has none. */
+struct cJSON *entity_job_names(const struct cJSON *workflow);
+
+/* Usage requests ({date "YYYY-MM-DD", count}) from PipelineStatus bodies:
+ * per UTC day, the task runs that started on it; an empty array when none. */
+struct cJSON *entity_usage_counts(const struct cJSON *statuses);
+
 /* StartedOn of a WorkflowRun in epoch ms; -1 when absent or malformed. */
 int64_t entity_run_started_ms(const struct cJSON *run);
 

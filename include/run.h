@@ -25,6 +25,7 @@ struct run_opts {
 	int64_t now_ms;                 /* 0: the clock */
 	const char *log_workflow;       /* GLUEMETAD_WORKFLOW of the messages */
 	const char *run_id;             /* GLUEMETAD_RUN of the messages */
+	const char *owner_tag;          /* Glue tag naming the owner; NULL: "owner" */
 };
 
 struct run_step {

@@ -42,6 +42,10 @@ int str_eq(const char *a, const char *b);   /* NULL-safe */
 /* Cleanses and frees a NUL-terminated secret. */
 void str_wipe_free(char *s);
 
+/* The text of the first <tag>...</tag> in body, XML entities decoded;
+ * malloc'd, NULL when absent. */
+char *str_xml_leaf(const char *body, const char *tag);
+
 /* Wall-clock milliseconds since the epoch, and monotonic milliseconds. */
 int64_t time_now_ms(void);
 uint64_t time_mono_ms(void);

@@ -33,10 +33,13 @@ struct aws_client {
 	long long skew_s;               /* the service's clock minus ours */
 };
 
+enum call_kind { CALL_JSON, CALL_QUERY, CALL_S3_GET };
+
 struct call {
 	struct aws_client *c;
-	char *op;
-	char *body;
+	enum call_kind kind;
+	char *op;                       /* JSON: the operation; S3: the URL */
+	char *body;                     /* JSON, QUERY: the body; S3: the path to sign */
 	aws_done_cb cb;
 	void *arg;
 	int quota_taken;
@@ -232,6 +235,44 @@ aws_sign_post(struct http_req *req, const char *host, const char *path, const ch
 	return r < 0 ? r : 0;
 }
 
+/* S3 GET: the path signed as sent, encoded once (S3 is the one service
+ * without the double encoding), and the payload hash in its own header. */
+static int
+sign_s3_get(struct http_req *req, const struct aws_client *c, const char *raw_path,
+            const struct aws_creds *creds, long long epoch)
+{
+	static const char empty_sha[] =
+		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+	struct sigv4_header hs[4];
+	struct sigv4_result sig = {0};
+	char date[17];
+	size_t n = 0;
+	int r;
+
+	sigv4_amz_date(epoch, date);
+	hs[n++] = (struct sigv4_header){ "Host", c->host };
+	hs[n++] = (struct sigv4_header){ "X-Amz-Content-Sha256", empty_sha };
+	hs[n++] = (struct sigv4_header){ "X-Amz-Date", date };
+	if (creds->session_token)
+		hs[n++] = (struct sigv4_header){ "X-Amz-Security-Token", creds->session_token };
+	struct sigv4_input in = {
+		.method = "GET", .path = raw_path, .headers = hs, .n_headers = n,
+		.region = c->region, .service = c->service, .access_key = creds->access_key,
+		.secret_key = creds->secret_key, .amz_date = date, .normalize_path = 0,
+	};
+	if ((r = sigv4_sign(&in, &sig)) < 0)
+		return r;
+	if ((r = http_req_set_header(req, "X-Amz-Content-Sha256", empty_sha)) < 0 ||
+	    (r = http_req_set_header(req, "X-Amz-Date", date)) < 0 ||
+	    (creds->session_token &&
+	     (r = http_req_set_header(req, "X-Amz-Security-Token", creds->session_token)) < 0))
+		;
+	else
+		r = http_req_set_header(req, "Authorization", sig.authorization);
+	sigv4_result_clear(&sig);
+	return r < 0 ? r : 0;
+}
+
 /* Signs the request for this attempt with the current (skew-corrected)
  * time.  Credentials about to expire are never used: the attempt is not
  * sent and the call waits for a refresh instead (see on_done). */
@@ -248,6 +289,12 @@ on_start(struct http_req *req, void *arg)
 		k->need_creds = 1;
 		return -EKEYEXPIRED;
 	}
+	if (k->kind == CALL_QUERY)
+		return aws_sign_post(req, c->host, c->path, c->region, c->service, &creds,
+		                     "application/x-www-form-urlencoded; charset=utf-8", NULL,
+		                     now + c->skew_s);
+	if (k->kind == CALL_S3_GET)
+		return sign_s3_get(req, c, k->body, &creds, now + c->skew_s);
 	snprintf(target, sizeof(target), "%s.%s", c->target_prefix, k->op);
 	return aws_sign_post(req, c->host, c->path, c->region, c->service, &creds,
 	                     "application/x-amz-json-1.1", target, now + c->skew_s);
@@ -328,6 +375,19 @@ aws_parse_error(long status, const char *body, const char *error_type_header, ch
 			m = cJSON_GetObjectItemCaseSensitive(j, "Message");
 		if (cJSON_IsString(m))
 			copy_trunc(message, message_len, m->valuestring, strlen(m->valuestring));
+	} else if (body && strstr(body, "<Code>")) {    /* query protocol and REST-XML */
+		char *xc = str_xml_leaf(body, "Code"), *xm = str_xml_leaf(body, "Message");
+
+		if (xc)
+			copy_trunc(code, code_len, xc, strlen(xc));
+		if (xm)
+			copy_trunc(message, message_len, xm, strlen(xm));
+		free(xc);
+		free(xm);
+		if (code[0]) {
+			cJSON_Delete(j);
+			return;
+		}
 	}
 	if (!raw || !*raw)
 		raw = error_type_header;
@@ -473,9 +533,15 @@ on_done(const struct http_resp *resp, void *arg)
 		return;
 	}
 	res.request_id = http_resp_header(resp, "x-amzn-RequestId");
+	if (!res.request_id)
+		res.request_id = http_resp_header(resp, "x-amz-request-id");
 	if (resp->transport_error) {
 		res.code = resp->cancelled ? "Cancelled" : "TransportError";
 		res.message = resp->error ? resp->error : "transport error";
+	} else if (resp->status >= 200 && resp->status < 300 && k->kind != CALL_JSON) {
+		res.ok = 1;
+		res.body = resp->body;
+		res.body_len = resp->body_len;
 	} else if (resp->status >= 200 && resp->status < 300) {
 		j = resp->body_len ? cJSON_ParseWithLength(resp->body, resp->body_len)
 		                   : cJSON_CreateObject();
@@ -526,9 +592,12 @@ call_submit(struct call *k)
 			call_fail(k, "CredentialsError", "no usable AWS credentials", 0);
 		return;
 	}
-	if (!(req = http_req_new("POST", c->url)) ||
-	    http_req_body(req, k->body, strlen(k->body)) < 0) {
-		http_req_free(req);
+	if (k->kind == CALL_S3_GET)
+		req = http_req_new("GET", k->op);
+	else if ((req = http_req_new("POST", c->url)) &&
+	         http_req_body(req, k->body, strlen(k->body)) < 0)
+		req = http_req_free(req);
+	if (!req) {
 		call_fail(k, "ClientError", "out of memory", 0);
 		return;
 	}
@@ -554,6 +623,80 @@ aws_call(struct aws_client *c, const char *op, cJSON *input, aws_done_cb cb, voi
 		return;
 	}
 	cJSON_Delete(input);
+	k->c = c;
+	k->cb = cb;
+	k->arg = arg;
+	call_submit(k);
+}
+
+void
+aws_call_query(struct aws_client *c, const char *form, aws_done_cb cb, void *arg)
+{
+	struct call *k = calloc(1, sizeof(*k));
+	struct aws_result fail = { .code = "ClientError", .message = "out of memory" };
+
+	if (!k || !(k->body = strdup(form)) || !(k->op = strdup("query"))) {
+		if (k)
+			call_free(k);
+		cb(&fail, arg);
+		return;
+	}
+	k->kind = CALL_QUERY;
+	k->c = c;
+	k->cb = cb;
+	k->arg = arg;
+	call_submit(k);
+}
+
+/* Appends s percent-encoded, '/' kept (an S3 key's path form). */
+static int
+put_key(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	int e = 0;
+
+	for (; *s && !e; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+		    ch == '-' || ch == '_' || ch == '.' || ch == '~' || ch == '/')
+			e = buf_append(b, s, 1);
+		else
+			e = buf_printf(b, "%%%c%c", hex[ch >> 4], hex[ch & 15]);
+	}
+	return e;
+}
+
+void
+aws_get_object(struct aws_client *c, const char *bucket, const char *key, aws_done_cb cb,
+               void *arg)
+{
+	struct call *k = calloc(1, sizeof(*k));
+	struct aws_result fail = { .code = "ClientError", .message = "out of memory" };
+	const char *base = c->path[strlen(c->path) - 1] == '/' ? "" : "/";
+	struct buf url = {0}, path = {0};
+	int e = 0;
+
+	while (*key == '/')
+		key++;
+	e |= buf_printf(&url, "%.*s", (int)strcspn(c->url, "?#"), c->url);
+	if (!e && url.len && url.data[url.len - 1] == '/')
+		url.data[--url.len] = '\0';
+	e |= buf_puts(&url, "/");
+	e |= put_key(&url, bucket);
+	e |= buf_puts(&url, "/");
+	e |= put_key(&url, key);
+	e |= buf_printf(&path, "%s%s%s/%s", c->path, base, bucket, key);
+	if (!k || e) {
+		buf_clear(&url);
+		buf_clear(&path);
+		free(k);
+		cb(&fail, arg);
+		return;
+	}
+	k->kind = CALL_S3_GET;
+	k->op = buf_steal(&url);
+	k->body = buf_steal(&path);
 	k->c = c;
 	k->cb = cb;
 	k->arg = arg;

@@ -923,51 +923,6 @@ start_imds(struct fetch *f)
 
 /* ---- STS: AssumeRole and AssumeRoleWithWebIdentity (query protocol) ---- */
 
-/* The text of the first <tag>...</tag>, XML entities decoded. */
-static char *
-xml_leaf(const char *body, const char *tag)
-{
-	char open[64], close[64];
-	const char *a, *b;
-	struct buf out = {0};
-
-	snprintf(open, sizeof(open), "<%s>", tag);
-	snprintf(close, sizeof(close), "</%s>", tag);
-	if (!(a = strstr(body, open)) || !(b = strstr(a, close)))
-		return NULL;
-	for (a += strlen(open); a < b; a++) {
-		static const struct { const char *ent; char c; } ents[] = {
-			{ "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' }, { "&quot;", '"' },
-			{ "&apos;", '\'' },
-		};
-		size_t i;
-		char c = *a;
-
-		if (*a == '&') {
-			for (i = 0; i < sizeof(ents) / sizeof(*ents); i++)
-				if (strncmp(a, ents[i].ent, strlen(ents[i].ent)) == 0) {
-					c = ents[i].c;
-					a += strlen(ents[i].ent) - 1;
-					break;
-				}
-			if (i == sizeof(ents) / sizeof(*ents) && a[1] == '#') {
-				char *end;
-				long v = strtol(a + 2 + (a[2] == 'x'), &end, a[2] == 'x' ? 16 : 10);
-
-				if (*end == ';' && v > 0 && v < 128) {
-					c = (char)v;
-					a = end;
-				}
-			}
-		}
-		if (buf_append(&out, &c, 1) < 0) {
-			buf_wipe(&out);
-			return NULL;
-		}
-	}
-	return buf_steal(&out);
-}
-
 static int
 sts_sign(struct http_req *req, void *arg)
 {
@@ -1001,10 +956,10 @@ on_sts(const struct http_resp *resp, void *arg)
 	int r;
 
 	if (resp->status == 200) {
-		ak = xml_leaf(resp->body, "AccessKeyId");
-		sk = xml_leaf(resp->body, "SecretAccessKey");
-		tok = xml_leaf(resp->body, "SessionToken");
-		exp = xml_leaf(resp->body, "Expiration");
+		ak = str_xml_leaf(resp->body, "AccessKeyId");
+		sk = str_xml_leaf(resp->body, "SecretAccessKey");
+		tok = str_xml_leaf(resp->body, "SessionToken");
+		exp = str_xml_leaf(resp->body, "Expiration");
 	}
 	if (ak && sk && tok && *ak && *sk && *tok && exp && time_parse_iso8601(exp) > 0) {
 		awsauth_creds_clear(f->ret);
@@ -1026,7 +981,7 @@ on_sts(const struct http_resp *resp, void *arg)
 	str_wipe_free(sk);
 	str_wipe_free(tok);
 	{
-		char *code = xml_leaf(resp->body, "Code"), *msg = xml_leaf(resp->body, "Message");
+		char *code = str_xml_leaf(resp->body, "Code"), *msg = str_xml_leaf(resp->body, "Message");
 
 		snprintf(why, sizeof(why), "STS %s%s%s failed: %s%s%s", what,
 		         f->sts_action == 1 ? " " : "",

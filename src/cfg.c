@@ -219,6 +219,7 @@ cfg_free(struct cfg *c)
 	free(c->workflows);
 	free(c->path);
 	free(c->socket);
+	free(c->owner_tag);
 	free(c->state_dir);
 	free(c);
 }
@@ -265,6 +266,11 @@ cfg_load(const char *path, struct cfg **ret, struct gm_err *err)
 			(void)uint_of(&l, v, k, 1, 256, &c->glue_concurrency);
 		} else if (strcmp(k, "om_concurrency") == 0) {
 			(void)uint_of(&l, v, k, 1, 256, &c->om_concurrency);
+		} else if (strcmp(k, "owner_tag") == 0) {
+			if ((s = str_of(&l, v, k)) && (!*s || strlen(s) > 128))
+				problem(&l, v, k, "a Glue tag key has 1 to 128 characters");
+			else if (s)
+				c->owner_tag = strdup(s);
 		} else if (strcmp(k, "workflows") == 0) {
 			if (v->kind != YNODE_SEQ)
 				problem(&l, v, k, "expected a list of workflows");

@@ -478,6 +478,7 @@ start_run(struct job *j, const char *trigger)
 	j->lg.run = j->run_id;
 	o.glue_concurrency = d->cfg->glue_concurrency;
 	o.om_concurrency = d->cfg->om_concurrency;
+	o.owner_tag = d->cfg->owner_tag;
 	o.log_workflow = j->name;
 	o.run_id = j->run_id;
 	j->run_cfg = cfg_ref(d->cfg);

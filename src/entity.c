@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -372,4 +373,72 @@ oom:
 	cJSON_Delete(o);
 	gm_err_set(err, "out of memory");
 	return -ENOMEM;
+}
+
+cJSON *
+entity_job_names(const cJSON *workflow)
+{
+	const cJSON *graph = cJSON_GetObjectItemCaseSensitive(workflow, "Graph");
+	const cJSON *nodes = cJSON_GetObjectItemCaseSensitive(graph, "Nodes"), *n, *k;
+	cJSON *out = cJSON_CreateArray();
+
+	cJSON_ArrayForEach(n, nodes) {
+		const cJSON *type = cJSON_GetObjectItemCaseSensitive(n, "Type");
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(n, "Name");
+		int dup = 0;
+
+		if (!out || !cJSON_IsString(type) || strcmp(type->valuestring, "JOB") != 0 ||
+		    !cJSON_IsString(name) || !*name->valuestring)
+			continue;
+		cJSON_ArrayForEach(k, out)
+			if (strcmp(k->valuestring, name->valuestring) == 0)
+				dup = 1;
+		if (!dup)
+			cJSON_AddItemToArray(out, cJSON_CreateString(name->valuestring));
+	}
+	return out;
+}
+
+cJSON *
+entity_usage_counts(const cJSON *statuses)
+{
+	struct { char date[11]; long count; } days[64];
+	size_t n = 0, i;
+	const cJSON *s, *t;
+	cJSON *out = cJSON_CreateArray();
+
+	cJSON_ArrayForEach(s, statuses) {
+		const cJSON *tasks = cJSON_GetObjectItemCaseSensitive(s, "taskStatus");
+
+		cJSON_ArrayForEach(t, tasks) {
+			const cJSON *st = cJSON_GetObjectItemCaseSensitive(t, "startTime");
+			time_t sec;
+			struct tm tm;
+			char date[11];
+
+			if (!cJSON_IsNumber(st) || st->valuedouble < 0 || st->valuedouble > 4e15)
+				continue;
+			sec = (time_t)(st->valuedouble / 1000);
+			if (!gmtime_r(&sec, &tm) || strftime(date, sizeof(date), "%Y-%m-%d", &tm) != 10)
+				continue;
+			for (i = 0; i < n && strcmp(days[i].date, date) != 0; i++)
+				;
+			if (i == n) {
+				if (n == sizeof(days) / sizeof(*days))
+					continue;       /* beyond 64 days: not reported */
+				memcpy(days[n].date, date, sizeof(date));
+				days[n++].count = 0;
+			}
+			days[i].count++;
+		}
+	}
+	for (i = 0; out && i < n; i++) {
+		cJSON *o = cJSON_CreateObject();
+
+		if (!o || !cJSON_AddStringToObject(o, "date", days[i].date) ||
+		    !cJSON_AddNumberToObject(o, "count", (double)days[i].count) ||
+		    !cJSON_AddItemToArray(out, o))
+			cJSON_Delete(o);
+	}
+	return out;
 }

@@ -112,7 +112,9 @@ om_call(struct om_client *c, const char *method, const char *path, cJSON *body, 
 		goto fail;
 	if (body) {
 		if (!(text = cJSON_PrintUnformatted(body)) ||
-		    http_req_header(req, "Content-Type", "application/json") < 0 ||
+		    http_req_header(req, "Content-Type", strcmp(method, "PATCH") == 0
+		                                         ? "application/json-patch+json"
+		                                         : "application/json") < 0 ||
 		    http_req_body(req, text, strlen(text)) < 0)
 			goto fail;
 	}

@@ -14,6 +14,7 @@
 
 #include "aws.h"
 #include "awsauth.h"
+#include "enrich.h"
 #include "entity.h"
 #include "filter.h"
 #include "http.h"
@@ -38,6 +39,11 @@ struct item {
 	char *name;
 	char *fqn;
 	cJSON *statuses;                /* built PipelineStatus bodies */
+	cJSON *req;                     /* the pipeline request, while tags are read */
+	cJSON *jobs;                    /* names of the graph's JOB nodes */
+	char *description;              /* the workflow's, from Glue */
+	char *id;                       /* of the written pipeline */
+	struct enrich_want want;        /* tags and owner from Glue tags */
 	char *runs_token;
 	unsigned runs_pages, n_runs;
 	int pipeline_state;             /* 0 pending, 1 written, -1 failed */
@@ -78,6 +84,7 @@ struct run {
 	struct log_ctx lg;
 	char run_id[40];                /* reported to ingestionPipelineFQN */
 	struct awsauth *auth;
+	struct enrich *enrich;
 	struct secrets *secrets;        /* the workflow with its secrets resolved */
 	int secrets_state;              /* 0 none, 1 resolving, 2 done, -1 failed */
 	char secrets_why[600];
@@ -187,6 +194,35 @@ on_status_put(const struct om_result *res, void *arg)
 }
 
 static void
+on_usage_put(const struct om_result *res, void *arg)
+{
+	struct item *it = arg;
+	struct run *r = it->run;
+
+	if (res->ok) {
+		r->st.sink.records++;
+	} else if (!res->cancelled) {
+		r->st.sink.warnings++;
+		log_warning(&r->lg, "'%s': publishing pipeline usage failed: %s", it->name, res->message);
+	}
+	settle(r);
+}
+
+/* Daily counts of task runs, from the runs read, to the usage API. */
+static void
+send_usage(struct item *it)
+{
+	struct run *r = it->run;
+	cJSON *days = entity_usage_counts(it->statuses), *d;
+	char *path = it->id ? path_printf("/v1/usage/pipeline/%s", it->id) : NULL;
+
+	while (path && days && (d = cJSON_DetachItemFromArray(days, 0)))
+		om(r, "PUT", path, d, on_usage_put, it);
+	free(path);
+	cJSON_Delete(days);
+}
+
+static void
 maybe_send_statuses(struct item *it)
 {
 	struct run *r = it->run;
@@ -196,6 +232,7 @@ maybe_send_statuses(struct item *it)
 	if (!it->runs_done || it->pipeline_state != 1 || it->statuses_sent || stopping(r))
 		return;
 	it->statuses_sent = 1;
+	send_usage(it);
 	path = path_printf("/v1/pipelines/%s/status", it->fqn);
 	if (!path) {
 		r->st.sink.errors++;
@@ -209,6 +246,54 @@ maybe_send_statuses(struct item *it)
 }
 
 static void
+on_patch(const struct om_result *res, void *arg)
+{
+	struct item *it = arg;
+	struct run *r = it->run;
+
+	if (res->ok) {
+		r->st.sink.updated++;
+	} else if (!res->cancelled) {
+		r->st.sink.errors++;
+		item_fail(it);
+		log_err(&r->lg, "'%s': updating the pipeline's tags, owner or description failed: %s",
+		        it->name, res->message);
+	}
+	settle(r);
+}
+
+static void
+on_lineage_done(void *arg)
+{
+	settle(arg);
+}
+
+/* After the pipeline was written: what it owns set (PATCH), its lineage. */
+static void
+after_pipeline(struct item *it, const cJSON *entity)
+{
+	struct run *r = it->run;
+	const char *id = jstr(entity, "id");
+	cJSON *ops;
+	char *path;
+
+	if (!id || !(it->id = strdup(id)) || stopping(r))
+		return;
+	ops = enrich_patch(entity, it->want.tags, it->want.owner, it->description,
+	                   r->wf->override_metadata);
+	if (ops && (path = path_printf("/v1/pipelines/%s", id))) {
+		om(r, "PATCH", path, ops, on_patch, it);
+		free(path);
+	} else {
+		cJSON_Delete(ops);
+	}
+	if (r->wf->include_lineage && cJSON_GetArraySize(it->jobs) > 0) {
+		r->pending++;
+		enrich_lineage(r->enrich, it->name, id, it->jobs, on_lineage_done, r);
+	}
+}
+
+static void
 on_pipeline_put(const struct om_result *res, void *arg)
 {
 	struct item *it = arg;
@@ -217,6 +302,7 @@ on_pipeline_put(const struct om_result *res, void *arg)
 
 	if (res->ok) {
 		it->pipeline_state = 1;
+		after_pipeline(it, res->json);
 		r->st.sink.records++;
 		r->st.pipelines_written++;
 		if (r->st.pipelines_written % 100 == 0)
@@ -337,10 +423,31 @@ request_runs(struct item *it)
 }
 
 static void
+on_want(struct enrich_want *want, void *arg)
+{
+	struct item *it = arg;
+	struct run *r = it->run;
+	cJSON *req = it->req;
+
+	it->req = NULL;
+	it->want = *want;               /* taken */
+	memset(want, 0, sizeof(*want));
+	if (stopping(r)) {
+		cJSON_Delete(req);
+	} else {
+		if (it->want.tags)
+			cJSON_AddItemToObject(req, "tags", cJSON_Duplicate(it->want.tags, 1));
+		om(r, "PUT", "/v1/pipelines", req, on_pipeline_put, it);
+	}
+	settle(r);
+}
+
+static void
 process_workflow(struct item *it, const cJSON *workflow)
 {
 	struct run *r = it->run;
 	struct gm_err e = {{0}};
+	const char *desc = jstr(workflow, "Description");
 	cJSON *req;
 
 	if (stopping(r))
@@ -352,7 +459,11 @@ process_workflow(struct item *it, const cJSON *workflow)
 		log_err(&r->lg, "'%s': cannot build the pipeline: %s", it->name, e.msg);
 		return;
 	}
-	om(r, "PUT", "/v1/pipelines", req, on_pipeline_put, it);
+	it->jobs = entity_job_names(workflow);
+	it->description = desc && *desc ? strdup(desc) : NULL;
+	it->req = req;
+	r->pending++;
+	enrich_workflow(r->enrich, it->name, on_want, it);
 	if (r->wf->status_lookback_days > 0)
 		request_runs(it);
 	else
@@ -641,6 +752,12 @@ list_workflows(struct run *r)
 /* ---- credentials ---- */
 
 static void
+on_prepared(void *arg)
+{
+	settle(arg);
+}
+
+static void
 on_creds(int rc, const char *why, void *arg)
 {
 	struct run *r = arg;
@@ -652,10 +769,23 @@ on_creds(int rc, const char *why, void *arg)
 	} else if (!stopping(r)) {
 		r->glue = aws_client_new(r->glue_pool, "glue", "AWSGlue", r->wf->aws_region,
 		                         r->endpoint, awsauth_source(r->auth), &err);
-		if (r->glue)
+		if (r->glue) {
+			struct enrich_ctx x = {
+				.http = r->h, .glue = r->glue, .creds = awsauth_source(r->auth),
+				.om = r->om, .wf = r->wf, .lg = &r->lg, .source = &r->st.source,
+				.sink = &r->st.sink, .owner_tag = r->o.owner_tag,
+				.s3_concurrency = r->o.glue_concurrency,
+			};
+
+			r->enrich = enrich_new(&x, &err);
+		}
+		if (r->glue && r->enrich) {
 			list_workflows(r);
-		else
+			r->pending++;
+			enrich_prepare(r->enrich, on_prepared, r);
+		} else {
 			fatal(r, "%s", err.msg);
+		}
 	}
 	settle(r);
 }
@@ -1182,6 +1312,7 @@ run_cancel(struct run *r)
 	if (r->secrets_state == 1)
 		secrets_cancel(r->secrets);
 	awsauth_cancel(r->auth);
+	enrich_cancel(r->enrich);
 	if (r->glue_pool)               /* none yet while secrets are resolved */
 		http_pool_cancel(r->glue_pool);
 	if (r->om_pool)
@@ -1206,6 +1337,11 @@ run_free(struct run *r)
 		free(r->items[i]->fqn);
 		free(r->items[i]->runs_token);
 		cJSON_Delete(r->items[i]->statuses);
+		cJSON_Delete(r->items[i]->req);
+		cJSON_Delete(r->items[i]->jobs);
+		free(r->items[i]->description);
+		free(r->items[i]->id);
+		enrich_want_clear(&r->items[i]->want);
 		free(r->items[i]);
 	}
 	free(r->items);
@@ -1214,6 +1350,7 @@ run_free(struct run *r)
 	free(r->om_after);
 	filter_free(r->filter);
 	free(r->endpoint);
+	enrich_free(r->enrich);
 	aws_client_free(r->glue);
 	awsauth_free(r->auth);
 	om_client_free(r->om);

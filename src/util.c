@@ -283,3 +283,48 @@ time_parse_iso8601(const char *s)
 	t = (int64_t)timegm(&tm);
 	return t - oh * 3600 - om * 60;
 }
+
+/* The text of the first <tag>...</tag>, XML entities decoded. */
+char *
+str_xml_leaf(const char *body, const char *tag)
+{
+	char open[64], close[64];
+	const char *a, *b;
+	struct buf out = {0};
+
+	snprintf(open, sizeof(open), "<%s>", tag);
+	snprintf(close, sizeof(close), "</%s>", tag);
+	if (!(a = strstr(body, open)) || !(b = strstr(a, close)))
+		return NULL;
+	for (a += strlen(open); a < b; a++) {
+		static const struct { const char *ent; char c; } ents[] = {
+			{ "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' }, { "&quot;", '"' },
+			{ "&apos;", '\'' },
+		};
+		size_t i;
+		char c = *a;
+
+		if (*a == '&') {
+			for (i = 0; i < sizeof(ents) / sizeof(*ents); i++)
+				if (strncmp(a, ents[i].ent, strlen(ents[i].ent)) == 0) {
+					c = ents[i].c;
+					a += strlen(ents[i].ent) - 1;
+					break;
+				}
+			if (i == sizeof(ents) / sizeof(*ents) && a[1] == '#') {
+				char *end;
+				long v = strtol(a + 2 + (a[2] == 'x'), &end, a[2] == 'x' ? 16 : 10);
+
+				if (*end == ';' && v > 0 && v < 128) {
+					c = (char)v;
+					a = end;
+				}
+			}
+		}
+		if (buf_append(&out, &c, 1) < 0) {
+			buf_wipe(&out);
+			return NULL;
+		}
+	}
+	return buf_steal(&out);
+}

@@ -110,7 +110,7 @@ class Standins:
 def workflow_yaml(standins, service="glue_it", includes=None, excludes=None,
                   lookback=3, mark_deleted=True, access_key=AK, secret_key=SK, token=JWT,
                   extra_source="", extra_om="", extra_top="", keys=True, profile=None,
-                  aws_extra=()):
+                  aws_extra=(), lineage=False, tags=False, owners=False):
     lines = [
         "source:",
         "  type: gluepipeline",
@@ -129,7 +129,9 @@ def workflow_yaml(standins, service="glue_it", includes=None, excludes=None,
         "    config:",
         "      type: PipelineMetadata",
         f"      markDeletedPipelines: {'true' if mark_deleted else 'false'}",
-        "      includeLineage: false",
+        f"      includeLineage: {'true' if lineage else 'false'}",
+        f"      includeTags: {'true' if tags else 'false'}",
+        f"      includeOwners: {'true' if owners else 'false'}",
         f"      statusLookbackDays: {lookback}",
     ]
     if includes is not None or excludes is not None:

@@ -1,8 +1,11 @@
 """The stand-ins hold themselves to the specifications: the fake Glue's
 SigV4 verifier reproduces AWS's official suite and the derived vectors, it
 rejects what AWS rejects, and the fake OpenMetadata rejects bodies the
-official schemas reject."""
+official schemas reject.  Likewise for the catalog side of the fake
+OpenMetadata (search, tags, owners, usage, lineage), Glue's GetConnection,
+STS's GetCallerIdentity, the fake S3 and the lineage estate."""
 import datetime
+import hashlib
 import json
 import os
 import shutil
@@ -10,6 +13,7 @@ import sys
 import tempfile
 import unittest
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import harness
@@ -210,6 +214,516 @@ class TestFakeOpenMetadataRejects(unittest.TestCase):
         self.assertEqual(st, 200)
         d = self.s.dump()
         self.assertEqual(len(d["rejected"]), 5)
+
+
+def http(url, method="GET", body=None, headers=(), raw=False):
+    """(status, parsed JSON or raw bytes, headers) for a request to a stand-in."""
+    data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method)
+    for k, v in headers:
+        req.add_header(k, v)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            status, out, hdrs = r.status, r.read(), r.headers
+    except urllib.error.HTTPError as e:
+        status, out, hdrs = e.code, e.read(), e.headers
+    if raw:
+        return status, out, hdrs
+    return status, (json.loads(out) if out else None), hdrs
+
+
+def amz_now():
+    return datetime.datetime.utcnow().strftime("%Y%m%dT%H%M%SZ")
+
+
+class TestFakeOpenMetadataCatalog(unittest.TestCase):
+    """Tables, containers, users, teams, search, classifications and tags, owners
+    and tags on pipelines, usage, lineage between tables/containers."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="gm-sc-")
+        cls.om = harness.Server([harness.PY, os.path.join(harness.STANDINS, "fake_om.py"),
+                                 "--token", harness.JWT], "om", 0, cls.tmp)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.om.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        self.om.call("POST", "/__fake/reset")
+        self.om.call("POST", "/__fake/seed", {
+            "tables": ["redshift_prod.salesdb.public.orders", "pg_prod.salesdb.public.orders",
+                       "pg_prod.crm.public.Contacts", 'pg_prod.dw."odd.schema".t1',
+                       {"fqn": "pg_prod.crm.public.gone", "deleted": True}],
+            "containers": [{"fqn": "s3_prod.lake", "fullPath": "s3://lake"},
+                           {"fqn": "s3_prod.lake.raw", "fullPath": "s3://lake/raw/"}],
+            "users": [{"name": "alice", "email": "alice@example.com"}],
+            "teams": ["data_eng", {"name": "Org", "teamType": "Organization"}],
+            "tags": ["PII.Sensitive", "Tier.Tier1"]})
+
+    def api(self, method, path, body=None, ctype="application/json"):
+        st, out, _ = http(self.om.url + path, method, body,
+                          [("Authorization", "Bearer " + harness.JWT), ("Content-Type", ctype)])
+        return st, out
+
+    def rejected(self):
+        return self.om.call("GET", "/__fake/dump")["rejected"]
+
+    def search(self, index, field, value, deleted="false"):
+        q = urllib.parse.urlencode({"fieldName": field, "fieldValue": value, "from": 0,
+                                    "size": 10, "index": index, "deleted": deleted})
+        st, out = self.api("GET", "/api/v1/search/fieldQuery?" + q)
+        self.assertEqual(st, 200, out)
+        return [h["_source"] for h in out["hits"]["hits"]], out["hits"]["total"]["value"]
+
+    def test_lookups_by_name_and_id(self):
+        st, t = self.api("GET", "/api/v1/tables/name/" +
+                         urllib.parse.quote('pg_prod.dw."odd.schema".t1', safe=""))
+        self.assertEqual(st, 200, t)
+        self.assertEqual(t["databaseSchema"]["name"], "odd.schema")
+        self.assertEqual(self.api("GET", f"/api/v1/tables/{t['id']}")[1]["name"], "t1")
+        st, e = self.api("GET", "/api/v1/tables/name/pg_prod.salesdb.public.nope")
+        self.assertEqual((st, e), (404, {"code": 404, "message": "table instance for "
+                                         "pg_prod.salesdb.public.nope not found"}))
+        self.assertEqual(self.api("GET", "/api/v1/tables/name/pg_prod.crm.public.gone")[0], 404)
+        self.assertEqual(self.api("GET", "/api/v1/tables/name/pg_prod.crm.public.gone"
+                                         "?include=all")[0], 200)
+        self.assertEqual(self.api("GET", "/api/v1/users/name/alice")[1]["email"],
+                         "alice@example.com")
+        self.assertEqual(self.api("GET", "/api/v1/users/name/bob")[0], 404)
+        self.assertEqual(self.api("GET", "/api/v1/teams/name/data_eng")[1]["teamType"], "Group")
+        self.assertEqual(self.api("GET", "/api/v1/teams/name/nobody")[0], 404)
+        self.assertEqual(self.api("GET", "/api/v1/containers/name/s3_prod.lake.raw")[1]
+                         ["fullPath"], "s3://lake/raw/")
+
+    def test_search_like_elasticsearch(self):
+        fqns = [h["fullyQualifiedName"] for h in
+                self.search("table_search_index", "fullyQualifiedName",
+                            "*.salesdb.public.orders")[0]]
+        self.assertEqual(fqns, ["redshift_prod.salesdb.public.orders",
+                                "pg_prod.salesdb.public.orders"])
+        self.assertEqual(self.search("table_search_index", "fullyQualifiedName",
+                                     "pg_prod.*.*.orders")[1], 1)
+        # the keyword is lowercase-normalised; * spans dots as on a keyword
+        self.assertEqual(self.search("table_search_index", "fullyQualifiedName",
+                                     "PG_PROD.CRM.*.contacts")[1], 1)
+        self.assertEqual(self.search("table_search_index", "fullyQualifiedName", "pg_prod*")[1], 3)
+        self.assertEqual(self.search("table_search_index", "fullyQualifiedName",
+                                     "pg_prod.crm.public.gone")[1], 0)
+        self.assertEqual(self.search("table_search_index", "fullyQualifiedName",
+                                     "pg_prod.crm.public.gone", deleted="true")[1], 1)
+        # fullPath is a plain keyword: exact, case-sensitive, trailing '/' matters
+        hits, n = self.search("container_search_index", "fullPath", "s3://lake/raw/")
+        self.assertEqual((n, hits[0]["fullyQualifiedName"], hits[0]["entityType"]),
+                         (1, "s3_prod.lake.raw", "container"))
+        self.assertEqual(self.search("container_search_index", "fullPath", "s3://lake/raw")[1], 0)
+        # email is analysed text: a whole address is not one term; email.keyword is
+        self.assertEqual(self.search("user_search_index", "email", "alice@example.com")[1], 0)
+        self.assertEqual(self.search("user_search_index", "email.keyword",
+                                     "alice@example.com")[1], 1)
+        self.assertEqual(self.search("user_search_index", "email", "alice")[1], 1)
+        self.assertEqual(self.search("team_search_index", "name", "data_eng")[1], 1)
+        self.assertEqual(self.search("team_search_index", "name.keyword", "DATA_ENG")[1], 1)
+        st, out = self.api("GET", "/api/v1/search/fieldQuery?fieldName=name&fieldValue=x"
+                                  "&index=nope_index")
+        self.assertEqual(st, 400, out)
+        st, out = self.api("GET", "/api/v1/search/query?q=email.keyword:alice@example.com"
+                                  "&index=user_search_index&from=0&size=1")
+        self.assertEqual(out["hits"]["hits"][0]["_source"]["name"], "alice")
+        self.assertEqual(len(self.rejected()), 1)
+
+    def test_classifications_and_tags(self):
+        st, c = self.api("PUT", "/api/v1/classifications", {"name": "Domain",
+                                                            "description": "Domains"})
+        self.assertEqual((st, c["fullyQualifiedName"]), (201, "Domain"))
+        self.assertEqual(self.api("PUT", "/api/v1/classifications", {"name": "NoDesc"})[0], 400)
+        self.assertEqual(self.api("PUT", "/api/v1/classifications",
+                                  {"name": "X", "description": "d", "bogus": 1})[0], 400)
+        self.assertEqual(self.api("GET", "/api/v1/classifications/name/Domain")[0], 200)
+        self.assertEqual(self.api("GET", "/api/v1/classifications/name/Nope")[0], 404)
+        st, t = self.api("PUT", "/api/v1/tags", {"name": "v1.2", "description": "d",
+                                                 "classification": "Domain"})
+        self.assertEqual((st, t["fullyQualifiedName"]), (201, 'Domain."v1.2"'))
+        st, t = self.api("PUT", "/api/v1/tags", {"name": "child", "description": "d",
+                                                 "classification": "Domain",
+                                                 "parent": 'Domain."v1.2"'})
+        self.assertEqual((st, t["fullyQualifiedName"]), (201, 'Domain."v1.2".child'))
+        self.assertEqual(self.api("GET", "/api/v1/tags/name/" +
+                                  urllib.parse.quote('Domain."v1.2".child', safe=""))[0], 200)
+        self.assertEqual(self.api("PUT", "/api/v1/tags", {"name": "t", "description": "d",
+                                                          "classification": "Nope"})[0], 404)
+        self.assertEqual(self.api("PUT", "/api/v1/tags", {"name": "t", "description": "d",
+                                                          "classification": "Domain",
+                                                          "parent": "Domain.nope"})[0], 404)
+        self.assertEqual(self.api("PUT", "/api/v1/tags", {"name": "t",
+                                                          "classification": "Domain"})[0], 400)
+        self.assertEqual(len(self.rejected()), 5)
+
+    def pipeline(self, **extra):
+        self.api("PUT", "/api/v1/services/pipelineServices",
+                 {"name": "glue", "serviceType": "GluePipeline"})
+        return self.api("PUT", "/api/v1/pipelines", dict({"name": "wf", "service": "glue",
+                                                          "tasks": [{"name": "t"}]}, **extra))
+
+    def test_pipeline_tags_and_owners(self):
+        alice = self.api("GET", "/api/v1/users/name/alice")[1]
+        team = self.api("GET", "/api/v1/teams/name/data_eng")[1]
+        org = self.api("GET", "/api/v1/teams/name/Org")[1]
+        tier = {"tagFQN": "Tier.Tier1", "source": "Classification", "labelType": "Automated",
+                "state": "Confirmed"}
+        st, p = self.pipeline(description="from Glue", tags=[tier],
+                              owners=[{"id": alice["id"], "type": "user"}])
+        self.assertEqual(st, 201, p)
+        self.assertEqual(p["owners"][0]["name"], "alice")
+        for bad, code in (({"tags": [dict(tier, tagFQN="Tier.Nope")]}, 404),
+                          ({"tags": [dict(tier, tagFQN="G.t", source="Glossary")]}, 404),
+                          ({"owners": [{"id": team["id"], "type": "user"}]}, 404),
+                          ({"owners": [{"id": alice["id"], "type": "pipeline"}]}, 400),
+                          ({"owners": [{"id": org["id"], "type": "team"}]}, 400)):
+            with self.subTest(bad):
+                st, out = self.pipeline(**bad)
+                self.assertEqual(st, code, out)
+        self.assertEqual(len(self.rejected()), 5)
+        # PUT merges tags and keeps owners and a non-empty description
+        pii = dict(tier, tagFQN="PII.Sensitive")
+        st, p = self.pipeline(description="changed in Glue", tags=[pii])
+        self.assertEqual(st, 200, p)
+        self.assertEqual([t["tagFQN"] for t in p["tags"]], ["PII.Sensitive", "Tier.Tier1"])
+        self.assertEqual([o["name"] for o in p["owners"]], ["alice"])
+        self.assertEqual(p["description"], "from Glue")
+        st, p = self.pipeline(owners=[{"id": team["id"], "type": "team"}])
+        self.assertEqual([o["name"] for o in p["owners"]], ["data_eng"])
+        # a person's edit in the UI, then the bot again
+        d = self.om.call("POST", "/__fake/edit", {"fqn": "glue.wf", "description": "by hand",
+                                                  "owners": [{"type": "user", "name": "alice"}],
+                                                  "tags": ["PII.Sensitive"]})
+        self.assertEqual(d["description"], "by hand")
+        st, p = self.pipeline(description="from Glue")
+        self.assertEqual((p["description"], [t["tagFQN"] for t in p["tags"]]),
+                         ("by hand", ["PII.Sensitive"]))
+        self.assertEqual(self.om.call("GET", "/__fake/dump")["pipelines"][0]["editedByPerson"],
+                         {"description": True, "owners": True, "tags": True})
+        # PATCH may not add an unknown tag either
+        st, out = self.api("PATCH", f"/api/v1/pipelines/{p['id']}",
+                           [{"op": "add", "path": "/tags/0",
+                             "value": dict(tier, tagFQN="Tier.Ghost")}],
+                           ctype="application/json-patch+json")
+        self.assertEqual(st, 404, out)
+
+    def test_usage(self):
+        st, p = self.pipeline()
+        self.assertEqual(st, 201)
+        path = f"/api/v1/usage/pipeline/{p['id']}"
+        st, out = self.api("POST", path, {"date": "2025-01-02", "count": 3})
+        self.assertEqual(st, 201, out)
+        self.assertEqual(out["usage"][0]["dailyStats"]["count"], 3)
+        self.assertEqual(self.api("PUT", path, {"date": "2025-01-02", "count": 5})[0], 200)
+        self.assertEqual(self.api("POST", path, {"date": "2025-01-03", "count": 0})[0], 201)
+        for bad in ({"date": "2025-01-02"}, {"date": "2025-01-02", "count": "3"},
+                    {"date": "02/01/2025", "count": 1}, {"date": "2025-01-02", "count": 1,
+                                                         "x": 1}):
+            with self.subTest(bad):
+                self.assertEqual(self.api("POST", path, bad)[0], 400)
+        self.assertEqual(self.api("POST", "/api/v1/usage/pipeline/" + "0" * 8 + "-0000-0000-"
+                                          "0000-" + "0" * 12, {"date": "2025-01-02",
+                                                               "count": 1})[0], 404)
+        self.assertEqual(self.api("POST", "/api/v1/usage/compute.percentile/pipeline/"
+                                          "2025-01-03")[0], 200)
+        d = self.om.call("GET", "/__fake/dump")
+        self.assertEqual(d["usage"], {"glue.wf": {"2025-01-02": 5, "2025-01-03": 0}})
+        self.assertEqual(d["percentileRuns"], [{"entity": "pipeline", "date": "2025-01-03"}])
+
+    def test_lineage_between_tables_and_containers(self):
+        st, p = self.pipeline()
+        t = self.api("GET", "/api/v1/tables/name/pg_prod.salesdb.public.orders")[1]
+        c = self.api("GET", "/api/v1/containers/name/s3_prod.lake.raw")[1]
+        details = {"pipeline": {"id": p["id"], "type": "pipeline"}, "source": "PipelineLineage"}
+
+        def edge(f, to, d=details):
+            return self.api("PUT", "/api/v1/lineage", {"edge": {"fromEntity": f, "toEntity": to,
+                                                                "lineageDetails": d}})
+        st, out = edge({"id": t["id"], "type": "table"}, {"id": c["id"], "type": "container"})
+        self.assertEqual(st, 200, out)
+        self.assertEqual(edge({"id": t["id"], "type": "container"},
+                              {"id": c["id"], "type": "container"})[0], 404)
+        self.assertEqual(edge({"id": p["id"], "type": "table"},
+                              {"id": c["id"], "type": "container"})[0], 404)
+        self.assertEqual(edge({"id": t["id"], "type": "table"},
+                              {"id": c["id"], "type": "container"},
+                              {"pipeline": {"id": t["id"], "type": "pipeline"},
+                               "source": "PipelineLineage"})[0], 404)
+        d = self.om.call("GET", "/__fake/dump")
+        self.assertEqual(d["lineageFqn"], [{"from": "pg_prod.salesdb.public.orders",
+                                            "fromType": "table", "to": "s3_prod.lake.raw",
+                                            "toType": "container", "pipeline": "glue.wf",
+                                            "source": "PipelineLineage"}])
+        self.assertEqual(len(d["rejected"]), 3)
+        st, _ = self.api("DELETE", f"/api/v1/lineage/pipeline/{p['id']}/type/PipelineLineage")
+        self.assertEqual(self.om.call("GET", "/__fake/dump")["lineage"], [])
+
+
+class TestLineageEstate(unittest.TestCase):
+    """gen_estate.py --lineage: valid against Glue's model, the default estate unchanged,
+    every node family present, and its expected lineage resolvable through the fake
+    OpenMetadata's search the way OpenMetadata's connector resolves it."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="gm-sl-")
+        cls.path = os.path.join(cls.tmp, "estate.json")
+        cls.estate = harness.gen_estate(cls.path, 8, seed=4, extra=["--lineage"])
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_valid_and_default_unchanged(self):
+        import subprocess
+        p = subprocess.run([harness.PY, os.path.join(harness.STANDINS, "fake_glue.py"),
+                            "--estate", self.path, "--selfcheck-estate"], capture_output=True,
+                           text=True)
+        self.assertEqual(p.returncode, 0, p.stdout)
+        plain = harness.gen_estate(os.path.join(self.tmp, "plain.json"), 8, seed=4)
+        self.assertNotIn("scripts", plain)
+        self.assertEqual([w["Name"] for w in plain["workflows"]],
+                         [w["Name"] for w in self.estate["workflows"]])
+
+    def test_families_and_order(self):
+        fams = {k for j in self.estate["jobs"].values()
+                for n in (j.get("CodeGenConfigurationNodes") or {}).values() for k in n}
+        for f in ("CatalogSource", "CatalogTarget", "S3CatalogSource", "GovernedCatalogTarget",
+                  "AmazonRedshiftSource", "AmazonRedshiftTarget", "RedshiftSource",
+                  "RedshiftTarget", "JDBCConnectorSource", "JDBCConnectorTarget",
+                  "DirectJDBCSource", "AthenaConnectorSource", "S3CsvSource", "S3JsonSource",
+                  "S3ParquetSource", "S3HudiSource", "S3DeltaSource", "S3DirectTarget",
+                  "S3DeltaDirectTarget", "S3GlueParquetTarget", "S3HudiDirectTarget"):
+            self.assertIn(f, fams)
+        pairs = {(e["from_fqn"], e["to_fqn"]) for e in self.estate["lineage_expected"]}
+        rev = {(e["from_fqn"], e["to_fqn"]) for e in self.estate["lineage_expected_reversed"]}
+        self.assertTrue(pairs and pairs != rev)
+        self.assertTrue(self.estate["lineage_unresolved"])
+        text = "\n".join(self.estate["scripts"].values())
+        for pat in ("create_dynamic_frame.from_catalog(", "create_dynamic_frame.from_options(",
+                    "write_dynamic_frame.from_catalog(", "write_dynamic_frame.from_options(",
+                    "write_dynamic_frame.from_jdbc_conf(", "purge_table(", "spark.read.parquet(",
+                    "spark.read.format(", "spark.read.table(", "spark.table(", "read.jdbc(",
+                    ".write.parquet(", ".write.saveAsTable(", ".write.insertInto(",
+                    ".write.jdbc(", ".write.format("):
+            self.assertIn(pat, text)
+
+    def test_expected_ends_resolve_in_fake_om(self):
+        tmp = tempfile.mkdtemp(dir=self.tmp)
+        om = harness.Server([harness.PY, os.path.join(harness.STANDINS, "fake_om.py"),
+                             "--token", harness.JWT], "om", 0, tmp)
+        try:
+            om.call("POST", "/__fake/seed", self.estate["om_seed"])
+            auth = [("Authorization", "Bearer " + harness.JWT)]
+            for e in self.estate["lineage_expected"]:
+                for end, kind in ((e["from"], e["from_type"]), (e["to"], e["to_type"])):
+                    if kind == "table":
+                        q = {"fieldName": "fullyQualifiedName", "fieldValue": end,
+                             "index": "table_search_index"}
+                    else:
+                        q = {"fieldName": "fullPath", "fieldValue": end,
+                             "index": "container_search_index"}
+                    st, out, _ = http(om.url + "/api/v1/search/fieldQuery?" +
+                                      urllib.parse.urlencode(q), headers=auth)
+                    self.assertEqual((st, out["hits"]["total"]["value"]), (200, 1), end)
+            self.assertEqual(om.call("GET", "/__fake/dump")["rejected"], [])
+        finally:
+            om.stop()
+
+
+class TestFakeGlueConnections(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="gm-sg-")
+        path = os.path.join(cls.tmp, "estate.json")
+        cls.estate = harness.gen_estate(path, 5, seed=2, extra=["--lineage"])
+        cls.s = harness.Standins(path, tmp=cls.tmp)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def call(self, op, body):
+        return TestFakeGlueRejects.call(self, op, body)
+
+    def test_get_connection(self):
+        st, out = self.call("GetConnection", {"Name": "pg-sales", "HidePassword": True})
+        self.assertEqual(st, 200, out)
+        props = out["Connection"]["ConnectionProperties"]
+        self.assertEqual(props["JDBC_CONNECTION_URL"], "jdbc:postgresql://db.example:5432/salesdb")
+        self.assertNotIn("PASSWORD", props)
+        st, out = self.call("GetConnection", {"Name": "pg-sales"})
+        self.assertIn("PASSWORD", out["Connection"]["ConnectionProperties"])
+        st, out = self.call("GetConnection", {"Name": "nope", "HidePassword": True})
+        self.assertEqual((st, out["__type"]), (400, "EntityNotFoundException"))
+        st, out = self.call("GetConnection", {"Name": "pg-sales", "Hide": True})
+        self.assertEqual((st, out["__type"]), (400, "ValidationException"))
+        st, out = self.call("GetConnection", {"HidePassword": True})
+        self.assertEqual((st, out["__type"]), (400, "ValidationException"))
+
+    def test_jobs_carry_their_nodes(self):
+        visual = [n for n, j in self.estate["jobs"].items() if j.get("CodeGenConfigurationNodes")]
+        st, out = self.call("GetJob", {"JobName": visual[0]})
+        self.assertEqual(out["Job"]["CodeGenConfigurationNodes"],
+                         self.estate["jobs"][visual[0]]["CodeGenConfigurationNodes"])
+        st, out = self.call("BatchGetJobs", {"JobNames": visual[:3]})
+        self.assertTrue(all(j["CodeGenConfigurationNodes"] for j in out["Jobs"]))
+        self.assertFalse([r for r in self.s.glue_stats()["rejected"] if r["op"] != "GetConnection"])
+
+
+STS_BASE = ("AKIABASEKEYFORSTS001", "base/secret/for/sts")
+STS_TEMP = ("ASIATEMPKEYFORSTS001", "temp/secret/for/sts", "temp-session-token")
+
+
+class TestFakeSTSCallerIdentity(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="gm-ss-")
+        cls.sts = harness.Server([harness.PY, os.path.join(harness.STANDINS, "fake_sts.py"),
+                                  "--region", harness.REGION, "--base-access-key", STS_BASE[0],
+                                  "--base-secret-key", STS_BASE[1], "--role-arn",
+                                  "arn:aws:iam::123456789012:role/glue-reader",
+                                  "--access-key", STS_TEMP[0], "--secret-key", STS_TEMP[1],
+                                  "--session-token", STS_TEMP[2], "--account", "210987654321"],
+                                 "sts", 0, cls.tmp)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sts.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def gci(self, key, secret, token=None, region=harness.REGION, tamper=False):
+        body = b"Action=GetCallerIdentity&Version=2011-06-15"
+        date = amz_now()
+        headers = [("Host", f"127.0.0.1:{self.sts.port}"), ("X-Amz-Date", date),
+                   ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")]
+        if token:
+            headers.append(("X-Amz-Security-Token", token))
+        _, _, auth = sigv4_verify.sign("POST", "/", "", headers, body, key, secret, region, "sts",
+                                       date)
+        if tamper:
+            body = b"Action=GetCallerIdentity&Version=2011-06-15&x=1"
+        st, out, _ = http(self.sts.url + "/", "POST", body, headers[1:] +
+                          [("Authorization", auth)], raw=True)
+        return st, out.decode()
+
+    def test_caller_identity(self):
+        self.sts.call("PUT", "/__fake/reset")
+        st, xml = self.gci(*STS_BASE)
+        self.assertEqual(st, 200, xml)
+        self.assertIn("<Account>210987654321</Account>", xml)
+        self.assertIn("<Arn>arn:aws:iam::210987654321:user/", xml)
+        self.assertTrue(xml.startswith('<GetCallerIdentityResponse xmlns="https://sts.amazonaws.'
+                                       'com/doc/2011-06-15/"><GetCallerIdentityResult>'))
+        st, xml = self.gci(*STS_TEMP)
+        self.assertIn("assumed-role/glue-reader/", xml)
+        self.assertEqual(self.gci(STS_TEMP[0], STS_TEMP[1])[0], 403)       # no token
+        self.assertEqual(self.gci(STS_BASE[0], "wrong")[0], 403)
+        self.assertEqual(self.gci(*STS_BASE, tamper=True)[0], 403)
+        self.assertEqual(self.gci(*STS_BASE, region="us-east-1")[0], 403)
+        self.assertEqual(self.gci("AKIAUNKNOWN000000000", "x")[0], 403)
+        reqs = self.sts.call("GET", "/__fake/requests")
+        self.assertEqual([(r["Action"], r["ok"]) for r in reqs],
+                         [("GetCallerIdentity", True)] * 2 + [("GetCallerIdentity", False)] * 5)
+
+
+S3_KEYS = ("AKIAS3TESTKEY0000001", "s3/secret/key/for/the/fake+0123")
+
+
+class TestFakeS3(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="gm-s3-")
+        objects = os.path.join(cls.tmp, "objects.json")
+        with open(objects, "w") as fh:
+            json.dump({"s3://scripts/jobs/etl job ü.py": "print('hello')\n",
+                       "s3://scripts/a+b=c.py": "x = 1\n", "buckets": ["empty-bucket"]}, fh)
+        cls.s3 = cls.start(objects, [])
+        cls.s3t = cls.start(objects, ["--session-token", "tok"])
+
+    @classmethod
+    def start(cls, objects, extra):
+        return harness.Server([harness.PY, os.path.join(harness.STANDINS, "fake_s3.py"),
+                               "--objects", objects, "--access-key", S3_KEYS[0],
+                               "--secret-key", S3_KEYS[1], "--region", harness.REGION] + extra,
+                              "s3" + str(len(extra)), 0, cls.tmp)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s3.stop()
+        cls.s3t.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def get(self, bucket, key, server=None, sha=None, token=None, sign_path=None,
+            signed=None, region=harness.REGION, secret=S3_KEYS[1], drop=()):
+        server = server or self.s3
+        wire = "/" + urllib.parse.quote(bucket, safe="") + "/" + urllib.parse.quote(key, safe="/")
+        date = amz_now()
+        headers = [("Host", f"127.0.0.1:{server.port}"), ("X-Amz-Date", date),
+                   ("x-amz-content-sha256", sha or hashlib.sha256(b"").hexdigest())]
+        if token:
+            headers.append(("X-Amz-Security-Token", token))
+        _, _, auth = sigv4_verify.sign(
+            "GET", sign_path or urllib.parse.unquote(wire), "", headers, b"", S3_KEYS[0], secret,
+            region, "s3", date, signed, normalize=False, payload_hash=headers[2][1])
+        hdrs = [h for h in headers[1:] if h[0] not in drop] + [("Authorization", auth)]
+        st, body, _ = http(server.url + wire, "GET", None, hdrs, raw=True)
+        return st, body.decode()
+
+    def code(self, xml):
+        import re
+        m = re.search(r"<Code>([^<]+)</Code>", xml)
+        return m.group(1) if m else None
+
+    def test_get_object_and_errors(self):
+        self.s3.call("POST", "/__fake/reset")
+        self.assertEqual(self.get("scripts", "jobs/etl job ü.py"), (200, "print('hello')\n"))
+        self.assertEqual(self.get("scripts", "a+b=c.py", sha="UNSIGNED-PAYLOAD"), (200, "x = 1\n"))
+        st, xml = self.get("scripts", "jobs/missing.py")
+        self.assertEqual((st, self.code(xml)), (404, "NoSuchKey"))
+        self.assertIn("<Key>jobs/missing.py</Key>", xml)
+        st, xml = self.get("empty-bucket", "x.py")
+        self.assertEqual((st, self.code(xml)), (404, "NoSuchKey"))
+        st, xml = self.get("nobucket", "x.py")
+        self.assertEqual((st, self.code(xml)), (404, "NoSuchBucket"))
+        self.s3.call("POST", "/__fake/config", {"deny": ["s3://scripts/jobs/"]})
+        st, xml = self.get("scripts", "jobs/etl job ü.py")
+        self.assertEqual((st, self.code(xml)), (403, "AccessDenied"))
+        self.s3.call("POST", "/__fake/config", {"deny": []})
+        self.assertEqual(len(self.s3.call("GET", "/__fake/stats")["rejected"]), 0)
+
+    def test_signature_rules(self):
+        self.s3.call("POST", "/__fake/reset")
+        double = "/scripts/" + urllib.parse.quote("jobs/etl job ü.py", safe="/")
+        for what, kw, code in [
+            ("double-encoded path", {"sign_path": double}, "SignatureDoesNotMatch"),
+            ("wrong secret", {"secret": "nope"}, "SignatureDoesNotMatch"),
+            ("content sha not signed", {"signed": {"host", "x-amz-date"}}, "AccessDenied"),
+            ("content sha missing", {"drop": ("x-amz-content-sha256",),
+                                     "signed": {"host", "x-amz-date"}}, "InvalidRequest"),
+            ("content sha wrong", {"sha": "0" * 64}, "XAmzContentSHA256Mismatch"),
+            ("wrong region", {"region": "us-east-1"}, "AuthorizationHeaderMalformed"),
+        ]:
+            with self.subTest(what):
+                st, xml = self.get("scripts", "jobs/etl job ü.py", **kw)
+                self.assertEqual(self.code(xml), code, xml)
+                self.assertIn(st, (400, 403))
+        self.assertEqual(len(self.s3.call("GET", "/__fake/stats")["rejected"]), 6)
+        # with a session token configured it must be sent, and signed
+        self.assertEqual(self.get("scripts", "a+b=c.py", server=self.s3t, token="tok")[0], 200)
+        self.assertEqual(self.code(self.get("scripts", "a+b=c.py", server=self.s3t)[1]),
+                         "InvalidAccessKeyId")
+        self.assertEqual(self.code(self.get("scripts", "a+b=c.py", server=self.s3t,
+                                            token="other")[1]), "InvalidToken")
+        self.assertEqual(self.code(self.get("scripts", "a+b=c.py", server=self.s3t, token="tok",
+                                            signed={"host", "x-amz-date",
+                                                    "x-amz-content-sha256"})[1]), "AccessDenied")
 
 
 if __name__ == "__main__":

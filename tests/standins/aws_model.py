@@ -1,10 +1,12 @@
 """Validation of values against a botocore service model (service-2.json):
 structures (required, unknown members), strings (length in characters,
-enums), integers/longs (min/max), booleans, lists, maps, timestamps (epoch
+enums, patterns matched against the whole value), integers/longs (min/max), booleans, lists, maps, timestamps (epoch
 seconds as JSON numbers on the JSON protocol), doubles."""
 import glob
 import json
 import os
+import re
+import unicodedata
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_MODELS = os.path.join(HERE, "..", "..", "..", "shared", "aws-models")
@@ -22,11 +24,45 @@ def _camel(name):
     return name[:1].lower() + name[1:]
 
 
+_SURROGATE_RANGE = "\\uD800\\uDC00-\\uDBFF\\uDFFF"   # Java's way to say U+10000..U+10FFFF
+
+
+class _Pattern:
+    """A model `pattern`, matched the way AWS's (Java) validators do: against the whole
+    value.  Java-only syntax is translated: a surrogate-pair range becomes the astral
+    range, and a bracket class made of \\p{X} Unicode categories is checked with
+    unicodedata."""
+
+    def __init__(self, pattern):
+        self.text = pattern
+        self.cats = None
+        if "\\p{" in pattern:
+            m = re.fullmatch(r"\[(.*)\]([*+])", pattern)
+            if not m:
+                raise ValueError(f"unsupported pattern {pattern!r}")
+            inner, self.quant = m.group(1), m.group(2)
+            self.cats = set(re.findall(r"\\p\{(\w)\}", inner))
+            rest = re.sub(r"\\p\{\w\}", "", inner)
+            self.rest = re.compile("[" + rest + "]") if rest else None
+        else:
+            self.rx = re.compile(pattern.replace(_SURROGATE_RANGE, "\\U00010000-\\U0010FFFF"),
+                                 re.DOTALL)
+
+    def matches(self, value):
+        if self.cats is None:
+            return self.rx.fullmatch(value) is not None
+        if self.quant == "+" and not value:
+            return False
+        return all(unicodedata.category(ch)[0] in self.cats or
+                   (self.rest is not None and self.rest.fullmatch(ch)) for ch in value)
+
+
 class Model:
     def __init__(self, service, models_dir=DEFAULT_MODELS):
         self.m = load(service, models_dir)
         self.shapes = self.m["shapes"]
         self.ops = self.m["operations"]
+        self.patterns = {}
 
     def input_shape(self, op):
         return (self.ops[op].get("input") or {}).get("shape")
@@ -69,6 +105,14 @@ class Model:
             if "enum" in s and value not in s["enum"]:
                 errors.append(f"Value '{value}' at '{where}' failed to satisfy constraint: "
                               f"Member must satisfy enum value set: {s['enum']}")
+            if "pattern" in s:
+                pat = self.patterns.get(shape_name)
+                if pat is None:
+                    pat = self.patterns[shape_name] = _Pattern(s["pattern"])
+                if not pat.matches(value):
+                    errors.append(f"Value '{value[:100]}' at '{where}' failed to satisfy "
+                                  f"constraint: Member must satisfy regular expression pattern: "
+                                  f"{s['pattern']}")
         elif t in ("integer", "long"):
             if isinstance(value, bool) or not isinstance(value, int):
                 errors.append(f"{where}: expected an integer")

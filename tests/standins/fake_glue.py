@@ -28,7 +28,7 @@ import sigv4_verify  # noqa: E402
 
 TIMELINE_MAX = 200000
 OPS = ["ListWorkflows", "GetWorkflow", "BatchGetWorkflows", "GetWorkflowRuns", "GetWorkflowRun",
-       "GetJob", "BatchGetJobs", "GetJobRuns", "GetTags"]
+       "GetJob", "BatchGetJobs", "GetJobRuns", "GetTags", "GetConnection"]
 
 
 class GlueError(Exception):
@@ -74,6 +74,7 @@ class State:
         self.workflows = {w["Name"]: w for w in estate.get("workflows", [])}
         self.order = [w["Name"] for w in estate.get("workflows", [])]
         self.jobs = estate.get("jobs", {})
+        self.connections = estate.get("connections", {})
         self.job_runs = {}
         for w in estate.get("workflows", []):
             for r in w.get("Runs", []):
@@ -449,6 +450,20 @@ class Handler(BaseHTTPRequestHandler):
             out["NextToken"] = p["NextToken"]
         return out
 
+    def op_GetConnection(self, req):
+        if req.get("CatalogId") not in (None, self.st.account):
+            raise GlueError(400, "EntityNotFoundException",
+                            f"Catalog {req['CatalogId']} not found")
+        c = self.st.connections.get(req["Name"])
+        if not c:
+            raise GlueError(400, "EntityNotFoundException", f"Connection {req['Name']} not found")
+        c = copy.deepcopy(c)
+        if req.get("HidePassword"):
+            props = c.get("ConnectionProperties") or {}
+            for k in ("PASSWORD", "ENCRYPTED_PASSWORD"):
+                props.pop(k, None)
+        return {"Connection": c}
+
     def op_GetTags(self, req):
         arn = req["ResourceArn"]
         prefix = f"arn:aws:glue:{self.st.args.region}:{self.st.account}:workflow/"
@@ -470,6 +485,10 @@ def check_estate(state):
         errors += [f"{name} tags: {e}" for e in m.validate("TagsMap", w.get("Tags") or {})]
     for jn, j in state.jobs.items():
         errors += [f"job {jn}: {e}" for e in m.validate("Job", j)]
+    for cn, c in state.connections.items():
+        errors += [f"connection {cn}: {e}" for e in m.validate("Connection", c)]
+        if c.get("Name") != cn:
+            errors.append(f"connection {cn}: its Name is {c.get('Name')!r}")
     return errors
 
 

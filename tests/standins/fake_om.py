@@ -3,10 +3,15 @@
 the bot's JWT; every request body is validated against OpenMetadata's
 official JSON schemas (../shared/openmetadata-spec, with its validate.py)
 before it touches the in-memory store; the entities it keeps are validated
-against the entity schemas too.  See README.md for the control API."""
+against the entity schemas too.  Besides pipelines it keeps what lineage and
+ownership need: tables, containers, users, teams, classifications and tags
+(seeded or created), a search API that answers like Elasticsearch behind
+OpenMetadata's /search/fieldQuery, usage.  See README.md for the control
+API."""
 import argparse
 import base64
 import copy
+import datetime
 import json
 import os
 import re
@@ -32,7 +37,49 @@ SCHEMAS = {
     "lineage": "api/lineage/addLineage.json",
     "ingestion_status": "entity/services/ingestionPipelines/ingestionPipeline.json"
                         "#/definitions/pipelineStatus",
+    "table_entity": "entity/data/table.json",
+    "container_entity": "entity/data/container.json",
+    "user_entity": "entity/teams/user.json",
+    "team_entity": "entity/teams/team.json",
+    "classification": "api/classification/createClassification.json",
+    "classification_entity": "entity/classification/classification.json",
+    "tag": "api/classification/createTag.json",
+    "tag_entity": "entity/classification/tag.json",
+    "usage": "type/usageRequest.json",
+    "entity_usage": "type/entityUsage.json",
 }
+
+# What Elasticsearch's mapping makes of each field the search API is asked about
+# (openmetadata-spec/src/main/resources/elasticsearch/en/*_index_mapping.json):
+#   kw   keyword, exact and case-sensitive
+#   kwl  keyword with lowercase_normalizer (case-insensitive)
+#   std  text, standard analyzer (a term matches, not the whole value)
+#   om   text, om_analyzer (standard tokenizer, lowercase, word_delimiter)
+# The int is ignore_above (longer values are not indexed), 0 = none.
+INDEX_FIELDS = {
+    "table_search_index": {
+        "fullyQualifiedName": ("kwl", 0), "name": ("om", 0), "name.keyword": ("kwl", 256),
+        "displayName": ("om", 0), "displayName.keyword": ("kwl", 256), "id": ("std", 0),
+        "id.keyword": ("kw", 256)},
+    "container_search_index": {
+        "fullPath": ("kw", 0), "fullyQualifiedName": ("kwl", 0), "name": ("om", 0),
+        "name.keyword": ("kwl", 256), "displayName": ("om", 0),
+        "displayName.keyword": ("kwl", 256), "id": ("kw", 0)},
+    "user_search_index": {
+        "email": ("std", 0), "email.keyword": ("kw", 256), "name": ("std", 0),
+        "name.keyword": ("kwl", 256), "fullyQualifiedName": ("std", 0),
+        "fullyQualifiedName.keyword": ("kwl", 0), "displayName": ("om", 0),
+        "displayName.keyword": ("kwl", 256), "id": ("std", 0), "id.keyword": ("kw", 256)},
+    "team_search_index": {
+        "name": ("om", 0), "name.keyword": ("kwl", 256), "email": ("std", 0),
+        "email.keyword": ("kw", 256), "fullyQualifiedName": ("std", 0),
+        "fullyQualifiedName.keyword": ("kwl", 0), "displayName": ("om", 0),
+        "displayName.keyword": ("kwl", 256), "id": ("std", 0)},
+}
+INDEX_STORE = {"table_search_index": ("table", "tables"),
+               "container_search_index": ("container", "containers"),
+               "user_search_index": ("user", "users"), "team_search_index": ("team", "teams")}
+ES_DEFAULT_SIZE = 10          # /search/fieldQuery has no size parameter: ES's default applies
 
 
 class OMError(Exception):
@@ -50,8 +97,96 @@ def quote_name(name):
     return f'"{name}"' if "." in name else name
 
 
+def unquote_name(name):
+    return name[1:-1] if len(name) >= 2 and name[0] == '"' and name[-1] == '"' else name
+
+
+def fqn_split(fqn):
+    """OpenMetadata's FullyQualifiedName.split: '.' separates parts except inside
+    double quotes; the quotes are dropped."""
+    parts, cur, quoted = [], "", False
+    for ch in fqn:
+        if ch == '"':
+            quoted = not quoted
+            cur += ch
+        elif ch == "." and not quoted:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    parts.append(cur)
+    if quoted or any(p == "" for p in parts):
+        raise OMError(400, f"Invalid fully qualified name {fqn}")
+    return [unquote_name(p) for p in parts]
+
+
+def fqn_build(*parts):
+    return ".".join(quote_name(p) for p in parts)
+
+
+def std_tokens(text):
+    """An approximation of Lucene's standard tokenizer (UAX#29 word breaks) plus
+    the lowercase filter: letters, digits and '_' make words, a single '.' or
+    apostrophe between two of them does not break ('example.com' is one term,
+    'alice@example.com' two)."""
+    return [t.lower() for t in re.findall(r"\w+(?:[.'’]\w+)*", text)]
+
+
+def om_tokens(text):
+    """om_analyzer: standard tokenizer, lowercase, word_delimiter with
+    preserve_original (parts split at non-alphanumerics and letter/digit
+    changes).  kstem is not applied."""
+    out = []
+    for t in std_tokens(text):
+        out.append(t)
+        parts = re.findall(r"[^\W\d_]+|\d+", t)
+        if len(parts) > 1 or (parts and parts[0] != t):
+            out += parts
+    return out
+
+
+def wildcard_rx(pattern):
+    """Elasticsearch wildcard syntax: * any run of characters (dots included),
+    ? one character, backslash escapes."""
+    out, i = [], 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern):
+            out.append(re.escape(pattern[i + 1]))
+            i += 2
+            continue
+        out.append(".*" if c == "*" else "." if c == "?" else re.escape(c))
+        i += 1
+    return re.compile("".join(out), re.DOTALL)
+
+
+def field_value(doc, field):
+    base = field[:-len(".keyword")] if field.endswith(".keyword") else field
+    v = doc.get(base)
+    return v if isinstance(v, str) else None
+
+
+def es_match(kind, limit, value, pattern):
+    """Does a wildcard query with `pattern` match a document whose field holds
+    `value`, given the field's mapping?"""
+    if value is None or (limit and len(value) > limit):
+        return False
+    if kind == "kw":
+        return wildcard_rx(pattern).fullmatch(value) is not None
+    if kind == "kwl":
+        return wildcard_rx(pattern.lower()).fullmatch(value.lower()) is not None
+    rx = wildcard_rx(pattern.lower())
+    terms = std_tokens(value) if kind == "std" else om_tokens(value)
+    return any(rx.fullmatch(t) for t in terms)
+
+
 def now_ms():
     return int(time.time() * 1000)
+
+
+def stable_id(*parts):
+    """A UUID derived from names, so a seeded service keeps its id."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "fake-om:" + "/".join(parts)))
 
 
 class Store:
@@ -75,8 +210,15 @@ class Store:
         self.pipelines = {}       # fqn -> entity (with "statuses" kept aside)
         self.statuses = {}        # fqn -> {timestamp: status}
         self.lineage = {}         # (from id, to id) -> edge
-        self.tables = {}
-        self.containers = {}
+        self.tables = {}          # fqn -> table entity
+        self.containers = {}      # fqn -> container entity
+        self.users = {}           # name -> user entity
+        self.teams = {}           # name -> team entity
+        self.classifications = {}  # fqn -> classification entity
+        self.tags = {}            # fqn -> tag entity
+        self.usage = {}           # pipeline id -> {date: count}
+        self.percentile_runs = []  # [{"entity": "pipeline", "date": ...}]
+        self.person_edits = {}    # pipeline fqn -> {"description": True, ...} (UI edits)
         self.ingestion = {}       # fqn -> {runId: status}
         self.ingestion_log = []   # every status PUT, in order
         self.counts = {}
@@ -85,12 +227,207 @@ class Store:
         self.max_in_flight = 0
 
     def check(self, key, body, method, path):
-        errs = sorted(self.validators[key].iter_errors(body), key=lambda e: list(e.absolute_path))
+        errs = sorted((e for e in self.validators[key].iter_errors(body)
+                       if not float_multiple(e)), key=lambda e: list(e.absolute_path))
         if errs:
             msgs = [f"{'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message[:200]}"
                     for e in errs[:5]]
             self.rejected.append({"method": method, "path": path, "errors": msgs})
             raise OMError(400, "; ".join(msgs))
+
+    def refuse(self, status, message, method, path):
+        """A request the real server refuses for what it refers to (an unknown tag,
+        owner, lineage end...): recorded like a schema failure."""
+        self.rejected.append({"method": method, "path": path, "errors": [message]})
+        raise OMError(status, message)
+
+    # -- entities by type --
+    def store_of(self, etype):
+        return {"table": self.tables, "container": self.containers, "user": self.users,
+                "team": self.teams, "pipeline": self.pipelines, "tag": self.tags,
+                "classification": self.classifications}.get(etype)
+
+    def by_id(self, etype, eid):
+        for e in (self.store_of(etype) or {}).values():
+            if e["id"] == eid:
+                return e
+        return None
+
+    @staticmethod
+    def ref(entity, etype):
+        r = {"id": entity["id"], "type": etype, "name": entity["name"],
+             "fullyQualifiedName": entity.get("fullyQualifiedName", entity["name"]),
+             "deleted": entity.get("deleted", False)}
+        if entity.get("displayName"):
+            r["displayName"] = entity["displayName"]
+        return r
+
+    def base_entity(self, etype, name, fqn, href_path):
+        return {"id": stable_id(etype, fqn), "name": name, "fullyQualifiedName": fqn,
+                "version": 0.1, "updatedAt": now_ms(), "updatedBy": "admin", "deleted": False,
+                "href": "http://localhost/api/v1/" + href_path + "/" + stable_id(etype, fqn)}
+
+    # -- seeding (the control API; trusted input, still validated) --
+    def seed(self, seed):
+        for item in seed.get("tables", []):
+            item = {"fqn": item} if isinstance(item, str) else dict(item)
+            parts = fqn_split(item["fqn"])
+            if len(parts) != 4:
+                raise OMError(400, f"a table FQN has 4 parts: {item['fqn']}")
+            fqn = fqn_build(*parts)
+            svc = {"id": stable_id("databaseService", parts[0]), "type": "databaseService",
+                   "name": parts[0], "fullyQualifiedName": fqn_build(parts[0])}
+            db = {"id": stable_id("database", *parts[:2]), "type": "database", "name": parts[1],
+                  "fullyQualifiedName": fqn_build(*parts[:2])}
+            sch = {"id": stable_id("databaseSchema", *parts[:3]), "type": "databaseSchema",
+                   "name": parts[2], "fullyQualifiedName": fqn_build(*parts[:3])}
+            ent = self.base_entity("table", parts[3], fqn, "tables")
+            ent.update({"tableType": "Regular", "columns": item.get("columns", []),
+                        "service": svc, "database": db, "databaseSchema": sch,
+                        "deleted": bool(item.get("deleted", False))})
+            self.check("table_entity", ent, "SEED", "tables")
+            self.tables[fqn] = ent
+        for item in seed.get("containers", []):
+            parts = fqn_split(item["fqn"])
+            if len(parts) < 2:
+                raise OMError(400, f"a container FQN has a service and a name: {item['fqn']}")
+            fqn = fqn_build(*parts)
+            ent = self.base_entity("container", parts[-1], fqn, "containers")
+            ent["service"] = {"id": stable_id("storageService", parts[0]),
+                              "type": "storageService", "name": parts[0],
+                              "fullyQualifiedName": fqn_build(parts[0])}
+            parent = self.containers.get(fqn_build(*parts[:-1]))
+            if parent:
+                ent["parent"] = self.ref(parent, "container")
+            if item.get("fullPath"):
+                ent["fullPath"] = item["fullPath"]
+            ent["deleted"] = bool(item.get("deleted", False))
+            self.check("container_entity", ent, "SEED", "containers")
+            self.containers[fqn] = ent
+        for item in seed.get("users", []):
+            ent = self.base_entity("user", item["name"], quote_name(item["name"]), "users")
+            ent.update({"email": item["email"], "isBot": bool(item.get("isBot", False)),
+                        "isAdmin": False, "deleted": bool(item.get("deleted", False))})
+            if item.get("displayName"):
+                ent["displayName"] = item["displayName"]
+            self.check("user_entity", ent, "SEED", "users")
+            self.users[item["name"]] = ent
+        for item in seed.get("teams", []):
+            item = {"name": item} if isinstance(item, str) else dict(item)
+            ent = self.base_entity("team", item["name"], quote_name(item["name"]), "teams")
+            ent["teamType"] = item.get("teamType", "Group")
+            for k in ("email", "displayName"):
+                if item.get(k):
+                    ent[k] = item[k]
+            self.check("team_entity", ent, "SEED", "teams")
+            self.teams[item["name"]] = ent
+        for item in seed.get("classifications", []):
+            item = {"name": item} if isinstance(item, str) else dict(item)
+            self.put_classification({"description": f"{item['name']} tags", **item})
+        for item in seed.get("tags", []):
+            item = {"fqn": item} if isinstance(item, str) else dict(item)
+            parts = fqn_split(item["fqn"])
+            if len(parts) < 2:
+                raise OMError(400, f"a tag FQN is classification.tag: {item['fqn']}")
+            if fqn_build(parts[0]) not in self.classifications:
+                self.put_classification({"name": parts[0], "description": f"{parts[0]} tags"})
+            for i in range(2, len(parts) + 1):
+                if fqn_build(*parts[:i]) in self.tags:
+                    continue
+                req = {"name": parts[i - 1], "classification": fqn_build(parts[0]),
+                       "description": item.get("description", f"{parts[i - 1]} tag")}
+                if i > 2:
+                    req["parent"] = fqn_build(*parts[:i - 1])
+                self.put_tag(req)
+
+    def put_classification(self, body):
+        fqn = quote_name(body["name"])
+        old = self.classifications.get(fqn)
+        ent = dict(old) if old else self.base_entity("classification", body["name"], fqn,
+                                                      "classifications")
+        for k in ("description", "displayName", "provider", "mutuallyExclusive"):
+            if k in body:
+                ent[k] = body[k]
+        ent.setdefault("mutuallyExclusive", False)
+        self.check("classification_entity", ent, "PUT", "/api/v1/classifications (stored)")
+        if old and ent != old:
+            bump(ent)
+        self.classifications[fqn] = ent
+        return (200 if old else 201), ent
+
+    def put_tag(self, body, method="PUT", path="/api/v1/tags"):
+        parent = None
+        if body.get("parent"):
+            parent = self.tags.get(body["parent"])
+            if not parent or parent.get("deleted"):
+                self.refuse(404, f"tag instance for {body['parent']} not found", method, path)
+        cname = body.get("classification")
+        if not cname:
+            if not parent:
+                self.refuse(400, "classification must not be null", method, path)
+            cname = parent["classification"]["fullyQualifiedName"]
+        cls = self.classifications.get(cname) or self.classifications.get(quote_name(cname))
+        if not cls or cls.get("deleted"):
+            self.refuse(404, f"classification instance for {cname} not found", method, path)
+        if parent and parent["classification"]["id"] != cls["id"]:
+            self.refuse(400, f"tag {body['parent']} is not in classification {cname}",
+                        method, path)
+        fqn = (parent["fullyQualifiedName"] if parent else cls["fullyQualifiedName"]) + \
+            "." + quote_name(body["name"])
+        old = self.tags.get(fqn)
+        ent = dict(old) if old else self.base_entity("tag", body["name"], fqn, "tags")
+        ent["classification"] = self.ref(cls, "classification")
+        if parent:
+            ent["parent"] = self.ref(parent, "tag")
+        for k in ("description", "displayName", "style", "provider", "mutuallyExclusive"):
+            if k in body:
+                ent[k] = body[k]
+        self.check("tag_entity", ent, method, path + " (stored entity)")
+        if old and ent != old:
+            bump(ent)
+        self.tags[fqn] = ent
+        return (200 if old else 201), ent
+
+    # -- what a pipeline refers to --
+    def labels(self, tags, method, path):
+        """TagLabels as the server stores them, each tag looked up (an unknown tag is
+        refused as the real server refuses it)."""
+        out = []
+        for t in tags or []:
+            fqn = t["tagFQN"]
+            if t.get("source", "Classification") == "Glossary":
+                self.refuse(404, f"glossaryTerm instance for {fqn} not found", method, path)
+            tag = self.tags.get(fqn)
+            if not tag or tag.get("deleted"):
+                self.refuse(404, f"tag instance for {fqn} not found", method, path)
+            label = dict(t)
+            label["name"] = tag["name"]
+            label.setdefault("description", tag.get("description", ""))
+            out.append(label)
+        return out
+
+    def owners(self, owners, method, path):
+        out = []
+        for o in owners or []:
+            if o.get("type") not in ("user", "team"):
+                self.refuse(400, f"Invalid ownerType {o.get('type')}", method, path)
+            ent = self.by_id(o["type"], o["id"])
+            if not ent or ent.get("deleted"):
+                self.refuse(404, f"{o['type']} instance for {o['id']} not found", method, path)
+            if o["type"] == "team" and ent.get("teamType", "Group") != "Group":
+                self.refuse(400, f"Team of type {ent['teamType']} can't own entities. Only Team "
+                            "of type Group can own entities.", method, path)
+            out.append(self.ref(ent, o["type"]))
+        return out
+
+
+def float_multiple(err):
+    """jsonschema checks multipleOf with binary floats (0.3 / 0.1 != 3); the server
+    (Java, BigDecimal) does not fail entity versions such as 0.3 that way."""
+    if err.validator != "multipleOf" or not isinstance(err.instance, (int, float)):
+        return False
+    q = err.instance / err.validator_value
+    return abs(q - round(q)) < 1e-9
 
 
 def changed(old, new, keys):
@@ -166,9 +503,31 @@ class Handler(BaseHTTPRequestHandler):
                 for fqn, p in st.pipelines.items():
                     e = copy.deepcopy(p)
                     e["statuses"] = [st.statuses[fqn][k] for k in sorted(st.statuses.get(fqn, {}))]
+                    e["editedByPerson"] = dict(st.person_edits.get(fqn, {}))
                     pipelines.append(e)
+                fqn_of = {}
+                for etype in ("pipeline", "table", "container"):
+                    for e in st.store_of(etype).values():
+                        fqn_of[e["id"]] = e["fullyQualifiedName"]
+                usage = {fqn_of.get(pid, pid): dict(sorted(days.items()))
+                         for pid, days in st.usage.items()}
+                lineage_fqn = []
+                for e in st.lineage.values():
+                    d = e.get("lineageDetails") or {}
+                    lineage_fqn.append({
+                        "from": fqn_of.get(e["fromEntity"]["id"]),
+                        "fromType": e["fromEntity"]["type"],
+                        "to": fqn_of.get(e["toEntity"]["id"]), "toType": e["toEntity"]["type"],
+                        "pipeline": fqn_of.get((d.get("pipeline") or {}).get("id")),
+                        "source": d.get("source")})
                 return 200, {"services": list(st.services.values()), "pipelines": pipelines,
-                             "lineage": list(st.lineage.values()),
+                             "lineage": list(st.lineage.values()), "lineageFqn": lineage_fqn,
+                             "tables": list(st.tables.values()),
+                             "containers": list(st.containers.values()),
+                             "users": list(st.users.values()), "teams": list(st.teams.values()),
+                             "classifications": list(st.classifications.values()),
+                             "tags": list(st.tags.values()), "usage": usage,
+                             "percentileRuns": st.percentile_runs,
                              "ingestionPipelineStatuses": st.ingestion,
                              "ingestionPipelineStatusLog": st.ingestion_log, "counts": st.counts,
                              "total": st.total, "rejected": st.rejected,
@@ -180,7 +539,16 @@ class Handler(BaseHTTPRequestHandler):
                 seed = json.loads(raw or b"{}")
                 for fqn in seed.get("ingestionPipelines", []):
                     st.ingestion.setdefault(fqn, {})
+                try:
+                    st.seed(seed)
+                except OMError as e:
+                    return e.status, {"code": e.status, "message": e.message}
                 return 200, {}
+            if method == "POST" and self.path == "/__fake/edit":
+                try:
+                    return 200, self.person_edit(json.loads(raw or b"{}"))
+                except OMError as e:
+                    return e.status, {"code": e.status, "message": e.message}
             if method == "POST" and self.path == "/__fake/config":
                 cfg = json.loads(raw or b"{}")
                 if "latency_ms" in cfg:
@@ -189,6 +557,49 @@ class Handler(BaseHTTPRequestHandler):
                     st.faults = [dict(f) for f in cfg["faults"]]
                 return 200, {}
         return 404, {"message": "unknown control path"}
+
+    def person_edit(self, edit):
+        """What a person does in the UI: set a pipeline's description, owners (by
+        user/team name) or tags (by FQN).  Recorded as edits by a person."""
+        st = self.st
+        fqn = edit.get("fqn", "")
+        p = st.pipelines.get(fqn)
+        if not p:
+            raise OMError(404, f"pipeline instance for {fqn} not found")
+        doc = copy.deepcopy(p)
+        marks = st.person_edits.setdefault(fqn, {})
+        if "description" in edit:
+            doc["description"] = edit["description"]
+            marks["description"] = True
+        if "owners" in edit:
+            refs = []
+            for o in edit["owners"]:
+                store = st.users if o.get("type", "user") == "user" else st.teams
+                ent = store.get(o["name"])
+                if not ent:
+                    raise OMError(404, f"{o.get('type', 'user')} instance for {o['name']} "
+                                       "not found")
+                refs.append(st.ref(ent, o.get("type", "user")))
+            doc["owners"] = refs
+            marks["owners"] = True
+        if "tags" in edit:
+            labels = []
+            for t in edit["tags"]:
+                tag = st.tags.get(t)
+                if not tag:
+                    raise OMError(404, f"tag instance for {t} not found")
+                labels.append({"tagFQN": t, "name": tag["name"],
+                               "description": tag.get("description", ""),
+                               "source": "Classification", "labelType": "Manual",
+                               "state": "Confirmed"})
+            doc["tags"] = sorted(labels, key=lambda x: x["tagFQN"])
+            marks["tags"] = True
+        doc["updatedBy"] = "admin"
+        st.check("entity", doc, "EDIT", fqn)
+        if doc != p:
+            bump(doc)
+        st.pipelines[fqn] = doc
+        return doc
 
     def count(self, route):
         with self.st.lock:
@@ -248,6 +659,29 @@ class Handler(BaseHTTPRequestHandler):
          "/api/v1/lineage/pipeline/{id}/type/{source}", "delete_lineage_by_source"),
         ("PUT", r"/api/v1/services/ingestionPipelines/([^/]+)/pipelineStatus",
          "/api/v1/services/ingestionPipelines/{fqn}/pipelineStatus", "put_ingestion_status"),
+        ("GET", r"/api/v1/tables/name/([^/]+)", "/api/v1/tables/name/{fqn}", "get_table_by_name"),
+        ("GET", r"/api/v1/tables/([0-9a-f-]{36})", "/api/v1/tables/{id}", "get_table"),
+        ("GET", r"/api/v1/containers/name/([^/]+)", "/api/v1/containers/name/{fqn}",
+         "get_container_by_name"),
+        ("GET", r"/api/v1/containers/([0-9a-f-]{36})", "/api/v1/containers/{id}",
+         "get_container"),
+        ("GET", r"/api/v1/users/name/([^/]+)", "/api/v1/users/name/{name}", "get_user_by_name"),
+        ("GET", r"/api/v1/users/([0-9a-f-]{36})", "/api/v1/users/{id}", "get_user"),
+        ("GET", r"/api/v1/teams/name/([^/]+)", "/api/v1/teams/name/{name}", "get_team_by_name"),
+        ("GET", r"/api/v1/teams/([0-9a-f-]{36})", "/api/v1/teams/{id}", "get_team"),
+        ("GET", r"/api/v1/search/fieldQuery", "/api/v1/search/fieldQuery", "search_field"),
+        ("GET", r"/api/v1/search/query", "/api/v1/search/query", "search_query"),
+        ("GET", r"/api/v1/classifications/name/([^/]+)", "/api/v1/classifications/name/{name}",
+         "get_classification"),
+        ("PUT", r"/api/v1/classifications", "/api/v1/classifications", "put_classification"),
+        ("GET", r"/api/v1/tags/name/([^/]+)", "/api/v1/tags/name/{fqn}", "get_tag"),
+        ("PUT", r"/api/v1/tags", "/api/v1/tags", "put_tag"),
+        ("POST", r"/api/v1/usage/pipeline/([0-9a-f-]{36})", "/api/v1/usage/pipeline/{id}",
+         "usage"),
+        ("PUT", r"/api/v1/usage/pipeline/([0-9a-f-]{36})", "/api/v1/usage/pipeline/{id}",
+         "usage"),
+        ("POST", r"/api/v1/usage/compute\.percentile/pipeline/([^/]+)",
+         "/api/v1/usage/compute.percentile/pipeline/{date}", "compute_percentile"),
     ]
 
     def route(self, method, raw_path):
@@ -296,7 +730,13 @@ class Handler(BaseHTTPRequestHandler):
         st.services[fqn] = ent
         return 201, ent
 
-    def pipeline_entity(self, body, svc, old):
+    def pipeline_entity(self, body, svc, old, method, path):
+        """The entity a PUT makes, with OpenMetadata's PUT-by-a-bot rules
+        (EntityRepository.EntityUpdater): a non-empty stored description or
+        displayName is kept, the request's tags are merged with the stored ones
+        (union by tagFQN, sorted), and a request without owners keeps the stored
+        owners (PUT cannot remove ownership); non-empty owners replace them."""
+        st = self.st
         fqn = f"{svc['fullyQualifiedName']}.{quote_name(body['name'])}"
         tasks = []
         for t in body.get("tasks") or []:
@@ -309,13 +749,21 @@ class Handler(BaseHTTPRequestHandler):
                     "service": {"id": svc["id"], "type": "pipelineService", "name": svc["name"],
                                 "fullyQualifiedName": svc["fullyQualifiedName"]},
                     "serviceType": svc["serviceType"], "tasks": tasks, "deleted": False})
-        for k in ("displayName", "description", "sourceUrl", "tags", "owners", "sourceHash",
-                  "concurrency", "pipelineLocation", "startDate", "scheduleInterval", "state"):
+        for k in ("sourceUrl", "sourceHash", "concurrency", "pipelineLocation", "startDate",
+                  "scheduleInterval", "state"):
             if k in body:
-                if k == "description" and old and old.get("description") and \
-                        old.get("descriptionByUser"):
-                    continue    # a person's description survives a bot's PUT
                 ent[k] = body[k]
+        for k in ("description", "displayName"):
+            if k in body and not (old and old.get(k)):
+                ent[k] = body[k]
+        labels = st.labels(body.get("tags"), method, path)
+        merged = {t["tagFQN"]: t for t in (old or {}).get("tags") or []}
+        merged.update((t["tagFQN"], t) for t in labels)
+        if merged:
+            ent["tags"] = [merged[k] for k in sorted(merged)]
+        owners = st.owners(body.get("owners"), method, path)
+        if owners:
+            ent["owners"] = owners
         return fqn, ent
 
     def h_put_pipeline(self, method, path, q, body):
@@ -327,7 +775,7 @@ class Handler(BaseHTTPRequestHandler):
             raise OMError(404, f"pipelineService instance for {body['service']} not found")
         fqn = f"{svc['fullyQualifiedName']}.{quote_name(body['name'])}"
         old = st.pipelines.get(fqn)
-        fqn, ent = self.pipeline_entity(body, svc, old)
+        fqn, ent = self.pipeline_entity(body, svc, old, method, path)
         st.check("entity", ent, method, path + " (stored entity)")
         if old:
             if ent != old:
@@ -454,6 +902,10 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 raise OMError(400, f"unsupported patch op {kind}")
         st.check("entity", doc, method, path + " (patched entity)")
+        if doc.get("tags"):
+            doc["tags"] = st.labels(doc["tags"], method, path)
+        if doc.get("owners"):
+            doc["owners"] = st.owners(doc["owners"], method, path)
         if doc != p:
             bump(doc)
         st.pipelines[p["fullyQualifiedName"]] = doc
@@ -463,11 +915,17 @@ class Handler(BaseHTTPRequestHandler):
         st = self.st
         st.check("lineage", body, method, path)
         e = body["edge"]
-        ids = {p["id"] for p in st.pipelines.values()} | set(st.tables.values()) | \
-            set(st.containers.values())
-        for end in (e["fromEntity"], e["toEntity"]):
-            if end["id"] not in ids:
-                raise OMError(404, f"{end['type']} instance for {end['id']} not found")
+        ends = [e["fromEntity"], e["toEntity"]]
+        pipe = (e.get("lineageDetails") or {}).get("pipeline")
+        if pipe:
+            ends.append(pipe)
+        for end in ends:
+            ent = st.by_id(end["type"], end["id"]) if end["type"] in (
+                "pipeline", "table", "container") else None
+            if not ent or ent.get("deleted"):
+                st.refuse(404, f"{end['type']} instance for {end['id']} not found", method, path)
+        if e["fromEntity"]["id"] == e["toEntity"]["id"]:
+            st.refuse(400, "Lineage edge from an entity to itself", method, path)
         st.lineage[(e["fromEntity"]["id"], e["toEntity"]["id"])] = e
         return 200, None
 
@@ -477,6 +935,167 @@ class Handler(BaseHTTPRequestHandler):
                   if (e.get("lineageDetails") or {}).get("pipeline", {}).get("id") == pid and
                   (e.get("lineageDetails") or {}).get("source") == source]:
             del st.lineage[k]
+        return 200, None
+
+    # -- tables, containers, users, teams --
+    def get_named(self, etype, key, q):
+        ent = self.st.store_of(etype).get(key)
+        include = q.get("include", "non-deleted")
+        if not ent or (include != "all" and ent.get("deleted") != (include == "deleted")):
+            raise OMError(404, f"{etype} instance for {key} not found")
+        return 200, ent
+
+    def get_by_id(self, etype, eid, q):
+        ent = self.st.by_id(etype, eid)
+        include = q.get("include", "non-deleted")
+        if not ent or (include != "all" and ent.get("deleted") != (include == "deleted")):
+            raise OMError(404, f"{etype} instance for {eid} not found")
+        return 200, ent
+
+    def h_get_table_by_name(self, method, path, q, body, fqn):
+        return self.get_named("table", fqn, q)
+
+    def h_get_table(self, method, path, q, body, eid):
+        return self.get_by_id("table", eid, q)
+
+    def h_get_container_by_name(self, method, path, q, body, fqn):
+        return self.get_named("container", fqn, q)
+
+    def h_get_container(self, method, path, q, body, eid):
+        return self.get_by_id("container", eid, q)
+
+    def h_get_user_by_name(self, method, path, q, body, name):
+        return self.get_named("user", name, q)
+
+    def h_get_user(self, method, path, q, body, eid):
+        return self.get_by_id("user", eid, q)
+
+    def h_get_team_by_name(self, method, path, q, body, name):
+        return self.get_named("team", name, q)
+
+    def h_get_team(self, method, path, q, body, eid):
+        return self.get_by_id("team", eid, q)
+
+    # -- search, as OpenMetadata's SearchResource answers it from Elasticsearch --
+    def es_reply(self, index, docs, start, size):
+        etype = INDEX_STORE[index][0]
+        hits = []
+        for d in docs[start:start + size]:
+            src = copy.deepcopy(d)
+            src["entityType"] = etype
+            hits.append({"_index": index, "_id": d["id"], "_score": 1.0, "_source": src})
+        return 200, {"took": 1, "timed_out": False,
+                     "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0},
+                     "hits": {"total": {"value": len(docs), "relation": "eq"},
+                              "max_score": 1.0 if docs else None, "hits": hits}}
+
+    def search_docs(self, index, field, pattern, deleted, method, path):
+        st = self.st
+        if index not in INDEX_STORE:
+            st.refuse(400, f"no such index [{index}]", method, path)
+        kind = INDEX_FIELDS[index].get(field)
+        store = getattr(st, INDEX_STORE[index][1])
+        if kind is None:            # a wildcard query on an unmapped field finds nothing
+            return []
+        return [d for d in store.values() if bool(d.get("deleted")) == deleted and
+                es_match(kind[0], kind[1], field_value(d, field), pattern)]
+
+    def h_search_field(self, method, path, q, body):
+        """GET /search/fieldQuery?fieldName=&fieldValue=&index=&deleted= : a wildcard
+        query on one field plus a term filter on `deleted`.  The endpoint has no
+        from/size parameters (a client may send them; they are ignored), so at most
+        Elasticsearch's default 10 hits come back, with the full total."""
+        st = self.st
+        if not q.get("fieldName") or "fieldValue" not in q:
+            st.refuse(400, "fieldName and fieldValue are required", method, path)
+        index = q.get("index", "table_search_index")
+        deleted = q.get("deleted", "false").lower() == "true"
+        docs = self.search_docs(index, q["fieldName"], q["fieldValue"], deleted, method, path)
+        return self.es_reply(index, docs, 0, ES_DEFAULT_SIZE)
+
+    def h_search_query(self, method, path, q, body):
+        """GET /search/query, only as far as the Python client's lookups use it:
+        q=FIELD:VALUE (VALUE may be quoted; wildcards as in a wildcard query) or q=*,
+        with index, from, size and deleted."""
+        st = self.st
+        for k in ("query_filter", "post_filter", "sort_field"):
+            if q.get(k):
+                st.refuse(400, f"the stand-in's /search/query does not implement {k}",
+                          method, path)
+        index = q.get("index", "table_search_index")
+        deleted = q.get("deleted", "false").lower() == "true"
+        try:
+            start, size = int(q.get("from", "0")), int(q.get("size", "10"))
+        except ValueError:
+            st.refuse(400, "from and size must be integers", method, path)
+        text = q.get("q", "") or "*"
+        if text == "*":
+            if index not in INDEX_STORE:
+                st.refuse(400, f"no such index [{index}]", method, path)
+            docs = [d for d in getattr(st, INDEX_STORE[index][1]).values()
+                    if bool(d.get("deleted")) == deleted]
+        else:
+            m = re.fullmatch(r'([A-Za-z_.]+):(?:"((?:[^"\\]|\\.)*)"|(\S+))', text)
+            if not m:
+                st.refuse(400, f"the stand-in's /search/query only takes q=FIELD:VALUE "
+                               f"(got {text!r})", method, path)
+            value = m.group(2) if m.group(2) is not None else m.group(3)
+            value = re.sub(r"\\(.)", r"\1", value) if m.group(2) is not None else value
+            docs = self.search_docs(index, m.group(1), value, deleted, method, path)
+        return self.es_reply(index, docs, start, size)
+
+    # -- classifications and tags --
+    def h_get_classification(self, method, path, q, body, name):
+        ent = self.st.classifications.get(name) or self.st.classifications.get(quote_name(name))
+        if not ent:
+            raise OMError(404, f"classification instance for {name} not found")
+        return 200, ent
+
+    def h_put_classification(self, method, path, q, body):
+        self.st.check("classification", body, method, path)
+        return self.st.put_classification(body)
+
+    def h_get_tag(self, method, path, q, body, fqn):
+        ent = self.st.tags.get(fqn)
+        if not ent:
+            raise OMError(404, f"tag instance for {fqn} not found")
+        return 200, ent
+
+    def h_put_tag(self, method, path, q, body):
+        self.st.check("tag", body, method, path)
+        return self.st.put_tag(body, method, path)
+
+    # -- usage --
+    def h_usage(self, method, path, q, body, pid):
+        st = self.st
+        st.check("usage", body, method, path)
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", body["date"]):
+            st.refuse(400, f"Invalid date {body['date']}: expected yyyy-MM-dd", method, path)
+        try:
+            datetime.date.fromisoformat(body["date"])
+        except ValueError:
+            st.refuse(400, f"Invalid date {body['date']}", method, path)
+        if body["count"] < 0:
+            st.refuse(400, "count must be greater than or equal to 0", method, path)
+        p = st.by_id("pipeline", pid)
+        if not p or p["deleted"]:
+            raise OMError(404, f"pipeline instance for {pid} not found")
+        days = st.usage.setdefault(pid, {})
+        existed = body["date"] in days
+        days[body["date"]] = body["count"]
+        out = {"entity": st.ref(p, "pipeline"),
+               "usage": [{"date": body["date"], "dailyStats": {"count": body["count"],
+                                                                "percentileRank": 0.0}}]}
+        st.check("entity_usage", out, method, path + " (reply)")
+        return (200 if existed or method == "PUT" else 201), out
+
+    def h_compute_percentile(self, method, path, q, body, date):
+        st = self.st
+        try:
+            datetime.date.fromisoformat(date)
+        except ValueError:
+            st.refuse(400, f"Invalid date {date}", method, path)
+        st.percentile_runs.append({"entity": "pipeline", "date": date})
         return 200, None
 
     def h_put_ingestion_status(self, method, path, q, body, fqn):

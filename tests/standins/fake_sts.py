@@ -6,9 +6,12 @@ identity token.  Both hand out the configured temporary credentials, with
 a session token that carries its own end ("<token>.exp<epoch>", which the
 fake Glue enforces) after --lifetime seconds; --advertised-lifetime makes
 the <Expiration> it announces differ from that, as a clock or a revoked
-session would."""
+session would.  GetCallerIdentity answers for either the base or the issued
+credentials (SigV4 verified, the reply checked against STS's service
+model)."""
 import argparse
 import datetime
+import hashlib
 import json
 import os
 import sys
@@ -20,6 +23,7 @@ from xml.sax.saxutils import escape
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import aws_model  # noqa: E402
 import serve  # noqa: E402
 import sigv4_verify  # noqa: E402
 
@@ -71,6 +75,8 @@ class Handler(BaseHTTPRequestHandler):
         action = params.get("Action")
         if self.headers.get("Content-Type", "").split(";")[0] != "application/x-www-form-urlencoded":
             return self.error(400, "InvalidParameterValue", "bad content type", params)
+        if action == "GetCallerIdentity":
+            return self.caller_identity(body, params)
         if params.get("Version") != "2011-06-15" or not params.get("RoleArn") or \
                 not 2 <= len(params.get("RoleSessionName", "")) <= 64:
             return self.error(400, "ValidationError", "missing or invalid parameters", params)
@@ -99,7 +105,8 @@ class Handler(BaseHTTPRequestHandler):
         else:
             return self.error(400, "InvalidAction", f"unknown action {action}", params)
         with self.server.st["lock"]:
-            issued = sum(1 for r in self.server.st["requests"] if r["ok"])
+            issued = sum(1 for r in self.server.st["requests"]
+                         if r["ok"] and r.get("Action") != "GetCallerIdentity")
         if a.fail_after is not None and issued >= a.fail_after:
             return self.error(403, "AccessDenied", "the role's trust policy no longer allows "
                               "this principal", params)
@@ -120,6 +127,85 @@ class Handler(BaseHTTPRequestHandler):
                         f"</{action}Result><ResponseMetadata><RequestId>fake</RequestId>"
                         f"</ResponseMetadata></{action}Response>")
 
+    def caller_identity(self, body, params):
+        """GetCallerIdentity: the query protocol's POST with a form body, signed with
+        either the base credentials or the issued temporary ones (then with their
+        session token)."""
+        a = self.server.args
+        if params.get("Version") != "2011-06-15":
+            return self.error(400, "InvalidAction", "Could not find operation GetCallerIdentity "
+                              f"for version {params.get('Version')}", params)
+        auth = sigv4_verify.parse_authorization(self.headers.get("Authorization"))
+        if not auth:
+            return self.error(403, "MissingAuthenticationToken",
+                              "Request is missing Authentication Token", params)
+        key = auth["access_key"]
+        if key == a.base_access_key:
+            secret, temporary = a.base_secret_key, False
+        elif key == a.access_key:
+            secret, temporary = a.secret_key, True
+        else:
+            return self.error(403, "InvalidClientTokenId", "The security token included in the "
+                              "request is invalid.", params)
+        amz_date = self.headers.get("X-Amz-Date", "")
+        try:
+            when = datetime.datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(
+                tzinfo=datetime.timezone.utc).timestamp()
+        except ValueError:
+            return self.error(400, "IncompleteSignature", "X-Amz-Date is missing or malformed",
+                              params)
+        if abs(when - time.time()) > 15 * 60:
+            return self.error(403, "SignatureDoesNotMatch", f"Signature expired: {amz_date} is "
+                              "now earlier or later than the allowed 15 minutes", params)
+        if auth["service"] != "sts" or auth["region"] != a.region or auth["date"] != amz_date[:8]:
+            return self.error(403, "SignatureDoesNotMatch", "Credential should be scoped to a "
+                              f"valid region and service: {auth['region']}/{auth['service']}",
+                              params)
+        need = {"host", "x-amz-date"}
+        if temporary:
+            need.add("x-amz-security-token")
+            tok = self.headers.get("X-Amz-Security-Token") or ""
+            base, _, exp = tok.rpartition(".exp")
+            if tok != a.session_token and not (base == a.session_token and exp.isdigit()):
+                return self.error(403, "InvalidClientTokenId", "The security token included in "
+                                  "the request is invalid.", params)
+            if tok != a.session_token and time.time() >= int(exp):
+                return self.error(403, "ExpiredToken", "The security token included in the "
+                                  "request is expired", params)
+        missing = need - set(auth["signed"])
+        if missing:
+            return self.error(403, "SignatureDoesNotMatch", "headers not signed: " +
+                              ", ".join(sorted(missing)), params)
+        _, _, want = sigv4_verify.sign("POST", self.path, "", list(self.headers.items()), body,
+                                       key, secret, a.region, "sts", amz_date, set(auth["signed"]))
+        if sigv4_verify.parse_authorization(want)["signature"] != auth["signature"]:
+            return self.error(403, "SignatureDoesNotMatch", "The request signature we "
+                              "calculated does not match the signature you provided.", params)
+        if temporary:
+            with self.server.st["lock"]:
+                sessions = [r.get("RoleSessionName") for r in self.server.st["requests"]
+                            if r["ok"] and r.get("RoleSessionName")]
+            session = sessions[-1] if sessions else "session"
+            role = a.role_arn.rsplit("/", 1)[-1]
+            out = {"UserId": f"AROAFAKEROLEID0000001:{session}", "Account": a.account,
+                   "Arn": f"arn:aws:sts::{a.account}:assumed-role/{role}/{session}"}
+        else:
+            out = {"UserId": "AIDA" + hashlib.sha256(key.encode()).hexdigest()[:17].upper(),
+                   "Account": a.account, "Arn": f"arn:aws:iam::{a.account}:user/gluemetad"}
+        errs = self.server.model.validate(self.server.model.output_shape("GetCallerIdentity"), out)
+        if errs:
+            return self.error(500, "InternalFailure", "stand-in reply failed validation: " +
+                              "; ".join(errs), params)
+        with self.server.st["lock"]:
+            self.server.st["requests"].append(dict(params, ok=True, AccessKeyId=key))
+        rid = hashlib.sha256(f"{time.time()}{key}".encode()).hexdigest()
+        rid = f"{rid[:8]}-{rid[8:12]}-{rid[12:16]}-{rid[16:20]}-{rid[20:32]}"
+        self.reply(200, f'<GetCallerIdentityResponse xmlns="{NS}"><GetCallerIdentityResult>'
+                        f"<Arn>{escape(out['Arn'])}</Arn><UserId>{escape(out['UserId'])}</UserId>"
+                        f"<Account>{escape(out['Account'])}</Account></GetCallerIdentityResult>"
+                        f"<ResponseMetadata><RequestId>{rid}</RequestId></ResponseMetadata>"
+                        "</GetCallerIdentityResponse>")
+
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
@@ -137,9 +223,13 @@ def main():
     ap.add_argument("--advertised-lifetime", type=int, default=None)
     ap.add_argument("--fail-after", type=int, default=None,
                     help="refuse every request after this many credentials were issued")
+    ap.add_argument("--account", default="123456789012",
+                    help="the account GetCallerIdentity reports")
+    ap.add_argument("--models", default=aws_model.DEFAULT_MODELS)
     args = ap.parse_args()
     st = {"lock": threading.Lock(), "requests": []}
-    return serve.serve(Handler, args.port, args.port_file, st=st, args=args)
+    return serve.serve(Handler, args.port, args.port_file, st=st, args=args,
+                       model=aws_model.Model("sts", args.models))
 
 
 if __name__ == "__main__":

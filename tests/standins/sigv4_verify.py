@@ -1,5 +1,5 @@
-"""An independent SigV4 implementation (hashlib/hmac) used by the fake Glue
-to verify the signatures of requests it receives, and by its self-test to
+"""An independent SigV4 implementation (hashlib/hmac) used by the fake Glue,
+STS and S3 to verify the signatures of requests it receives, and by its self-test to
 reproduce AWS's official test suite."""
 import hashlib
 import hmac
@@ -71,10 +71,16 @@ def _hmac(key, msg):
 
 
 def sign(method, path, query, headers, body, access_key, secret_key, region, service,
-         amz_date, signed_names=None, normalize=True):
-    """Returns (canonical_request, string_to_sign, authorization)."""
+         amz_date, signed_names=None, normalize=True, payload_hash=None):
+    """Returns (canonical_request, string_to_sign, authorization).
+
+    normalize=False is S3's rule: the path is used as given (no dot-segment or
+    double-slash removal) and encoded once; pass it decoded.  payload_hash
+    replaces the body's SHA-256 in the canonical request (S3 signs the value of
+    its x-amz-content-sha256 header, which may be UNSIGNED-PAYLOAD)."""
     hdr_text, signed = canonical_headers(headers, signed_names)
-    payload = hashlib.sha256(body if isinstance(body, bytes) else body.encode()).hexdigest()
+    payload = payload_hash or \
+        hashlib.sha256(body if isinstance(body, bytes) else body.encode()).hexdigest()
     creq = "\n".join([method, canonical_uri(path, normalize), canonical_query(query),
                       hdr_text, signed, payload])
     date = amz_date[:8]

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 
+#include "enrich.h"
 #include "entity.h"
 #include "filter.h"
 #include "util.h"
@@ -229,6 +230,102 @@ test_filter(void **state)
 	assert_int_equal(filter_check_pattern("[\\w.-]+?_(?:x|y)\\s*$", why, sizeof(why)), 0);
 }
 
+static void
+test_job_names(void **state)
+{
+	cJSON *wf = cJSON_Parse("{\"Graph\":{\"Nodes\":["
+		"{\"Type\":\"TRIGGER\",\"Name\":\"t\"},{\"Type\":\"JOB\",\"Name\":\"a\"},"
+		"{\"Type\":\"CRAWLER\",\"Name\":\"c\"},{\"Type\":\"JOB\",\"Name\":\"b\"},"
+		"{\"Type\":\"JOB\",\"Name\":\"a\"},{\"Type\":\"JOB\",\"Name\":7},{\"Type\":\"JOB\"}]}}");
+	cJSON *names = entity_job_names(wf);
+	char *text = cJSON_PrintUnformatted(names);
+
+	(void)state;
+	assert_string_equal(text, "[\"a\",\"b\"]");
+	free(text);
+	cJSON_Delete(names);
+	names = entity_job_names(NULL);
+	assert_int_equal(cJSON_GetArraySize(names), 0);
+	cJSON_Delete(names);
+	cJSON_Delete(wf);
+}
+
+static void
+test_usage_counts(void **state)
+{
+	/* 2026-11-30T23:59:59Z, 2026-12-01T00:00:00Z and 10:00Z */
+	cJSON *st = cJSON_Parse("["
+		"{\"timestamp\":1,\"taskStatus\":[{\"name\":\"a\",\"startTime\":1796083199000},"
+		"{\"name\":\"b\",\"startTime\":1796083200000}]},"
+		"{\"timestamp\":2,\"taskStatus\":[{\"name\":\"a\",\"startTime\":1796119200000},"
+		"{\"name\":\"c\"},{\"name\":\"d\",\"startTime\":\"x\"}]},"
+		"{\"timestamp\":3}]");
+	cJSON *u = entity_usage_counts(st);
+	char *text = cJSON_PrintUnformatted(u);
+
+	(void)state;
+	assert_string_equal(text, "[{\"date\":\"2026-11-30\",\"count\":1},"
+	                          "{\"date\":\"2026-12-01\",\"count\":2}]");
+	free(text);
+	cJSON_Delete(u);
+	cJSON_Delete(st);
+}
+
+static char *
+patch_text(const char *entity, const char *tags, const char *owner, const char *desc, int ovr)
+{
+	cJSON *e = cJSON_Parse(entity), *t = tags ? cJSON_Parse(tags) : NULL;
+	cJSON *o = owner ? cJSON_Parse(owner) : NULL;
+	cJSON *ops = enrich_patch(e, t, o, desc, ovr);
+	char *text = ops ? cJSON_PrintUnformatted(ops) : NULL;
+
+	cJSON_Delete(ops);
+	cJSON_Delete(e);
+	cJSON_Delete(t);
+	cJSON_Delete(o);
+	return text;
+}
+
+static void
+test_patch(void **state)
+{
+	const char *stored = "{\"id\":\"p\",\"description\":\"set by a person\","
+		"\"owners\":[{\"id\":\"u-person\",\"type\":\"user\"}],"
+		"\"tags\":[{\"tagFQN\":\"PII.Sensitive\"},{\"tagFQN\":\"GlueTags.team.a\"},"
+		"{\"tagFQN\":\"GlueTags.env.prod\"}]}";
+	const char *want = "[{\"tagFQN\":\"GlueTags.env.prod\"}]";
+	const char *owner = "{\"id\":\"u-glue\",\"type\":\"user\"}";
+	char *t;
+
+	(void)state;
+	/* without override: a person's owner and description stay; the
+	 * Glue tag no longer on the workflow goes, PII stays */
+	t = patch_text(stored, want, owner, "from glue", 0);
+	assert_string_equal(t, "[{\"op\":\"remove\",\"path\":\"/tags/1\"}]");
+	free(t);
+	/* with override: the source wins for owner and description */
+	t = patch_text(stored, want, owner, "from glue", 1);
+	assert_string_equal(t, "[{\"op\":\"remove\",\"path\":\"/tags/1\"},"
+	                       "{\"op\":\"replace\",\"path\":\"/owners\",\"value\":[{\"id\":\"u-glue\","
+	                       "\"type\":\"user\"}]},"
+	                       "{\"op\":\"replace\",\"path\":\"/description\",\"value\":\"from glue\"}]");
+	free(t);
+	/* an empty owner is filled either way */
+	t = patch_text("{\"id\":\"p\",\"owners\":[]}", NULL, owner, NULL, 0);
+	assert_string_equal(t, "[{\"op\":\"replace\",\"path\":\"/owners\",\"value\":[{\"id\":\"u-glue\","
+	                       "\"type\":\"user\"}]}]");
+	free(t);
+	t = patch_text("{\"id\":\"p\"}", NULL, owner, NULL, 0);
+	assert_string_equal(t, "[{\"op\":\"add\",\"path\":\"/owners\",\"value\":[{\"id\":\"u-glue\","
+	                       "\"type\":\"user\"}]}]");
+	free(t);
+	/* nothing to change */
+	assert_null(patch_text("{\"id\":\"p\",\"owners\":[{\"id\":\"u-glue\",\"type\":\"user\"}],"
+	                       "\"description\":\"d\",\"tags\":[{\"tagFQN\":\"GlueTags.env.prod\"}]}",
+	                       want, owner, "d", 1));
+	assert_null(patch_text("{\"id\":\"p\"}", NULL, NULL, "d", 0));
+}
+
 int
 main(void)
 {
@@ -240,6 +337,9 @@ main(void)
 		cmocka_unit_test(test_status_mapping),
 		cmocka_unit_test(test_status_rejects_malformed),
 		cmocka_unit_test(test_filter),
+		cmocka_unit_test(test_job_names),
+		cmocka_unit_test(test_usage_counts),
+		cmocka_unit_test(test_patch),
 	};
 
 	return cmocka_run_group_tests_name("entity", tests, NULL, NULL);

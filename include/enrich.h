@@ -1,0 +1,82 @@
+/* enrich — what a pipeline gets beyond its tasks and statuses: tags and an
+ * owner from its Glue workflow's tags, lineage from its jobs, usage.  It
+ * reads Glue, STS and S3 and reads and writes OpenMetadata through the
+ * run's clients; every operation ends in exactly one callback.
+ *
+ * Tags: GetTags on arn:aws:glue:REGION:ACCOUNT:workflow/NAME (the account
+ * from AWS_ACCOUNT_ID or STS GetCallerIdentity, cached per access key);
+ * each Glue tag key=value becomes the OpenMetadata tag GlueTags.key.value
+ * (classification GlueTags, tag key, child tag value; created when
+ * missing).  A name OpenMetadata cannot hold ('.', '"', ':') has those
+ * characters replaced by '_', with a warning.
+ *
+ * Owner: the value of the Glue tag named by the owner tag (default
+ * "owner"): a user by name, a user by e-mail, or a team by name.
+ *
+ * Lineage: for each job of the workflow (BatchGetJobs), its Visual-ETL
+ * nodes, or else its script from S3; tables resolved through
+ * lineageInformation.dbServiceNames in order (by FQN when the database and
+ * schema are known, else by search), S3 paths through OpenMetadata's
+ * container search by fullPath; every source x target becomes an edge with
+ * the pipeline in lineageDetails.  What cannot be resolved is a warning. */
+#ifndef GLUEMETAD_ENRICH_H
+#define GLUEMETAD_ENRICH_H
+
+struct cJSON;
+struct aws_client;
+struct aws_creds_source;
+struct gm_err;
+struct http;
+struct log_ctx;
+struct om_client;
+struct run_step;
+struct wf;
+struct enrich;
+
+struct enrich_ctx {                     /* all borrowed; must outlive the enrich */
+	struct http *http;
+	struct aws_client *glue;
+	const struct aws_creds_source *creds;
+	struct om_client *om;
+	const struct wf *wf;
+	const struct log_ctx *lg;
+	struct run_step *source, *sink;     /* counters of the run */
+	const char *owner_tag;              /* NULL: "owner" */
+	unsigned s3_concurrency;            /* default 8 */
+};
+
+/* What a workflow's tags ask for: tag labels for the pipeline request and
+ * the owner reference ({id, type}), either may be NULL. */
+struct enrich_want {
+	struct cJSON *tags;                 /* array of TagLabel */
+	struct cJSON *owner;                /* EntityReference */
+};
+
+typedef void (*enrich_done_cb)(void *arg);
+typedef void (*enrich_want_cb)(struct enrich_want *want, void *arg);
+
+struct enrich *enrich_new(const struct enrich_ctx *ctx, struct gm_err *err);
+/* Once, before any workflow: the account id and the GlueTags
+ * classification when tags are wanted.  A failure turns tags off for the
+ * run with a warning; cb runs once. */
+void enrich_prepare(struct enrich *e, enrich_done_cb cb, void *arg);
+/* The tags and owner of one workflow; want is the callee's to keep (its
+ * members are taken with cJSON_Detach or freed by enrich_want_clear()). */
+void enrich_workflow(struct enrich *e, const char *workflow, enrich_want_cb cb, void *arg);
+void enrich_want_clear(struct enrich_want *w);
+/* JSON Patch operations that bring a stored pipeline entity to what the
+ * source owns: with override, description and owner as Glue says; without,
+ * only an empty owner is filled.  GlueTags.* tags no longer on the
+ * workflow are removed either way; people's other tags stay.  NULL when
+ * nothing is to change.  Pure. */
+struct cJSON *enrich_patch(const struct cJSON *entity, const struct cJSON *want_tags,
+                           const struct cJSON *want_owner, const char *description,
+                           int override);
+/* Lineage of a written pipeline from its jobs (an array of job names). */
+void enrich_lineage(struct enrich *e, const char *workflow, const char *pipeline_id,
+                    const struct cJSON *jobs, enrich_done_cb cb, void *arg);
+/* Cancels what is in flight; callbacks still run. */
+void enrich_cancel(struct enrich *e);
+struct enrich *enrich_free(struct enrich *e);
+
+#endif
