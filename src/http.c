@@ -535,8 +535,12 @@ const char *
 http_resp_header(const struct http_resp *resp, const char *name)
 {
 	const struct buf *h = &resp->req->resp_headers;
-	const char *p = h->data, *end = h->data + h->len;
+	const char *p = h->data, *end;
 	size_t n = strlen(name);
+
+	if (!p)
+		return NULL;            /* no header received */
+	end = p + h->len;
 
 	/* lines are "name: value\0\n", see on_header */
 	while (p && p < end) {

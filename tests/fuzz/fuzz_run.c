@@ -4,10 +4,11 @@
  * part of the input meant for its kind.  The input is up to 11 records
  * separated by "\n@@\n"; record k answers kind k:
  *   0 ListWorkflows   1 BatchGetWorkflows   2 GetWorkflowRuns
- *   3 any other Glue operation
+ *   3 any other Glue operation (BatchGetJobs, GetTags, GetConnection)
  *   4 GET /v1/system/version   5 GET the pipeline service by name
  *   6 PUT the pipeline service   7 PUT a pipeline   8 PUT a pipeline status
- *   9 GET the service's pipelines (paging)   10 anything else (DELETE)
+ *   9 GET the service's pipelines (paging)   10 anything else (DELETE, PATCH,
+ *   lineage, tags, lookups, usage; STS GetCallerIdentity, S3 GetObject)
  * A record may start with a three-digit status and a space ("404 {...}");
  * the default is 200, a missing record is "{}".  Statuses the clients
  * retry with a backoff (429, 5xx, throttling codes) are answered as 400 so
@@ -185,6 +186,9 @@ setup(void)
 	        "    hostPort: http://127.0.0.1:%d/api\n    authProvider: openmetadata\n"
 	        "    securityConfig:\n      jwtToken: token\n",
 	        ntohs(a.sin_port), ntohs(a.sin_port));
+	/* STS (the account for tags) and S3 (job scripts) come here too */
+	snprintf(path, sizeof(path), "http://127.0.0.1:%d/", ntohs(a.sin_port));
+	setenv("AWS_ENDPOINT_URL", path, 1);
 	snprintf(path, sizeof(path), "/dev/shm/gm-fuzz-run-%ld.yaml", (long)getpid());
 	fuzz_write_file(path, (const uint8_t *)text, (size_t)n);
 	if (wf_load(path, &wf, &err) < 0) {
@@ -274,6 +278,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > 256 * 1024)
 		return 0;
 	load(data, size);
+	/* odd sizes know the account (tags without STS); even ones ask STS */
+	if (size % 2)
+		setenv("AWS_ACCOUNT_ID", "123456789012", 1);
+	else
+		unsetenv("AWS_ACCOUNT_ID");
 	FUZZ_CHECK(uv_loop_init(&loop) == 0);
 	h = http_new(&loop);
 	FUZZ_CHECK(h);

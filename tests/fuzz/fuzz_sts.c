@@ -70,9 +70,9 @@ sts_reply(const uint8_t *data, size_t size)
 		                   "failed: ", 52) == 0);
 		/* a secret in the reply shows only if the reply's own error
 		 * code or message holds it */
-		char *code = xml_leaf(body, "Code"), *msg = xml_leaf(body, "Message");
+		char *code = str_xml_leaf(body, "Code"), *msg = str_xml_leaf(body, "Message");
 
-		sk = resp.status == 200 ? xml_leaf(body, "SecretAccessKey") : NULL;
+		sk = resp.status == 200 ? str_xml_leaf(body, "SecretAccessKey") : NULL;
 		FUZZ_CHECK(!sk || strlen(sk) < 8 || !strstr(done_why, sk) ||
 		           (code && strstr(code, sk)) || (msg && strstr(msg, sk)));
 		free(sk);
