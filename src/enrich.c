@@ -14,9 +14,8 @@
 
 #include "aws.h"
 #include "enrich.h"
-#include "entity.h"
+#include "enrich_int.h"
 #include "http.h"
-#include "lineage.h"
 #include "log.h"
 #include "om.h"
 #include "run.h"
@@ -24,21 +23,8 @@
 #include "wf.h"
 
 #define CLASSIFICATION "GlueTags"
-#define JOBS_BATCH 25
-#define MAX_JOBS 1000                   /* per workflow */
 
 /* ---- a small string map: resolutions, connections, tags known to exist ---- */
-
-struct kv {
-	char *key;
-	char *id;                       /* NULL: looked up, not found */
-	char type[16];
-};
-
-struct map {
-	struct kv *v;
-	size_t cap, n;
-};
 
 static size_t
 hash(const char *s)
@@ -50,8 +36,8 @@ hash(const char *s)
 	return h;
 }
 
-static struct kv *
-map_get(const struct map *m, const char *key)
+struct kv *
+enrich__map_get(const struct map *m, const char *key)
 {
 	size_t i;
 
@@ -63,13 +49,13 @@ map_get(const struct map *m, const char *key)
 	return NULL;
 }
 
-static int
-map_put(struct map *m, const char *key, const char *id, const char *type)
+int
+enrich__map_put(struct map *m, const char *key, const char *id, const char *type)
 {
 	struct kv *kv;
 	size_t i;
 
-	if ((kv = map_get(m, key)))
+	if ((kv = enrich__map_get(m, key)))
 		return 0;
 	if ((m->n + 1) * 2 > m->cap) {
 		struct map bigger = { .cap = m->cap ? m->cap * 2 : 64 };
@@ -117,24 +103,8 @@ map_clear(struct map *m)
 
 /* ---- the module ---- */
 
-struct enrich {
-	struct enrich_ctx x;
-	struct http_pool *pool;         /* STS and S3 */
-	struct aws_client *sts, *s3;
-	int cancelled;
-	int tags_on;                    /* includeTags, and the account is known */
-	char account[32];
-	struct map tags;                /* tag FQNs known to exist */
-	struct map owners;              /* owner tag value -> reference */
-	struct map found;               /* lineage refs -> entity */
-	struct map conns;               /* Glue connection -> database */
-	enrich_done_cb prep_cb;
-	void *prep_arg;
-	int prep_pending;
-};
-
-static const char *
-jstr(const cJSON *o, const char *k)
+const char *
+enrich__jstr(const cJSON *o, const char *k)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
 
@@ -209,8 +179,8 @@ enrich_free(struct enrich *e)
 	return NULL;
 }
 
-static char *
-path_enc(const char *fmt, const char *raw)
+char *
+enrich__path_enc(const char *fmt, const char *raw)
 {
 	char *enc = str_urlencode(raw);
 	struct buf b = {0};
@@ -226,8 +196,8 @@ path_enc(const char *fmt, const char *raw)
 
 /* A literal for the search API's wildcard queries: '\\', '*' and '?'
  * escaped. */
-static char *
-wild_escape(const char *s)
+char *
+enrich__wild_escape(const char *s)
 {
 	struct buf b = {0};
 
@@ -489,7 +459,7 @@ on_tag_put(const struct om_result *res, void *arg)
 
 	if (res->ok) {
 		e->x.sink->records++;
-		map_put(&e->tags, t->step ? t->fqn : t->key_fqn, "", "tag");
+		enrich__map_put(&e->tags, t->step ? t->fqn : t->key_fqn, "", "tag");
 		if (t->step == 0 && t->value) {
 			t->step = 1;
 			tag_step(t);
@@ -512,9 +482,9 @@ tag_step(struct tagop *t)
 	struct enrich *e = t->op->e;
 	cJSON *body;
 
-	if (t->step == 0 && map_get(&e->tags, t->key_fqn))
+	if (t->step == 0 && enrich__map_get(&e->tags, t->key_fqn))
 		t->step = t->value ? 1 : 2;
-	if (t->step == 1 && map_get(&e->tags, t->fqn))
+	if (t->step == 1 && enrich__map_get(&e->tags, t->fqn))
 		t->step = 2;
 	if (t->step == 2 || e->cancelled) {
 		struct wfop *op = t->op;
@@ -588,7 +558,7 @@ owner_done(struct ownerop *o, const char *id, const char *type)
 	struct wfop *op = o->op;
 	struct enrich *e = op->e;
 
-	map_put(&e->owners, o->value, id, type);
+	enrich__map_put(&e->owners, o->value, id, type);
 	if (id) {
 		cJSON *ref = cJSON_CreateObject();
 
@@ -607,14 +577,14 @@ owner_done(struct ownerop *o, const char *id, const char *type)
 	wfop_settle(op);
 }
 
-static const char *
-first_hit_id(const cJSON *json)
+const char *
+enrich__first_hit_id(const cJSON *json)
 {
 	const cJSON *hits = cJSON_GetObjectItemCaseSensitive(json, "hits");
 	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(hits, "hits");
 	const cJSON *h = cJSON_IsArray(arr) ? cJSON_GetArrayItem(arr, 0) : NULL;
 
-	return jstr(cJSON_GetObjectItemCaseSensitive(h, "_source"), "id");
+	return enrich__jstr(cJSON_GetObjectItemCaseSensitive(h, "_source"), "id");
 }
 
 static void
@@ -623,8 +593,8 @@ on_owner(const struct om_result *res, void *arg)
 	struct ownerop *o = arg;
 	struct enrich *e = o->op->e;
 	const int by_mail = strchr(o->value, '@') != NULL;
-	const char *id = res->ok ? (by_mail && o->step == 0 ? first_hit_id(res->json)
-	                                                    : jstr(res->json, "id")) : NULL;
+	const char *id = res->ok ? (by_mail && o->step == 0 ? enrich__first_hit_id(res->json)
+	                                                    : enrich__jstr(res->json, "id")) : NULL;
 
 	if (res->cancelled || (!res->ok && res->status != 404)) {
 		if (!res->cancelled) {
@@ -662,13 +632,13 @@ owner_step(struct ownerop *o)
 		return;
 	}
 	if (o->step == 0 && strchr(o->value, '@')) {
-		char *lit = wild_escape(o->value);
+		char *lit = enrich__wild_escape(o->value);
 
-		path = lit ? path_enc("/v1/search/fieldQuery?fieldName=email.keyword&fieldValue=%s"
+		path = lit ? enrich__path_enc("/v1/search/fieldQuery?fieldName=email.keyword&fieldValue=%s"
 		                      "&from=0&size=1&index=user_search_index&deleted=false", lit) : NULL;
 		free(lit);
 	} else
-		path = path_enc(o->step == 0 ? "/v1/users/name/%s" : "/v1/teams/name/%s", o->value);
+		path = enrich__path_enc(o->step == 0 ? "/v1/users/name/%s" : "/v1/teams/name/%s", o->value);
 	if (!path) {
 		owner_done(o, NULL, NULL);
 		return;
@@ -680,7 +650,7 @@ owner_step(struct ownerop *o)
 static void
 start_owner(struct wfop *op, const char *value)
 {
-	struct kv *known = map_get(&op->e->owners, value);
+	struct kv *known = enrich__map_get(&op->e->owners, value);
 	struct ownerop *o;
 
 	if (known) {
@@ -785,7 +755,7 @@ has_label(const cJSON *labels, const char *fqn)
 	const cJSON *l;
 
 	cJSON_ArrayForEach(l, labels)
-		if (str_eq(jstr(l, "tagFQN"), fqn))
+		if (str_eq(enrich__jstr(l, "tagFQN"), fqn))
 			return 1;
 	return 0;
 }
@@ -796,7 +766,7 @@ enrich_patch(const cJSON *entity, const cJSON *want_tags, const cJSON *want_owne
 {
 	const cJSON *tags = cJSON_GetObjectItemCaseSensitive(entity, "tags");
 	const cJSON *owners = cJSON_GetObjectItemCaseSensitive(entity, "owners");
-	const char *desc = jstr(entity, "description");
+	const char *desc = enrich__jstr(entity, "description");
 	cJSON *ops = cJSON_CreateArray();
 	int i, n = cJSON_IsArray(tags) ? cJSON_GetArraySize(tags) : 0;
 	char path[32];
@@ -805,7 +775,7 @@ enrich_patch(const cJSON *entity, const cJSON *want_tags, const cJSON *want_owne
 		return NULL;
 	/* stale GlueTags.* labels, from the last index down */
 	for (i = n - 1; i >= 0; i--) {
-		const char *fqn = jstr(cJSON_GetArrayItem(tags, i), "tagFQN");
+		const char *fqn = enrich__jstr(cJSON_GetArrayItem(tags, i), "tagFQN");
 
 		if (fqn && strncmp(fqn, CLASSIFICATION ".", strlen(CLASSIFICATION) + 1) == 0 &&
 		    !has_label(want_tags, fqn)) {
@@ -818,7 +788,7 @@ enrich_patch(const cJSON *entity, const cJSON *want_tags, const cJSON *want_owne
 		int empty = !cJSON_IsArray(owners) || cJSON_GetArraySize(owners) == 0;
 		const cJSON *cur = empty ? NULL : cJSON_GetArrayItem(owners, 0);
 		int same = !empty && cJSON_GetArraySize(owners) == 1 &&
-		           str_eq(jstr(cur, "id"), jstr(want_owner, "id"));
+		           str_eq(enrich__jstr(cur, "id"), enrich__jstr(want_owner, "id"));
 
 		if (empty || (override && !same)) {
 			cJSON *list = cJSON_CreateArray(), *ref = cJSON_Duplicate(want_owner, 1);
@@ -846,599 +816,4 @@ enrich_patch(const cJSON *entity, const cJSON *want_tags, const cJSON *want_owne
 fail:
 	cJSON_Delete(ops);
 	return NULL;
-}
-
-/* ---- lineage ---- */
-
-struct linop;
-
-struct jobl {
-	struct linop *op;
-	char *name;
-	struct lineage_refs refs;
-	char **ids;                     /* per ref: resolved entity id, or NULL */
-	const char **types;
-	int pending;
-	int phase;                      /* 0 Glue connections, 1 resolution */
-};
-
-struct linop {
-	struct enrich *e;
-	char *workflow, *pid;
-	char **jobs;
-	size_t n_jobs;
-	int pending;
-	enrich_done_cb cb;
-	void *arg;
-};
-
-struct refop {                          /* one ref being resolved */
-	struct jobl *j;
-	size_t i;                       /* index in j->refs */
-	size_t svc;                     /* dbServiceNames index */
-	int alt;                        /* S3: the other trailing-slash form tried */
-	char *key;                      /* resolution cache key */
-	char *path;                     /* S3: normalised path */
-};
-
-static void
-linop_settle(struct linop *op)
-{
-	size_t i;
-
-	if (--op->pending)
-		return;
-	op->cb(op->arg);
-	for (i = 0; i < op->n_jobs; i++)
-		free(op->jobs[i]);
-	free(op->jobs);
-	free(op->workflow);
-	free(op->pid);
-	free(op);
-}
-
-static void
-jobl_free(struct jobl *j)
-{
-	size_t i;
-
-	for (i = 0; i < j->refs.n; i++)
-		free(j->ids[i]);
-	free(j->ids);
-	free(j->types);
-	lineage_refs_clear(&j->refs);
-	free(j->name);
-	free(j);
-}
-
-static void
-on_edge(const struct om_result *res, void *arg)
-{
-	struct linop *op = arg;
-	struct enrich *e = op->e;
-
-	if (res->ok) {
-		e->x.sink->records++;
-	} else if (!res->cancelled) {
-		e->x.sink->errors++;
-		log_err(e->x.lg, "'%s': writing a lineage edge failed: %s", op->workflow, res->message);
-	}
-	linop_settle(op);
-}
-
-static cJSON *
-ref_json(const char *id, const char *type)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	if (o && cJSON_AddStringToObject(o, "id", id) && cJSON_AddStringToObject(o, "type", type))
-		return o;
-	cJSON_Delete(o);
-	return NULL;
-}
-
-static void
-put_edge(struct linop *op, const char *from, const char *from_type, const char *to,
-         const char *to_type)
-{
-	cJSON *body = cJSON_CreateObject(), *edge, *det;
-
-	if (!body || !(edge = cJSON_AddObjectToObject(body, "edge")) ||
-	    !cJSON_AddItemToObject(edge, "fromEntity", ref_json(from, from_type)) ||
-	    !cJSON_AddItemToObject(edge, "toEntity", ref_json(to, to_type)) ||
-	    !(det = cJSON_AddObjectToObject(edge, "lineageDetails")) ||
-	    !cJSON_AddItemToObject(det, "pipeline", ref_json(op->pid, "pipeline")) ||
-	    !cJSON_AddStringToObject(det, "source", "PipelineLineage")) {
-		cJSON_Delete(body);
-		return;
-	}
-	op->pending++;
-	om_call(op->e->x.om, "PUT", "/v1/lineage", body, on_edge, op);
-}
-
-static void start_resolve(struct jobl *j, size_t i);
-
-/* A job's phase ended: after its connections, resolve its refs; after
- * that, every source to every target. */
-static void
-jobl_settle(struct jobl *j)
-{
-	struct linop *op = j->op;
-	size_t a, b, c;
-
-	if (--j->pending)
-		return;
-	if (j->phase == 0) {
-		j->phase = 1;
-		if ((j->ids = calloc(j->refs.n + 1, sizeof(*j->ids))) &&
-		    (j->types = calloc(j->refs.n + 1, sizeof(*j->types)))) {
-			j->pending = 1;         /* held while we submit */
-			for (a = 0; a < j->refs.n && !op->e->cancelled; a++)
-				start_resolve(j, a);
-			jobl_settle(j);
-			return;
-		}
-	}
-	for (a = 0; j->ids && a < j->refs.n && !op->e->cancelled; a++) {
-		if (j->refs.v[a].is_target || !j->ids[a])
-			continue;
-		for (c = 0; c < a; c++)         /* each source once */
-			if (!j->refs.v[c].is_target && j->ids[c] && strcmp(j->ids[c], j->ids[a]) == 0)
-				break;
-		if (c < a)
-			continue;
-		for (b = 0; b < j->refs.n; b++) {
-			if (!j->refs.v[b].is_target || !j->ids[b] || strcmp(j->ids[a], j->ids[b]) == 0)
-				continue;
-			for (c = 0; c < b; c++)         /* each target once */
-				if (j->refs.v[c].is_target && j->ids[c] && strcmp(j->ids[c], j->ids[b]) == 0)
-					break;
-			if (c < b)
-				continue;
-			put_edge(op, j->ids[a], j->types[a], j->ids[b], j->types[b]);
-		}
-	}
-	jobl_free(j);
-	linop_settle(op);
-}
-
-static void
-refop_end(struct refop *r, const char *id, const char *type, int cache)
-{
-	struct jobl *j = r->j;
-	struct enrich *e = j->op->e;
-	const struct lineage_ref *ref = &j->refs.v[r->i];
-
-	if (cache && r->key)
-		map_put(&e->found, r->key, id, type);
-	if (id) {
-		j->ids[r->i] = strdup(id);
-		j->types[r->i] = type;
-	} else if (cache) {
-		e->x.source->warnings++;
-		if (ref->kind == LINEAGE_S3)
-			log_warning(e->x.lg, "'%s': job '%s': no container in OpenMetadata has the path "
-			            "%s; no lineage through it", j->op->workflow, j->name, ref->path);
-		else
-			log_warning(e->x.lg, "'%s': job '%s': table %s%s%s%s%s not found in "
-			            "OpenMetadata; no lineage through it", j->op->workflow, j->name,
-			            ref->database ? ref->database : "", ref->database ? "." : "",
-			            ref->schema ? ref->schema : "", ref->schema ? "." : "", ref->table);
-	}
-	free(r->key);
-	free(r->path);
-	free(r);
-	jobl_settle(j);
-}
-
-static void resolve_step(struct refop *r);
-
-static void
-on_lookup(const struct om_result *res, void *arg)
-{
-	struct refop *r = arg;
-	const struct lineage_ref *ref = &r->j->refs.v[r->i];
-	const char *id;
-
-	if (res->cancelled) {
-		refop_end(r, NULL, NULL, 0);
-		return;
-	}
-	if (!res->ok && res->status != 404) {
-		struct enrich *e = r->j->op->e;
-
-		e->x.source->warnings++;
-		log_warning(e->x.lg, "'%s': job '%s': looking up %s failed: %s", r->j->op->workflow,
-		            r->j->name, ref->kind == LINEAGE_S3 ? ref->path : ref->table, res->message);
-		refop_end(r, NULL, NULL, 0);
-		return;
-	}
-	id = !res->ok ? NULL : cJSON_GetObjectItemCaseSensitive(res->json, "hits")
-	                       ? first_hit_id(res->json) : jstr(res->json, "id");
-	if (id) {
-		refop_end(r, id, ref->kind == LINEAGE_S3 ? "container" : "table", 1);
-		return;
-	}
-	if (ref->kind == LINEAGE_S3)
-		r->alt++;
-	else
-		r->svc++;
-	resolve_step(r);
-}
-
-/* One FQN part, quoted as OpenMetadata quotes it, or "*" when unknown;
- * escaped for a wildcard query when wild. */
-static const char *
-part(const char *s, int wild, char **hold)
-{
-	char *q = s ? entity_quote_name(s) : NULL;
-
-	*hold = q && wild ? wild_escape(q) : q;
-	if (q && wild)
-		free(q);
-	return *hold ? *hold : "*";
-}
-
-static void
-resolve_step(struct refop *r)
-{
-	struct jobl *j = r->j;
-	struct enrich *e = j->op->e;
-	const struct lineage_ref *ref = &j->refs.v[r->i];
-	const struct wf_strlist *svcs = &e->x.wf->db_service_names;
-	struct buf q = {0};
-	char *path = NULL;
-
-	if (e->cancelled) {
-		refop_end(r, NULL, NULL, 0);
-		return;
-	}
-	if (ref->kind == LINEAGE_S3) {
-		size_t n = strlen(r->path);
-
-		if (r->alt > 1) {
-			refop_end(r, NULL, NULL, 1);
-			return;
-		}
-		if (r->alt == 1 && r->path[n - 1] == '/')
-			r->path[n - 1] = '\0';
-		else if (r->alt == 1 && buf_printf(&q, "%s/", r->path) == 0) {
-			free(r->path);
-			r->path = buf_steal(&q);
-		}
-		if (r->path) {
-			char *lit = wild_escape(r->path);
-
-			path = lit ? path_enc("/v1/search/fieldQuery?fieldName=fullPath&fieldValue=%s"
-			                      "&from=0&size=1&index=container_search_index&deleted=false",
-			                      lit) : NULL;
-			free(lit);
-		}
-	} else {
-		const char *svc = svcs->n ? (r->svc < svcs->n ? svcs->v[r->svc] : NULL)
-		                          : (r->svc == 0 ? "*" : NULL);
-		char *h1, *h2, *h3, *h4;
-
-		if (!svc) {
-			refop_end(r, NULL, NULL, 1);
-			return;
-		}
-		int wild = !strcmp(svc, "*") || !ref->database || !ref->schema;
-
-		if (buf_printf(&q, "%s.%s.%s.%s", strcmp(svc, "*") ? part(svc, wild, &h1) : (h1 = NULL, "*"),
-		               part(ref->database, wild, &h2), part(ref->schema, wild, &h3),
-		               part(ref->table, wild, &h4)) < 0)
-			buf_clear(&q);
-		free(h1);
-		free(h2);
-		free(h3);
-		free(h4);
-		if (q.data && wild)
-			path = path_enc("/v1/search/fieldQuery?fieldName=fullyQualifiedName&fieldValue=%s"
-			                "&from=0&size=1&index=table_search_index&deleted=false", q.data);
-		else if (q.data)
-			path = path_enc("/v1/tables/name/%s", q.data);
-		buf_clear(&q);
-	}
-	if (!path) {
-		refop_end(r, NULL, NULL, 0);
-		return;
-	}
-	om_call(e->x.om, "GET", path, NULL, on_lookup, r);
-	free(path);
-}
-
-static void
-start_resolve(struct jobl *j, size_t i)
-{
-	struct enrich *e = j->op->e;
-	struct lineage_ref *ref = &j->refs.v[i];
-	struct refop *r = calloc(1, sizeof(*r));
-	struct buf k = {0};
-	struct kv *kv;
-
-	if (!r)
-		return;
-	r->j = j;
-	r->i = i;
-	if (ref->kind == LINEAGE_S3) {
-		const char *p = ref->path;
-
-		if (strncmp(p, "s3a://", 6) == 0 || strncmp(p, "s3n://", 6) == 0)
-			p += 6;
-		else if (strncmp(p, "s3://", 5) == 0)
-			p += 5;
-		if (buf_printf(&k, "s3://%s", p) == 0)
-			r->path = strdup(k.data);
-		buf_clear(&k);
-		if (!r->path || buf_printf(&k, "s\x1f%s", r->path) < 0) {
-			free(r->path);
-			free(r);
-			buf_clear(&k);
-			return;
-		}
-	} else if (buf_printf(&k, "t\x1f%s\x1f%s\x1f%s", ref->database ? ref->database : "",
-	                      ref->schema ? ref->schema : "", ref->table) < 0) {
-		free(r);
-		return;
-	}
-	r->key = buf_steal(&k);
-	j->pending++;
-	if ((kv = map_get(&e->found, r->key))) {
-		const char *type = ref->kind == LINEAGE_S3 ? "container" : "table";
-
-		refop_end(r, kv->id, type, 0);
-		return;
-	}
-	resolve_step(r);
-}
-
-struct connop {
-	struct jobl *j;
-	char *name;
-};
-
-static void
-on_connection(const struct aws_result *res, void *arg)
-{
-	struct connop *c = arg;
-	struct jobl *j = c->j;
-	struct enrich *e = j->op->e;
-	const cJSON *conn = cJSON_GetObjectItemCaseSensitive(res->json, "Connection");
-	const cJSON *props = cJSON_GetObjectItemCaseSensitive(conn, "ConnectionProperties");
-	const char *url = jstr(props, "JDBC_CONNECTION_URL");
-	char *db = url ? lineage_jdbc_database(url) : NULL;
-	size_t i;
-
-	if (!res->cancelled) {
-		if (!res->ok || !db) {
-			e->x.source->warnings++;
-			log_warning(e->x.lg, "'%s': job '%s': Glue connection '%s' names no database%s%s",
-			            j->op->workflow, j->name, c->name, res->ok ? "" : ": ",
-			            res->ok ? "" : (res->code ? res->code : "error"));
-		}
-		map_put(&e->conns, c->name, db, "db");
-	}
-	for (i = 0; i < j->refs.n; i++)
-		if (j->refs.v[i].kind == LINEAGE_TABLE && !j->refs.v[i].database &&
-		    str_eq(j->refs.v[i].connection, c->name) && db)
-			j->refs.v[i].database = strdup(db);
-	free(db);
-	free(c->name);
-	free(c);
-	jobl_settle(j);
-}
-
-/* Databases of JDBC refs from their Glue connections, then resolution
- * (jobl_settle() moves on when the last connection answered). */
-static void
-with_refs(struct jobl *j)
-{
-	struct enrich *e = j->op->e;
-	size_t i;
-
-	j->phase = 0;
-	j->pending = 1;                 /* held while we submit */
-	for (i = 0; i < j->refs.n && !e->cancelled; i++) {
-		struct lineage_ref *ref = &j->refs.v[i];
-		struct kv *kv;
-		struct connop *c;
-		cJSON *in = NULL;
-		size_t k;
-
-		if (ref->kind != LINEAGE_TABLE || ref->database || !ref->connection)
-			continue;
-		if ((kv = map_get(&e->conns, ref->connection))) {
-			if (kv->id)
-				ref->database = strdup(kv->id);
-			continue;
-		}
-		for (k = 0; k < i; k++)         /* asked already for this job */
-			if (j->refs.v[k].kind == LINEAGE_TABLE && !j->refs.v[k].database &&
-			    str_eq(j->refs.v[k].connection, ref->connection))
-				break;
-		if (k < i)
-			continue;
-		if (!(c = calloc(1, sizeof(*c))) || !(c->name = strdup(ref->connection)) ||
-		    !(in = cJSON_CreateObject()) || !cJSON_AddStringToObject(in, "Name", c->name) ||
-		    !cJSON_AddBoolToObject(in, "HidePassword", 1)) {
-			cJSON_Delete(in);
-			if (c)
-				free(c->name);
-			free(c);
-			continue;
-		}
-		c->j = j;
-		j->pending++;
-		aws_call(e->x.glue, "GetConnection", in, on_connection, c);
-	}
-	jobl_settle(j);
-}
-
-static struct jobl *
-jobl_new(struct linop *op, const char *name)
-{
-	struct jobl *j = calloc(1, sizeof(*j));
-
-	if (!j || !(j->name = strdup(name))) {
-		free(j);
-		return NULL;
-	}
-	j->op = op;
-	op->pending++;
-	return j;
-}
-
-static void
-on_script(const struct aws_result *res, void *arg)
-{
-	struct jobl *j = arg;
-	struct enrich *e = j->op->e;
-
-	if (res->ok) {
-		lineage_from_script(res->body, res->body_len, &j->refs);
-		log_debug(e->x.lg, "'%s': job '%s': %zu lineage references in its script",
-		          j->op->workflow, j->name, j->refs.n);
-	} else if (!res->cancelled) {
-		e->x.source->warnings++;
-		log_warning(e->x.lg, "'%s': job '%s': cannot read its script from S3: %s%s%s",
-		            j->op->workflow, j->name, res->code ? res->code : "error",
-		            res->message ? ": " : "", res->message ? res->message : "");
-	}
-	with_refs(j);
-}
-
-static void
-job_lineage(struct linop *op, const cJSON *job)
-{
-	struct enrich *e = op->e;
-	const char *name = jstr(job, "Name");
-	struct gm_err err = {{0}};
-	struct jobl *j;
-	char *bucket = NULL, *key = NULL;
-	int r;
-
-	if (!name || !(j = jobl_new(op, name)))
-		return;
-	r = lineage_from_job(job, &j->refs, &err);
-	if (r < 0) {
-		e->x.source->warnings++;
-		log_warning(e->x.lg, "'%s': job '%s': no lineage from its Visual-ETL nodes: %s",
-		            op->workflow, name, err.msg[0] ? err.msg : "out of memory");
-		lineage_refs_clear(&j->refs);
-		with_refs(j);
-		return;
-	}
-	if (r == 0 && lineage_script_location(job, &bucket, &key) == 0) {
-		aws_get_object(e->s3, bucket, key, on_script, j);
-		free(bucket);
-		free(key);
-		return;
-	}
-	with_refs(j);
-}
-
-static void
-on_jobs(const struct aws_result *res, void *arg)
-{
-	struct linop *op = arg;
-	struct enrich *e = op->e;
-	const cJSON *jobs = cJSON_GetObjectItemCaseSensitive(res->json, "Jobs");
-	const cJSON *missing = cJSON_GetObjectItemCaseSensitive(res->json, "JobsNotFound"), *j;
-
-	if (!res->ok || (jobs && !cJSON_IsArray(jobs))) {
-		if (!res->cancelled) {
-			e->x.source->warnings++;
-			log_warning(e->x.lg, "'%s': BatchGetJobs failed, no lineage from these jobs: %s%s%s",
-			            op->workflow, res->code ? res->code : "malformed reply",
-			            res->message ? ": " : "", res->message ? res->message : "");
-		}
-	} else {
-		cJSON_ArrayForEach(j, jobs)
-			if (!e->cancelled)
-				job_lineage(op, j);
-		cJSON_ArrayForEach(j, missing)
-			if (cJSON_IsString(j)) {
-				e->x.source->warnings++;
-				log_warning(e->x.lg, "'%s': job '%s' of the workflow graph does not exist; no "
-				            "lineage from it", op->workflow, j->valuestring);
-			}
-	}
-	linop_settle(op);
-}
-
-static void
-read_jobs(struct linop *op)
-{
-	size_t i = 0, k;
-
-	while (i < op->n_jobs && !op->e->cancelled) {
-		cJSON *in = cJSON_CreateObject(), *names = in ? cJSON_AddArrayToObject(in, "JobNames") : NULL;
-
-		for (k = 0; names && k < JOBS_BATCH && i < op->n_jobs; k++, i++)
-			cJSON_AddItemToArray(names, cJSON_CreateString(op->jobs[i]));
-		if (!names) {
-			cJSON_Delete(in);
-			return;
-		}
-		op->pending++;
-		aws_call(op->e->x.glue, "BatchGetJobs", in, on_jobs, op);
-	}
-}
-
-static void
-on_lineage_deleted(const struct om_result *res, void *arg)
-{
-	struct linop *op = arg;
-	struct enrich *e = op->e;
-
-	if (res->ok || res->status == 404) {
-		read_jobs(op);
-	} else if (!res->cancelled) {
-		e->x.sink->errors++;
-		log_err(e->x.lg, "'%s': removing the pipeline's lineage (overrideLineage) failed, "
-		        "lineage left as it was: %s", op->workflow, res->message);
-	}
-	linop_settle(op);
-}
-
-void
-enrich_lineage(struct enrich *e, const char *workflow, const char *pipeline_id,
-               const cJSON *jobs, enrich_done_cb cb, void *arg)
-{
-	struct linop *op = calloc(1, sizeof(*op));
-	const cJSON *j;
-	size_t n = 0;
-
-	if (!op || e->cancelled || !(op->workflow = strdup(workflow)) ||
-	    !(op->pid = strdup(pipeline_id)) ||
-	    !(op->jobs = calloc((size_t)cJSON_GetArraySize(jobs) + 1, sizeof(*op->jobs)))) {
-		if (op) {
-			free(op->workflow);
-			free(op->pid);
-		}
-		free(op);
-		cb(arg);
-		return;
-	}
-	cJSON_ArrayForEach(j, jobs)
-		if (cJSON_IsString(j) && n < MAX_JOBS && (op->jobs[n] = strdup(j->valuestring)))
-			n++;
-	op->n_jobs = n;
-	op->e = e;
-	op->cb = cb;
-	op->arg = arg;
-	op->pending = 1;                /* held while we submit */
-	if (e->x.wf->override_lineage) {
-		char *path = path_enc("/v1/lineage/pipeline/%s/type/PipelineLineage", pipeline_id);
-
-		if (path) {
-			op->pending++;
-			om_call(e->x.om, "DELETE", path, NULL, on_lineage_deleted, op);
-			free(path);
-		}
-	} else {
-		read_jobs(op);
-	}
-	linop_settle(op);
 }

@@ -189,6 +189,26 @@ class TestDaemon(DaemonCase):
         self.assertNotIn(harness.SK, self.log())
         self.assertNotIn(harness.JWT, self.log())
 
+    def test_each_run_reported_with_its_own_run_id(self):
+        self.s.om.call("POST", "/__fake/seed", {"ingestionPipelines": ["svc_a.glue_metadata"]})
+        self.write("a.yaml", harness.workflow_yaml(
+            self.s, service="svc_a", extra_top="ingestionPipelineFQN: svc_a.glue_metadata"))
+        self.config([("a", "0 0 1 1 *")])
+        self.start()
+        for n in (1, 2):
+            self.ctl("run", "a")
+            self.wait(lambda: len(json.loads(self.ctl("--json", "history", "a").stdout)["runs"])
+                      >= n, what=f"run {n} of a")
+        log = self.s.dump()["ingestionPipelineStatusLog"]
+        runs = json.loads(self.ctl("--json", "history", "a").stdout)["runs"]
+        ids = {r["run_id"] for r in runs}
+        self.assertEqual(len(ids), 2, runs)
+        for rid in ids:
+            self.assertEqual([x["pipelineState"] for x in log if x["runId"] == rid],
+                             ["running", "success"])
+        self.assertEqual({x["runId"] for x in log}, ids)
+        self.assertEqual(self.stop()[0], 0)
+
     def test_no_overlap_when_a_run_outlasts_its_interval(self):
         self.s.glue.call("POST", "/__fake/config", {"latency_ms": 400})
         self.config([("a", "* * * * * *")])
