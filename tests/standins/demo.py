@@ -27,7 +27,7 @@ def main():
 
     tmp = tempfile.mkdtemp(prefix="gluemetad-demo-")
     estate = os.path.join(tmp, "estate.json")
-    harness.gen_estate(estate, args.workflows, seed=42, odd=True)
+    est = harness.gen_estate(estate, args.workflows, seed=42, odd=True, extra=["--lineage"])
     print(f"== local stand-ins: fake Glue on 127.0.0.1:4566, fake OpenMetadata on "
           f"127.0.0.1:8585 ({args.workflows}+ workflows, {args.latency_ms} ms latency)")
     try:
@@ -39,9 +39,27 @@ def main():
         print(f"demo: cannot start the stand-ins ({e}); is something else listening on "
               f"127.0.0.1:4566 or :8585? Their logs are in {tmp}", file=sys.stderr)
         return 1
+    aux = []
     try:
+        # STS tells the account (for the workflows' Glue tags), S3 holds job scripts
+        aux.append(harness.Server([harness.PY, os.path.join(HERE, "fake_sts.py"),
+                                   "--region", "eu-west-1",
+                                   "--base-access-key", "AKIADEMOGLUEMETAD000",
+                                   "--base-secret-key", "demo/secret/for/the/local/stand-in/only",
+                                   "--role-arn", "arn:aws:iam::123456789012:role/demo",
+                                   "--access-key", "ASIADEMOUNUSED000000", "--secret-key", "unused",
+                                   "--session-token", "unused", "--account", est["account"]],
+                                  "sts", 0, tmp))
+        aux.append(harness.Server([harness.PY, os.path.join(HERE, "fake_s3.py"),
+                                   "--estate", estate, "--region", "eu-west-1",
+                                   "--access-key", "AKIADEMOGLUEMETAD000",
+                                   "--secret-key", "demo/secret/for/the/local/stand-in/only"],
+                                  "s3", 0, tmp))
+        s.om.call("POST", "/__fake/seed", est["om_seed"])
+        env = dict(os.environ, AWS_ENDPOINT_URL_STS=aux[0].url + "/",
+                   AWS_ENDPOINT_URL_S3=aux[1].url, AWS_EC2_METADATA_DISABLED="true")
         print(f"== {args.binary} ingest -c {os.path.relpath(DEMO, os.getcwd())}\n", flush=True)
-        p = subprocess.run([args.binary, "ingest", "-c", DEMO])
+        p = subprocess.run([args.binary, "ingest", "-c", DEMO], env=env)
         print(f"\n(exit status {p.returncode})\n")
         print("== what landed in OpenMetadata")
         sys.stdout.flush()
@@ -57,6 +75,8 @@ def main():
         print(f"  rejected as invalid: Glue {len(g['rejected'])}, OpenMetadata {len(d['rejected'])}")
         return p.returncode
     finally:
+        for x in aux:
+            x.stop()
         s.stop()
 
 

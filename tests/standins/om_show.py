@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Prints what the fake OpenMetadata holds: services, pipelines with their
-tasks and edges, and their newest statuses."""
+tasks and edges, tags, owners and newest statuses, and the lineage edges."""
 import argparse
 import json
 import urllib.request
@@ -10,6 +10,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port-file")
     ap.add_argument("--url")
+    ap.add_argument("--max-edges", type=int, default=25)
     a = ap.parse_args()
     url = a.url or f"http://127.0.0.1:{open(a.port_file).read().strip()}"
     with urllib.request.urlopen(url + "/__fake/dump", timeout=30) as r:
@@ -27,6 +28,10 @@ def main():
             print(f"  pipeline {p['fullyQualifiedName']}{tag}: {len(p.get('tasks', []))} tasks, "
                   f"{len(sts)} statuses" +
                   (f", newest {newest['executionStatus']}" if newest else ""))
+            if p.get("tags") or p.get("owners"):
+                print("      tags: " + (", ".join(t["tagFQN"] for t in p.get("tags") or []) or "-") +
+                      "; owners: " + (", ".join(f"{o.get('name', o['id'])} ({o['type']})"
+                                               for o in p.get("owners") or []) or "-"))
             for t in p.get("tasks", []):
                 down = t.get("downstreamTasks") or []
                 name = t["name"] if len(t["name"]) <= 60 else t["name"][:57] + "..."
@@ -36,6 +41,15 @@ def main():
             if newest and newest.get("taskStatus"):
                 print("      last run: " + ", ".join(
                     f"{x['name'][:30]}={x['executionStatus']}" for x in newest["taskStatus"]))
+    edges = d.get("lineageFqn") or []
+    if edges:
+        print(f"lineage: {len(edges)} edges")
+        edges = sorted(edges, key=lambda e: (e["pipeline"], e["from"], e["to"]))
+        for e in edges[:a.max_edges]:
+            print(f"  {e['from']} ({e['fromType']}) -> {e['to']} ({e['toType']})  "
+                  f"via {e['pipeline']}")
+        if len(edges) > a.max_edges:
+            print(f"  ... and {len(edges) - a.max_edges} more")
 
 
 if __name__ == "__main__":
