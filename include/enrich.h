@@ -28,6 +28,7 @@ struct aws_creds_source;
 struct gm_err;
 struct http;
 struct log_ctx;
+struct memo;
 struct om_client;
 struct run_step;
 struct wf;
@@ -43,6 +44,8 @@ struct enrich_ctx {                     /* all borrowed; must outlive the enrich
 	struct run_step *source, *sink;     /* counters of the run */
 	const char *owner_tag;              /* NULL: "owner" */
 	unsigned s3_concurrency;            /* default 8 */
+	const struct memo *memo;            /* lineage the run before wrote, or NULL */
+	struct memo *next;                  /* lineage this run wrote, or NULL */
 };
 
 /* What a workflow's tags ask for: tag labels for the pipeline request and

@@ -6,22 +6,11 @@
 #include <stddef.h>
 
 #include "enrich.h"
+#include "util.h"
 
 struct aws_client;
 struct cJSON;
 struct http_pool;
-
-/* A small string map (open addressing): lookups already made. */
-struct kv {
-	char *key;
-	char *id;                       /* NULL: looked up, not found */
-	char type[16];
-};
-
-struct map {
-	struct kv *v;
-	size_t cap, n;
-};
 
 struct enrich {
 	struct enrich_ctx x;
@@ -30,18 +19,15 @@ struct enrich {
 	int cancelled;
 	int tags_on;                    /* includeTags, and the account is known */
 	char account[32];
-	struct map tags;                /* tag FQNs known to exist */
-	struct map owners;              /* owner tag value -> reference */
-	struct map found;               /* lineage refs -> entity */
-	struct map conns;               /* Glue connection -> database */
+	struct strmap tags;                /* tag FQNs known to exist */
+	struct strmap owners;              /* owner tag value -> reference */
+	struct strmap found;               /* lineage refs -> entity */
+	struct strmap conns;               /* Glue connection -> database */
 	enrich_done_cb prep_cb;
 	void *prep_arg;
 	int prep_pending;
 };
 
-struct kv *enrich__map_get(const struct map *m, const char *key);
-/* Adds key (once) with id (NULL: looked up, not found) and type. */
-int enrich__map_put(struct map *m, const char *key, const char *id, const char *type);
 const char *enrich__jstr(const struct cJSON *o, const char *k);
 /* fmt with one %s, given raw percent-encoded; malloc'd. */
 char *enrich__path_enc(const char *fmt, const char *raw);

@@ -16,6 +16,7 @@ struct http;
 struct wf;
 struct gm_err;
 struct run;
+struct memo;
 
 struct run_opts {
 	unsigned glue_concurrency;      /* default 8 */
@@ -26,6 +27,14 @@ struct run_opts {
 	const char *log_workflow;       /* GLUEMETAD_WORKFLOW of the messages */
 	const char *run_id;             /* GLUEMETAD_RUN of the messages */
 	const char *owner_tag;          /* Glue tag naming the owner; NULL: "owner" */
+	/* Incremental runs: with memo_settings (the workflow file's text, say)
+	 * the run records what it wrote (run_take_memo()), and with memo, what
+	 * the run before wrote, it leaves alone what is unchanged: pipelines
+	 * whose sourceHash in OpenMetadata matches, statuses, usage and
+	 * lineage the memo has.  full ignores both. */
+	const char *memo_settings;
+	const struct memo *memo;        /* borrowed */
+	int full;
 };
 
 struct run_step {
@@ -35,6 +44,7 @@ struct run_step {
 struct run_stats {
 	struct run_step source, sink;
 	unsigned long workflows_listed, pipelines_written, statuses_written, pipelines_deleted;
+	unsigned long pipelines_unchanged, statuses_unchanged;     /* not written again */
 	unsigned long glue_requests, om_requests;
 	unsigned long glue_throttled, om_throttled;     /* replies that said "slow down" */
 	unsigned glue_limit_min, om_limit_min;          /* lowest in-flight bound reached */
@@ -62,6 +72,9 @@ double run_stats_success_pct(const struct run_stats *st);
  * (errors, but a success rate at or above successThreshold), "failed", or
  * "stopped" for a cancelled run. */
 const char *run_result(const struct run *r);
+/* What this run wrote, for the next run's opts.memo (NULL without
+ * memo_settings); the caller frees it. */
+struct memo *run_take_memo(struct run *r);
 struct run *run_free(struct run *r);
 
 #endif

@@ -46,6 +46,20 @@ void str_wipe_free(char *s);
  * malloc'd, NULL when absent. */
 char *str_xml_leaf(const char *body, const char *tag);
 
+/* A map of strings to strings (values may be NULL), by open addressing. */
+struct strmap_entry {
+	char *key;                  /* NULL: a free slot */
+	char *value;
+};
+struct strmap {
+	struct strmap_entry *v;
+	size_t cap, n;
+};
+struct strmap_entry *strmap_get(const struct strmap *m, const char *key);
+/* Adds key or replaces its value (copied; may be NULL); 0 or -ENOMEM. */
+int strmap_put(struct strmap *m, const char *key, const char *value);
+void strmap_clear(struct strmap *m);   /* frees all, leaves an empty map */
+
 /* Wall-clock milliseconds since the epoch, and monotonic milliseconds. */
 int64_t time_now_ms(void);
 uint64_t time_mono_ms(void);

@@ -111,7 +111,9 @@ reply(struct client *cl, cJSON *j)
 	cl->reply = buf_steal(&out);
 	b = uv_buf_init(cl->reply, (unsigned)strlen(cl->reply));
 	uv_read_stop((uv_stream_t *)&cl->pipe);
-	uv_timer_stop(&cl->timer);
+	/* a client that does not read a reply larger than the socket buffer
+	 * is cut off like one that does not ask */
+	uv_timer_start(&cl->timer, on_timeout, CTL_TIMEOUT_MS, 0);
 	cl->wr.data = cl;
 	if (uv_write(&cl->wr, (uv_stream_t *)&cl->pipe, &b, 1, on_written) < 0)
 		client_close(cl);
@@ -168,6 +170,12 @@ on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
 }
 
 static void
+on_timeout(uv_timer_t *t)
+{
+	client_close(t->data);
+}
+
+static void
 on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
 	struct client *cl = s->data;
@@ -190,12 +198,6 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 	} else if (cl->len >= CTL_MAX_REQUEST) {
 		reply(cl, error_reply("request longer than 1024 bytes"));
 	}
-}
-
-static void
-on_timeout(uv_timer_t *t)
-{
-	client_close(t->data);
 }
 
 static void
@@ -223,14 +225,21 @@ on_connection(uv_stream_t *server, int status)
 		return;
 	}
 	if (c->n_clients > CTL_MAX_CLIENTS) {
-		/* full: the client that waited longest without asking goes */
-		struct client *old = NULL, *p;
+		/* full: the client that waited longest without asking goes, else
+		 * the oldest one still being answered (not reading its reply);
+		 * never the newcomer, or such clients would lock everyone out */
+		struct client *old = NULL, *busy = NULL, *p;
 
-		for (p = c->clients; p; p = p->next)
-			if (!p->reply && p != cl)
+		for (p = c->clients; p; p = p->next) {
+			if (p == cl)
+				continue;
+			if (!p->reply)
 				old = p;
-		client_close(old ? old : cl);
-		if (!old)
+			else
+				busy = p;
+		}
+		client_close(old ? old : busy ? busy : cl);
+		if (!old && !busy)
 			return;
 	}
 	uv_timer_start(&cl->timer, on_timeout, CTL_TIMEOUT_MS, 0);

@@ -24,83 +24,6 @@
 
 #define CLASSIFICATION "GlueTags"
 
-/* ---- a small string map: resolutions, connections, tags known to exist ---- */
-
-static size_t
-hash(const char *s)
-{
-	size_t h = 1469598103934665603ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
-struct kv *
-enrich__map_get(const struct map *m, const char *key)
-{
-	size_t i;
-
-	if (!m->cap)
-		return NULL;
-	for (i = hash(key) & (m->cap - 1); m->v[i].key; i = (i + 1) & (m->cap - 1))
-		if (strcmp(m->v[i].key, key) == 0)
-			return &m->v[i];
-	return NULL;
-}
-
-int
-enrich__map_put(struct map *m, const char *key, const char *id, const char *type)
-{
-	struct kv *kv;
-	size_t i;
-
-	if ((kv = enrich__map_get(m, key)))
-		return 0;
-	if ((m->n + 1) * 2 > m->cap) {
-		struct map bigger = { .cap = m->cap ? m->cap * 2 : 64 };
-
-		if (!(bigger.v = calloc(bigger.cap, sizeof(*bigger.v))))
-			return -ENOMEM;
-		for (i = 0; i < m->cap; i++) {
-			size_t j;
-
-			if (!m->v[i].key)
-				continue;
-			for (j = hash(m->v[i].key) & (bigger.cap - 1); bigger.v[j].key;
-			     j = (j + 1) & (bigger.cap - 1))
-				;
-			bigger.v[j] = m->v[i];
-		}
-		bigger.n = m->n;
-		free(m->v);
-		*m = bigger;
-	}
-	for (i = hash(key) & (m->cap - 1); m->v[i].key; i = (i + 1) & (m->cap - 1))
-		;
-	if (!(m->v[i].key = strdup(key)) || (id && !(m->v[i].id = strdup(id)))) {
-		free(m->v[i].key);
-		m->v[i].key = NULL;
-		return -ENOMEM;
-	}
-	snprintf(m->v[i].type, sizeof(m->v[i].type), "%s", type ? type : "");
-	m->n++;
-	return 0;
-}
-
-static void
-map_clear(struct map *m)
-{
-	size_t i;
-
-	for (i = 0; i < m->cap; i++) {
-		free(m->v[i].key);
-		free(m->v[i].id);
-	}
-	free(m->v);
-	memset(m, 0, sizeof(*m));
-}
-
 /* ---- the module ---- */
 
 const char *
@@ -171,10 +94,10 @@ enrich_free(struct enrich *e)
 	aws_client_free(e->s3);
 	if (e->pool)
 		http_pool_free(e->pool);
-	map_clear(&e->tags);
-	map_clear(&e->owners);
-	map_clear(&e->found);
-	map_clear(&e->conns);
+	strmap_clear(&e->tags);
+	strmap_clear(&e->owners);
+	strmap_clear(&e->found);
+	strmap_clear(&e->conns);
 	free(e);
 	return NULL;
 }
@@ -387,13 +310,42 @@ struct tagop {                          /* one key.value being made to exist */
 	char *key, *value;              /* normalised */
 	char *key_fqn, *fqn;
 	int step;                       /* 0 the key, 1 the value */
+	int absent;                     /* this step's tag was looked up: not there */
 };
+
+static int
+cmp_label(const void *a, const void *b)
+{
+	const char *x = enrich__jstr(*(cJSON *const *)a, "tagFQN");
+	const char *y = enrich__jstr(*(cJSON *const *)b, "tagFQN");
+
+	return strcmp(x ? x : "", y ? y : "");
+}
+
+/* Labels in tagFQN order: the same tags make the same request, whatever
+ * order their creation finished in. */
+static void
+sort_labels(cJSON *labels)
+{
+	int n = cJSON_GetArraySize(labels), i;
+	cJSON **v;
+
+	if (n < 2 || !(v = calloc((size_t)n, sizeof(*v))))
+		return;
+	for (i = 0; i < n; i++)
+		v[i] = cJSON_DetachItemFromArray(labels, 0);
+	qsort(v, (size_t)n, sizeof(*v), cmp_label);
+	for (i = 0; i < n; i++)
+		cJSON_AddItemToArray(labels, v[i]);
+	free(v);
+}
 
 static void
 wfop_settle(struct wfop *op)
 {
 	if (--op->pending)
 		return;
+	sort_labels(op->want.tags);
 	op->cb(&op->want, op->arg);
 	enrich_want_clear(&op->want);
 	free(op->name);
@@ -458,14 +410,20 @@ on_tag_put(const struct om_result *res, void *arg)
 	struct enrich *e = op->e;
 
 	if (res->ok) {
-		e->x.sink->records++;
-		enrich__map_put(&e->tags, t->step ? t->fqn : t->key_fqn, "", "tag");
+		if (t->absent)          /* created, not found */
+			e->x.sink->records++;
+		strmap_put(&e->tags, t->step ? t->fqn : t->key_fqn, "");
+		t->absent = 0;
 		if (t->step == 0 && t->value) {
 			t->step = 1;
 			tag_step(t);
 			return;
 		}
 		add_label(op, t->fqn);
+	} else if (res->status == 404 && !t->absent) {
+		t->absent = 1;          /* looked up: create it */
+		tag_step(t);
+		return;
 	} else if (!res->cancelled) {
 		e->x.sink->errors++;
 		log_err(e->x.lg, "'%s': creating tag %s failed: %s", op->name,
@@ -475,16 +433,17 @@ on_tag_put(const struct om_result *res, void *arg)
 	wfop_settle(op);
 }
 
-/* Puts the key tag, then the value tag under it, skipping what exists. */
+/* The key tag, then the value tag under it: each looked up, and put
+ * when it is not there yet. */
 static void
 tag_step(struct tagop *t)
 {
 	struct enrich *e = t->op->e;
 	cJSON *body;
 
-	if (t->step == 0 && enrich__map_get(&e->tags, t->key_fqn))
+	if (t->step == 0 && strmap_get(&e->tags, t->key_fqn))
 		t->step = t->value ? 1 : 2;
-	if (t->step == 1 && enrich__map_get(&e->tags, t->fqn))
+	if (t->step == 1 && strmap_get(&e->tags, t->fqn))
 		t->step = 2;
 	if (t->step == 2 || e->cancelled) {
 		struct wfop *op = t->op;
@@ -494,6 +453,16 @@ tag_step(struct tagop *t)
 		tagop_free(t);
 		wfop_settle(op);
 		return;
+	}
+	if (!t->absent) {
+		char *path = enrich__path_enc("/v1/tags/name/%s", t->step ? t->fqn : t->key_fqn);
+
+		if (path) {
+			om_call(e->x.om, "GET", path, NULL, on_tag_put, t);
+			free(path);
+			return;
+		}
+		t->absent = 1;
 	}
 	body = cJSON_CreateObject();
 	if (!body || !cJSON_AddStringToObject(body, "name", t->step ? t->value : t->key) ||
@@ -558,7 +527,14 @@ owner_done(struct ownerop *o, const char *id, const char *type)
 	struct wfop *op = o->op;
 	struct enrich *e = op->e;
 
-	enrich__map_put(&e->owners, o->value, id, type);
+	if (id) {
+		char v[128];
+
+		snprintf(v, sizeof(v), "%s:%s", type, id);
+		strmap_put(&e->owners, o->value, v);
+	} else {
+		strmap_put(&e->owners, o->value, NULL);
+	}
 	if (id) {
 		cJSON *ref = cJSON_CreateObject();
 
@@ -650,15 +626,19 @@ owner_step(struct ownerop *o)
 static void
 start_owner(struct wfop *op, const char *value)
 {
-	struct kv *known = enrich__map_get(&op->e->owners, value);
+	struct strmap_entry *known = strmap_get(&op->e->owners, value);
 	struct ownerop *o;
 
 	if (known) {
-		if (known->id) {
-			cJSON *ref = cJSON_CreateObject();
+		const char *colon = known->value ? strchr(known->value, ':') : NULL;
 
-			if (ref && cJSON_AddStringToObject(ref, "id", known->id) &&
-			    cJSON_AddStringToObject(ref, "type", known->type))
+		if (colon) {
+			cJSON *ref = cJSON_CreateObject();
+			char type[16];
+
+			snprintf(type, sizeof(type), "%.*s", (int)(colon - known->value), known->value);
+			if (ref && cJSON_AddStringToObject(ref, "id", colon + 1) &&
+			    cJSON_AddStringToObject(ref, "type", type))
 				op->want.owner = ref;
 			else
 				cJSON_Delete(ref);

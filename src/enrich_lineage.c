@@ -18,6 +18,7 @@
 #include "entity.h"
 #include "lineage.h"
 #include "log.h"
+#include "memo.h"
 #include "om.h"
 #include "run.h"
 #include "util.h"
@@ -44,6 +45,10 @@ struct linop {
 	char **jobs;
 	size_t n_jobs;
 	int pending;
+	int phase;                      /* 0 reading and resolving, 1 writing */
+	int failed;                     /* a write failed: not remembered */
+	struct strmap edges;            /* "from\x1ffrom type\x1fto\x1fto type" */
+	char key[96], fp[33];           /* in the memo */
 	enrich_done_cb cb;
 	void *arg;
 };
@@ -57,6 +62,10 @@ struct refop {                          /* one ref being resolved */
 	char *path;                     /* S3: normalised path */
 };
 
+static void write_edges(struct linop *op);
+
+/* The last job resolved: write the edges (unless the run before wrote
+ * the same); the last write done: the pipeline's lineage is finished. */
 static void
 linop_settle(struct linop *op)
 {
@@ -64,12 +73,22 @@ linop_settle(struct linop *op)
 
 	if (--op->pending)
 		return;
+	if (op->phase == 0) {
+		op->phase = 1;
+		op->pending = 1;        /* held while we submit */
+		write_edges(op);
+		linop_settle(op);
+		return;
+	}
+	if (!op->failed && !op->e->cancelled)
+		memo_put(op->e->x.next, op->key, op->fp);
 	op->cb(op->arg);
 	for (i = 0; i < op->n_jobs; i++)
 		free(op->jobs[i]);
 	free(op->jobs);
 	free(op->workflow);
 	free(op->pid);
+	strmap_clear(&op->edges);
 	free(op);
 }
 
@@ -96,6 +115,7 @@ on_edge(const struct om_result *res, void *arg)
 	if (res->ok) {
 		e->x.sink->records++;
 	} else if (!res->cancelled) {
+		op->failed = 1;
 		e->x.sink->errors++;
 		log_err(e->x.lg, "'%s': writing a lineage edge failed: %s", op->workflow, res->message);
 	}
@@ -111,6 +131,18 @@ ref_json(const char *id, const char *type)
 		return o;
 	cJSON_Delete(o);
 	return NULL;
+}
+
+/* An edge of the pipeline, written once all are known. */
+static void
+add_edge(struct linop *op, const char *from, const char *from_type, const char *to,
+         const char *to_type)
+{
+	struct buf b = {0};
+
+	if (buf_printf(&b, "%s\x1f%s\x1f%s\x1f%s", from, from_type, to, to_type) == 0)
+		strmap_put(&op->edges, b.data, NULL);
+	buf_clear(&b);
 }
 
 static void
@@ -171,7 +203,7 @@ jobl_settle(struct jobl *j)
 					break;
 			if (c < b)
 				continue;
-			put_edge(op, j->ids[a], j->types[a], j->ids[b], j->types[b]);
+			add_edge(op, j->ids[a], j->types[a], j->ids[b], j->types[b]);
 		}
 	}
 	jobl_free(j);
@@ -186,7 +218,7 @@ refop_end(struct refop *r, const char *id, const char *type, int cache)
 	const struct lineage_ref *ref = &j->refs.v[r->i];
 
 	if (cache && r->key)
-		enrich__map_put(&e->found, r->key, id, type);
+		strmap_put(&e->found, r->key, id);
 	if (id) {
 		j->ids[r->i] = strdup(id);
 		j->types[r->i] = type;
@@ -331,7 +363,7 @@ start_resolve(struct jobl *j, size_t i)
 	struct lineage_ref *ref = &j->refs.v[i];
 	struct refop *r = calloc(1, sizeof(*r));
 	struct buf k = {0};
-	struct kv *kv;
+	struct strmap_entry *kv;
 
 	if (!r)
 		return;
@@ -360,10 +392,10 @@ start_resolve(struct jobl *j, size_t i)
 	}
 	r->key = buf_steal(&k);
 	j->pending++;
-	if ((kv = enrich__map_get(&e->found, r->key))) {
+	if ((kv = strmap_get(&e->found, r->key))) {
 		const char *type = ref->kind == LINEAGE_S3 ? "container" : "table";
 
-		refop_end(r, kv->id, type, 0);
+		refop_end(r, kv->value, type, 0);
 		return;
 	}
 	resolve_step(r);
@@ -393,7 +425,7 @@ on_connection(const struct aws_result *res, void *arg)
 			            j->op->workflow, j->name, c->name, res->ok ? "" : ": ",
 			            res->ok ? "" : (res->code ? res->code : "error"));
 		}
-		enrich__map_put(&e->conns, c->name, db, "db");
+		strmap_put(&e->conns, c->name, db);
 	}
 	for (i = 0; i < j->refs.n; i++)
 		if (j->refs.v[i].kind == LINEAGE_TABLE && !j->refs.v[i].database &&
@@ -417,16 +449,16 @@ with_refs(struct jobl *j)
 	j->pending = 1;                 /* held while we submit */
 	for (i = 0; i < j->refs.n && !e->cancelled; i++) {
 		struct lineage_ref *ref = &j->refs.v[i];
-		struct kv *kv;
+		struct strmap_entry *kv;
 		struct connop *c;
 		cJSON *in = NULL;
 		size_t k;
 
 		if (ref->kind != LINEAGE_TABLE || ref->database || !ref->connection)
 			continue;
-		if ((kv = enrich__map_get(&e->conns, ref->connection))) {
-			if (kv->id)
-				ref->database = strdup(kv->id);
+		if ((kv = strmap_get(&e->conns, ref->connection))) {
+			if (kv->value)
+				ref->database = strdup(kv->value);
 			continue;
 		}
 		for (k = 0; k < i; k++)         /* asked already for this job */
@@ -562,6 +594,52 @@ read_jobs(struct linop *op)
 	}
 }
 
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The edge keys in order, for the fingerprint and the writes. */
+static char **
+sorted_edges(const struct linop *op)
+{
+	char **v = calloc(op->edges.n + 1, sizeof(*v));
+	size_t i, n = 0;
+
+	for (i = 0; v && i < op->edges.cap; i++)
+		if (op->edges.v[i].key)
+			v[n++] = op->edges.v[i].key;
+	if (v && n)
+		qsort(v, n, sizeof(*v), cmp_str);
+	return v;
+}
+
+static void
+put_all(struct linop *op)
+{
+	char **v = sorted_edges(op);
+	size_t i;
+
+	for (i = 0; v && v[i] && !op->e->cancelled; i++) {
+		char *f[4], *copy = strdup(v[i]), *p = copy;
+		int k;
+
+		for (k = 0; p && k < 4; k++) {
+			f[k] = p;
+			p = strchr(p, '\x1f');
+			if (p)
+				*p++ = '\0';
+		}
+		if (copy && k == 4)
+			put_edge(op, f[0], f[1], f[2], f[3]);
+		free(copy);
+	}
+	if (!v)
+		op->failed = 1;
+	free(v);
+}
+
 static void
 on_lineage_deleted(const struct om_result *res, void *arg)
 {
@@ -569,8 +647,9 @@ on_lineage_deleted(const struct om_result *res, void *arg)
 	struct enrich *e = op->e;
 
 	if (res->ok || res->status == 404) {
-		read_jobs(op);
+		put_all(op);
 	} else if (!res->cancelled) {
+		op->failed = 1;
 		e->x.sink->errors++;
 		log_err(e->x.lg, "'%s': removing the pipeline's lineage (overrideLineage) failed, "
 		        "lineage left as it was: %s", op->workflow, res->message);
@@ -605,16 +684,45 @@ enrich_lineage(struct enrich *e, const char *workflow, const char *pipeline_id,
 	op->cb = cb;
 	op->arg = arg;
 	op->pending = 1;                /* held while we submit */
+	snprintf(op->key, sizeof(op->key), "l\x1f%s", pipeline_id);
+	read_jobs(op);
+	linop_settle(op);
+}
+
+/* All edges are known: nothing to do when the run before wrote these very
+ * edges; else, with overrideLineage, the pipeline's earlier edges go
+ * first; then every edge. */
+static void
+write_edges(struct linop *op)
+{
+	struct enrich *e = op->e;
+	char **v = sorted_edges(op);
+	struct buf all = {0};
+	size_t i;
+
+	for (i = 0; v && v[i]; i++)
+		if (buf_puts(&all, v[i]) < 0 || buf_puts(&all, "\n") < 0)
+			break;
+	memo_fp(all.data ? all.data : "", op->fp);
+	buf_clear(&all);
+	free(v);
+	if (e->cancelled)
+		return;
+	if (e->x.next && memo_same(e->x.memo, op->key, op->fp)) {
+		log_debug(e->x.lg, "'%s': lineage unchanged (%zu edges)", op->workflow, op->edges.n);
+		return;
+	}
 	if (e->x.wf->override_lineage) {
-		char *path = enrich__path_enc("/v1/lineage/pipeline/%s/type/PipelineLineage", pipeline_id);
+		char *path = enrich__path_enc("/v1/lineage/pipeline/%s/type/PipelineLineage", op->pid);
 
 		if (path) {
 			op->pending++;
 			om_call(e->x.om, "DELETE", path, NULL, on_lineage_deleted, op);
 			free(path);
+		} else {
+			op->failed = 1;
 		}
 	} else {
-		read_jobs(op);
+		put_all(op);
 	}
-	linop_settle(op);
 }

@@ -14,8 +14,10 @@
 #include "daemon.h"
 #include "http.h"
 #include "log.h"
+#include "memo.h"
 #include "run.h"
 #include "secrets.h"
+#include "state.h"
 #include "util.h"
 #include "wf.h"
 #include "ytree.h"
@@ -30,7 +32,8 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: gluemetad ingest -c FILE [--glue-concurrency N] [--om-concurrency N] [-d]\n"
+	        "usage: gluemetad ingest -c FILE [--glue-concurrency N] [--om-concurrency N]\n"
+	        "                        [--state FILE [--full]] [-d]\n"
 	        "       gluemetad check -c FILE | --config PATH\n"
 	        "       gluemetad daemon [--config PATH] [-d]\n"
 	        "       gluemetad version\n"
@@ -88,6 +91,9 @@ print_summary(const struct wf *w, const struct run_stats *st, double secs)
 	       "pipelines marked deleted: %lu%s\n", st->workflows_listed, st->pipelines_written,
 	       st->statuses_written, st->pipelines_deleted,
 	       st->deletion_skipped ? " (skipped: the Glue listing did not complete)" : "");
+	if (st->pipelines_unchanged || st->statuses_unchanged)
+		printf("Unchanged since the last run, not written again: %lu pipelines, %lu statuses\n",
+		       st->pipelines_unchanged, st->statuses_unchanged);
 	printf("Requests: Glue %lu, OpenMetadata %lu\n", st->glue_requests, st->om_requests);
 	if (st->glue_throttled || st->om_throttled)
 		printf("Throttled replies: Glue %lu (concurrency down to %u of %u), "
@@ -131,12 +137,41 @@ close_walk(uv_handle_t *h, void *arg)
 		uv_close(h, NULL);
 }
 
-static int
-cmd_ingest(const char *path, const struct run_opts *opts, int debug)
+/* --state FILE: the memo of the run before, for an incremental run. */
+static struct memo *
+load_memo(const char *state, const char *wf_path, struct run_opts *o, char **ret_settings,
+          char *dir, char *base, size_t n)
 {
+	const char *slash = strrchr(state, '/');
+	char why[256];
+	struct memo *m;
+
+	snprintf(dir, n, "%.*s", slash ? (int)(slash - state) : 1, slash ? state : ".");
+	if (!*dir)
+		snprintf(dir, n, "/");
+	snprintf(base, n, "%s", slash ? slash + 1 : state);
+	if (!(*ret_settings = state_memo_settings(wf_path)))
+		return NULL;
+	m = state_memo_load(dir, base, *ret_settings, why, sizeof(why));
+	if (m && memo_size(m))
+		log_info(NULL, "incremental run: %zu records of the last run in %s", memo_size(m),
+		         state);
+	else if (m && !o->full)
+		log_info(NULL, "full run: no usable record of the last run in %s (%s)", state, why);
+	o->memo = m;
+	o->memo_settings = *ret_settings;
+	return m;
+}
+
+static int
+cmd_ingest(const char *path, const struct run_opts *opts_in, const char *state, int debug)
+{
+	struct run_opts o = *opts_in, *opts = &o;
 	struct gm_err err = {{0}};
 	struct ingest in = {0};
 	struct wf *w = NULL;
+	struct memo *memo = NULL, *next;
+	char *settings = NULL, dir[4096], base[1024];
 	int rc = EXIT_FAILED;
 
 	if (wf_load(path, &w, &err) < 0) {
@@ -144,6 +179,11 @@ cmd_ingest(const char *path, const struct run_opts *opts, int debug)
 		return EXIT_USAGE;
 	}
 	log_setup(debug ? LOG_DEBUG : log_priority_from_name(w->logger_level), LOG_TARGET_STDERR);
+	if (state && !(memo = load_memo(state, path, &o, &settings, dir, base, sizeof(base)))) {
+		fprintf(stderr, "gluemetad: cannot read %s: %s\n", path, strerror(errno));
+		wf_free(w);
+		return EXIT_USAGE;
+	}
 	if (uv_loop_init(&in.loop) < 0 || !(in.http = http_new(&in.loop))) {
 		fprintf(stderr, "gluemetad: cannot set up the event loop\n");
 		goto out;
@@ -169,6 +209,13 @@ cmd_ingest(const char *path, const struct run_opts *opts, int debug)
 		uv_run(&in.loop, UV_RUN_ONCE);
 	print_summary(w, run_stats(in.run), (double)(time_mono_ms() - in.started_ms) / 1000.0);
 	rc = exit_status(w, in.run);
+	if (state && !run_stats(in.run)->cancelled && (next = run_take_memo(in.run))) {
+		int r = state_memo_save(dir, base, next);
+
+		if (r < 0)
+			fprintf(stderr, "gluemetad: cannot write %s: %s\n", state, strerror(-r));
+		memo_free(next);
+	}
 	in.run = run_free(in.run);
 	uv_close((uv_handle_t *)&in.sigint, NULL);
 	uv_close((uv_handle_t *)&in.sigterm, NULL);
@@ -182,6 +229,8 @@ out_loop:
 		(void)uv_loop_close(&in.loop);
 	}
 out:
+	memo_free(memo);
+	free(settings);
 	wf_free(w);
 	return rc;
 }
@@ -284,11 +333,13 @@ main(int argc, char **argv)
 		{ "debug", no_argument, NULL, 'd' },
 		{ "glue-concurrency", required_argument, NULL, 'G' },
 		{ "om-concurrency", required_argument, NULL, 'O' },
+		{ "state", required_argument, NULL, 'S' },
+		{ "full", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct run_opts opts = {0};
-	const char *cmd, *config = NULL, *daemon_config = NULL;
+	const char *cmd, *config = NULL, *daemon_config = NULL, *state = NULL;
 	int c, rc, debug = 0;
 
 	if (argc < 2) {
@@ -318,6 +369,8 @@ main(int argc, char **argv)
 			if (parse_count("--om-concurrency", optarg, &opts.om_concurrency) < 0)
 				return EXIT_USAGE;
 			break;
+		case 'S': state = optarg; break;
+		case 'F': opts.full = 1; break;
 		case 'h': usage(stdout); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;
 		}
@@ -355,7 +408,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "gluemetad: cannot initialise libcurl\n");
 		return EXIT_FAILED;
 	}
-	rc = cmd_ingest(config, &opts, debug);
+	rc = cmd_ingest(config, &opts, state, debug);
 	curl_global_cleanup();
 	return rc;
 }

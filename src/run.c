@@ -19,6 +19,7 @@
 #include "filter.h"
 #include "http.h"
 #include "log.h"
+#include "memo.h"
 #include "om.h"
 #include "run.h"
 #include "secrets.h"
@@ -43,6 +44,7 @@ struct item {
 	cJSON *jobs;                    /* names of the graph's JOB nodes */
 	char *description;              /* the workflow's, from Glue */
 	char *id;                       /* of the written pipeline */
+	char fp[33];                    /* the pipeline request's sourceHash */
 	struct enrich_want want;        /* tags and owner from Glue tags */
 	char *runs_token;
 	unsigned runs_pages, n_runs;
@@ -85,6 +87,11 @@ struct run {
 	char run_id[40];                /* reported to ingestionPipelineFQN */
 	struct awsauth *auth;
 	struct enrich *enrich;
+	const struct memo *memo;        /* what the run before wrote, or NULL */
+	struct memo *next;              /* what this run wrote or found unchanged */
+	struct strmap known;            /* pipeline name -> "sourceHash:id" in OpenMetadata */
+	char *known_after;
+	unsigned known_pages;
 	struct secrets *secrets;        /* the workflow with its secrets resolved */
 	int secrets_state;              /* 0 none, 1 resolving, 2 done, -1 failed */
 	char secrets_why[600];
@@ -176,35 +183,77 @@ static void item_fail(struct item *it)
 	it->failed = 1;
 }
 
+/* A write remembered in the memo once it succeeded. */
+struct memo_write {
+	struct item *it;
+	char key[200];
+	char fp[33];
+};
+
+/* The memo key of something of a written pipeline ("s", "u"), and the
+ * fingerprint of its body; 1 when the run before wrote the same (then it
+ * is remembered again and need not be sent). */
+static int
+unchanged(struct item *it, char kind, const char *sub, const cJSON *body, struct memo_write *w)
+{
+	struct run *r = it->run;
+	char *text = cJSON_PrintUnformatted(body);
+
+	w->it = it;
+	snprintf(w->key, sizeof(w->key), "%c\x1f%s\x1f%s", kind, it->id ? it->id : "", sub);
+	memo_fp(text ? text : "", w->fp);
+	free(text);
+	if (!r->next || !memo_same(r->memo, w->key, w->fp))
+		return 0;
+	memo_put(r->next, w->key, w->fp);
+	return 1;
+}
+
+static struct memo_write *
+memo_write_dup(const struct memo_write *w)
+{
+	struct memo_write *c = malloc(sizeof(*c));
+
+	if (c)
+		*c = *w;
+	return c;
+}
+
 static void
 on_status_put(const struct om_result *res, void *arg)
 {
-	struct item *it = arg;
+	struct memo_write *w = arg;
+	struct item *it = w->it;
 	struct run *r = it->run;
 
 	if (res->ok) {
 		r->st.sink.records++;
 		r->st.statuses_written++;
+		memo_put(r->next, w->key, w->fp);
 	} else if (!res->cancelled) {
 		r->st.sink.errors++;
 		item_fail(it);
 		log_err(&r->lg, "'%s': writing a pipeline status failed: %s", it->name, res->message);
 	}
+	free(w);
 	settle(r);
 }
 
 static void
 on_usage_put(const struct om_result *res, void *arg)
 {
-	struct item *it = arg;
+	struct memo_write *w = arg;
+	struct item *it = w->it;
 	struct run *r = it->run;
 
 	if (res->ok) {
 		r->st.sink.records++;
+		memo_put(r->next, w->key, w->fp);
 	} else if (!res->cancelled) {
 		r->st.sink.warnings++;
 		log_warning(&r->lg, "'%s': publishing pipeline usage failed: %s", it->name, res->message);
 	}
+	free(w);
 	settle(r);
 }
 
@@ -216,8 +265,16 @@ send_usage(struct item *it)
 	cJSON *days = entity_usage_counts(it->statuses), *d;
 	char *path = it->id ? path_printf("/v1/usage/pipeline/%s", it->id) : NULL;
 
-	while (path && days && (d = cJSON_DetachItemFromArray(days, 0)))
-		om(r, "PUT", path, d, on_usage_put, it);
+	while (path && days && (d = cJSON_DetachItemFromArray(days, 0))) {
+		struct memo_write w, *c;
+
+		if (unchanged(it, 'u', jstr(d, "date") ? jstr(d, "date") : "", d, &w) ||
+		    !(c = memo_write_dup(&w))) {
+			cJSON_Delete(d);
+			continue;
+		}
+		om(r, "PUT", path, d, on_usage_put, c);
+	}
 	free(path);
 	cJSON_Delete(days);
 }
@@ -239,8 +296,24 @@ maybe_send_statuses(struct item *it)
 		item_fail(it);
 		return;
 	}
-	while ((s = cJSON_DetachItemFromArray(it->statuses, 0)))
-		om(r, "PUT", path, s, on_status_put, it);
+	while ((s = cJSON_DetachItemFromArray(it->statuses, 0))) {
+		const cJSON *ts = cJSON_GetObjectItemCaseSensitive(s, "timestamp");
+		struct memo_write w, *c;
+		char sub[32];
+
+		snprintf(sub, sizeof(sub), "%.0f", cJSON_IsNumber(ts) ? ts->valuedouble : -1.0);
+		if (unchanged(it, 's', sub, s, &w)) {
+			r->st.statuses_unchanged++;
+			cJSON_Delete(s);
+			continue;
+		}
+		if (!(c = memo_write_dup(&w))) {
+			cJSON_Delete(s);
+			r->st.sink.errors++;
+			continue;
+		}
+		om(r, "PUT", path, s, on_status_put, c);
+	}
 	free(path);
 	log_debug(&r->lg, "'%s': %u runs read", it->name, it->n_runs);
 }
@@ -270,17 +343,17 @@ on_lineage_done(void *arg)
 
 /* After the pipeline was written: what it owns set (PATCH), its lineage. */
 static void
-after_pipeline(struct item *it, const cJSON *entity)
+after_pipeline(struct item *it, const cJSON *entity, const char *id)
 {
 	struct run *r = it->run;
-	const char *id = jstr(entity, "id");
-	cJSON *ops;
+	cJSON *ops = NULL;
 	char *path;
 
 	if (!id || !(it->id = strdup(id)) || stopping(r))
 		return;
-	ops = enrich_patch(entity, it->want.tags, it->want.owner, it->description,
-	                   r->wf->override_metadata);
+	if (entity)                     /* written now, not found unchanged */
+		ops = enrich_patch(entity, it->want.tags, it->want.owner, it->description,
+		                   r->wf->override_metadata);
 	if (ops && (path = path_printf("/v1/pipelines/%s", id))) {
 		om(r, "PATCH", path, ops, on_patch, it);
 		free(path);
@@ -302,7 +375,7 @@ on_pipeline_put(const struct om_result *res, void *arg)
 
 	if (res->ok) {
 		it->pipeline_state = 1;
-		after_pipeline(it, res->json);
+		after_pipeline(it, res->json, jstr(res->json, "id"));
 		r->st.sink.records++;
 		r->st.pipelines_written++;
 		if (r->st.pipelines_written % 100 == 0)
@@ -422,6 +495,24 @@ request_runs(struct item *it)
 	glue(r, "GetWorkflowRuns", in, on_runs, it);
 }
 
+/* The fingerprint of what the pipeline request and its patch would set. */
+static void
+pipeline_fp(struct item *it, const cJSON *req)
+{
+	char *a = cJSON_PrintUnformatted(req);
+	char *b = it->want.owner ? cJSON_PrintUnformatted(it->want.owner) : NULL;
+	struct buf all = {0};
+
+	if (buf_printf(&all, "%s\x1f%s\x1f%s\x1f%d", a ? a : "", b ? b : "",
+	               it->description ? it->description : "", it->run->wf->override_metadata) == 0)
+		memo_fp(all.data, it->fp);
+	else
+		memo_fp("", it->fp);
+	buf_clear(&all);
+	free(a);
+	free(b);
+}
+
 static void
 on_want(struct enrich_want *want, void *arg)
 {
@@ -435,9 +526,23 @@ on_want(struct enrich_want *want, void *arg)
 	if (stopping(r)) {
 		cJSON_Delete(req);
 	} else {
+		const struct strmap_entry *k;
+
 		if (it->want.tags)
 			cJSON_AddItemToObject(req, "tags", cJSON_Duplicate(it->want.tags, 1));
-		om(r, "PUT", "/v1/pipelines", req, on_pipeline_put, it);
+		pipeline_fp(it, req);
+		k = r->next ? strmap_get(&r->known, it->name) : NULL;
+		if (k && k->value && strncmp(k->value, it->fp, 32) == 0 && k->value[32] == ':') {
+			/* OpenMetadata has this very pipeline: nothing to write */
+			cJSON_Delete(req);
+			it->pipeline_state = 1;
+			r->st.pipelines_unchanged++;
+			after_pipeline(it, NULL, k->value + 33);
+			maybe_send_statuses(it);
+		} else {
+			cJSON_AddStringToObject(req, "sourceHash", it->fp);
+			om(r, "PUT", "/v1/pipelines", req, on_pipeline_put, it);
+		}
 	}
 	settle(r);
 }
@@ -775,6 +880,7 @@ on_creds(int rc, const char *why, void *arg)
 				.om = r->om, .wf = r->wf, .lg = &r->lg, .source = &r->st.source,
 				.sink = &r->st.sink, .owner_tag = r->o.owner_tag,
 				.s3_concurrency = r->o.glue_concurrency,
+				.memo = r->memo, .next = r->next,
 			};
 
 			r->enrich = enrich_new(&x, &err);
@@ -803,6 +909,75 @@ start_main(struct run *r)
 	cJSON_Delete(page);
 }
 
+static void list_known(struct run *r);
+
+/* Incremental runs: the service's pipelines with their sourceHash first,
+ * so that unchanged ones are not written again. */
+static void
+before_main(struct run *r)
+{
+	if (r->next && !r->o.full)
+		list_known(r);
+	else
+		start_main(r);
+}
+
+static void
+on_known(const struct om_result *res, void *arg)
+{
+	struct run *r = arg;
+	const cJSON *data = cJSON_GetObjectItemCaseSensitive(res->json, "data"), *p;
+	const char *after = jstr(cJSON_GetObjectItemCaseSensitive(res->json, "paging"), "after");
+
+	if (res->cancelled) {
+		settle(r);
+		return;
+	}
+	if (!res->ok || !cJSON_IsArray(data)) {
+		log_warning(&r->lg, "listing the service's pipelines failed, writing every pipeline: %s",
+		            res->ok ? "malformed reply" : res->message);
+		strmap_clear(&r->known);
+		start_main(r);
+		settle(r);
+		return;
+	}
+	cJSON_ArrayForEach(p, data) {
+		const char *name = jstr(p, "name"), *id = jstr(p, "id"), *h = jstr(p, "sourceHash");
+		char v[128];
+
+		if (name && id && h && strlen(h) == 32 && strlen(id) < 64) {
+			snprintf(v, sizeof(v), "%s:%s", h, id);
+			strmap_put(&r->known, name, v);
+		}
+	}
+	free(r->known_after);
+	r->known_after = NULL;
+	if (after && *after && ++r->known_pages < 100000 && (r->known_after = strdup(after)))
+		list_known(r);
+	else
+		start_main(r);
+	settle(r);
+}
+
+static void
+list_known(struct run *r)
+{
+	char *svc = str_urlencode(r->wf->service_name), *after = NULL;
+	struct buf path = {0};
+
+	if (r->known_after)
+		after = str_urlencode(r->known_after);
+	if (svc && (!r->known_after || after) &&
+	    buf_printf(&path, "/v1/pipelines?service=%s&fields=sourceHash&limit=%d%s%s", svc,
+	               OM_LIST_PAGE, after ? "&after=" : "", after ? after : "") == 0)
+		om(r, "GET", path.data, NULL, on_known, r);
+	else
+		start_main(r);
+	free(svc);
+	free(after);
+	buf_clear(&path);
+}
+
 static void
 on_service_put(const struct om_result *res, void *arg)
 {
@@ -811,7 +986,7 @@ on_service_put(const struct om_result *res, void *arg)
 	if (res->ok) {
 		r->st.sink.records++;
 		log_info(&r->lg, "created pipeline service '%s'", r->wf->service_name);
-		start_main(r);
+		before_main(r);
 	} else if (!res->cancelled) {
 		fatal(r, "cannot create pipeline service '%s': %s", r->wf->service_name, res->message);
 	}
@@ -829,7 +1004,7 @@ on_service_get(const struct om_result *res, void *arg)
 			fatal(r, "pipeline service '%s' exists with serviceType %s, not GluePipeline",
 			      r->wf->service_name, type);
 		else
-			start_main(r);
+			before_main(r);
 	} else if (res->status == 404) {
 		cJSON *body = entity_service_request(r->wf->service_name,
 		                                     r->wf->store_service_connection
@@ -1213,6 +1388,13 @@ run_start(struct http *h, const struct wf *wf, const struct run_opts *opts, run_
 	r->arg = arg;
 	if (opts)
 		r->o = *opts;
+	if (r->o.memo_settings) {
+		r->memo = r->o.full ? NULL : r->o.memo;
+		if (!(r->next = memo_new(r->o.memo_settings))) {
+			gm_err_set(err, "out of memory");
+			goto fail;
+		}
+	}
 	if (!r->o.glue_concurrency)
 		r->o.glue_concurrency = 8;
 	if (!r->o.om_concurrency)
@@ -1319,6 +1501,15 @@ run_cancel(struct run *r)
 		http_pool_cancel(r->om_pool);
 }
 
+struct memo *
+run_take_memo(struct run *r)
+{
+	struct memo *m = r->next;
+
+	r->next = NULL;
+	return m;
+}
+
 const struct run_stats *
 run_stats(const struct run *r)
 {
@@ -1348,6 +1539,9 @@ run_free(struct run *r)
 	cJSON_Delete(r->first_page);
 	free(r->list_token);
 	free(r->om_after);
+	free(r->known_after);
+	strmap_clear(&r->known);
+	memo_free(r->next);
 	filter_free(r->filter);
 	free(r->endpoint);
 	enrich_free(r->enrich);

@@ -328,3 +328,87 @@ str_xml_leaf(const char *body, const char *tag)
 	}
 	return buf_steal(&out);
 }
+
+/* ---- strmap: open addressing, FNV-1a, at most half full ---- */
+
+static size_t
+strmap_hash(const char *s)
+{
+	size_t h = (size_t)1469598103934665603ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * (size_t)1099511628211ULL;
+	return h;
+}
+
+struct strmap_entry *
+strmap_get(const struct strmap *m, const char *key)
+{
+	size_t i;
+
+	if (!m->cap)
+		return NULL;
+	for (i = strmap_hash(key) & (m->cap - 1); m->v[i].key; i = (i + 1) & (m->cap - 1))
+		if (strcmp(m->v[i].key, key) == 0)
+			return &m->v[i];
+	return NULL;
+}
+
+int
+strmap_put(struct strmap *m, const char *key, const char *value)
+{
+	struct strmap_entry *e = strmap_get(m, key);
+	char *v = NULL;
+	size_t i;
+
+	if (value && !(v = strdup(value)))
+		return -ENOMEM;
+	if (e) {
+		free(e->value);
+		e->value = v;
+		return 0;
+	}
+	if ((m->n + 1) * 2 > m->cap) {
+		struct strmap bigger = { .cap = m->cap ? m->cap * 2 : 64 };
+
+		if (!(bigger.v = calloc(bigger.cap, sizeof(*bigger.v)))) {
+			free(v);
+			return -ENOMEM;
+		}
+		for (i = 0; i < m->cap; i++) {
+			size_t j;
+
+			if (!m->v[i].key)
+				continue;
+			for (j = strmap_hash(m->v[i].key) & (bigger.cap - 1); bigger.v[j].key;
+			     j = (j + 1) & (bigger.cap - 1))
+				;
+			bigger.v[j] = m->v[i];
+		}
+		bigger.n = m->n;
+		free(m->v);
+		*m = bigger;
+	}
+	for (i = strmap_hash(key) & (m->cap - 1); m->v[i].key; i = (i + 1) & (m->cap - 1))
+		;
+	if (!(m->v[i].key = strdup(key))) {
+		free(v);
+		return -ENOMEM;
+	}
+	m->v[i].value = v;
+	m->n++;
+	return 0;
+}
+
+void
+strmap_clear(struct strmap *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->cap; i++) {
+		free(m->v[i].key);
+		free(m->v[i].value);
+	}
+	free(m->v);
+	memset(m, 0, sizeof(*m));
+}

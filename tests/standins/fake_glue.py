@@ -168,8 +168,14 @@ class Handler(BaseHTTPRequestHandler):
                 if "clock_offset_s" in cfg:
                     st.clock_offset_s = int(cfg["clock_offset_s"])
                 if "faults" in cfg:
-                    st.faults = [dict(f) for f in cfg["faults"]]
+                    try:
+                        serve.check_faults(cfg["faults"])
+                    except ValueError as e:
+                        return 400, {"message": str(e)}
+                    st.faults = [dict(f, hits=0) for f in cfg["faults"]]
                 return 200, {}
+            if method == "GET" and path == "/__fake/faults":
+                return 200, {"faults": st.faults}
             if method == "POST" and path == "/__fake/estate":
                 st.set_estate(json.loads(body))
                 return 200, {}
@@ -299,6 +305,9 @@ class Handler(BaseHTTPRequestHandler):
         try:
             self.inject(op, req)
             out = getattr(self, "op_" + op)(req)
+        except serve.Misbehave as m:
+            serve.misbehave(self, m.fault, "application/x-amz-json-1.1")
+            return
         except GlueError as e:
             self.send_error_json(e)
             return
@@ -340,6 +349,10 @@ class Handler(BaseHTTPRequestHandler):
                     continue
                 if f.get("times", -1) > 0:
                     f["times"] -= 1
+                f["hits"] = f.get("hits", 0) + 1
+                if "action" in f:           # a transport-level fault, see serve.misbehave
+                    self.entry[3] = f["action"]
+                    raise serve.Misbehave(f)
                 if "raw_body" in f:         # a broken reply, sent as it is
                     raise RawReply(int(f.get("status", 200)), f["raw_body"])
                 raise GlueError(int(f.get("status", 500)), f.get("error", "InternalServiceException"),

@@ -14,6 +14,7 @@ import copy
 import datetime
 import json
 import os
+import pickle
 import re
 import sys
 import threading
@@ -203,7 +204,29 @@ class Store:
         self.latency_ms = args.latency_ms
         self.faults = []
         self.in_flight = 0
+        before = set(vars(self))
         self.reset()
+        # what reset() sets is the store: what --state-file keeps across restarts
+        self.state_keys = sorted(set(vars(self)) - before)
+        self.state_file = args.state_file
+        if self.state_file and os.path.exists(self.state_file):
+            with open(self.state_file, "rb") as fh:
+                for k, v in pickle.load(fh).items():
+                    if k in self.state_keys:
+                        setattr(self, k, v)
+
+    def persist(self):
+        """Writes the store to --state-file (temp file + rename, so a reader or
+        a restart sees the old or the new store, never a torn one).  Called
+        with the lock held after every change and before its reply is sent:
+        a write that was answered survives the process being killed."""
+        if not self.state_file:
+            return
+        tmp = f"{self.state_file}.tmp.{os.getpid()}"
+        with open(tmp, "wb") as fh:
+            pickle.dump({k: getattr(self, k) for k in self.state_keys}, fh,
+                        protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, self.state_file)
 
     def reset(self):
         self.services = {}        # fqn -> entity
@@ -490,6 +513,9 @@ class Handler(BaseHTTPRequestHandler):
             status, obj = self.api(method, raw)
         except OMError as e:
             status, obj = e.status, {"code": e.status, "message": e.message}
+        except serve.Misbehave as m:
+            serve.misbehave(self, m.fault)
+            return
         finally:
             with st.lock:
                 st.in_flight -= 1
@@ -534,6 +560,7 @@ class Handler(BaseHTTPRequestHandler):
                              "max_in_flight": st.max_in_flight}
             if method == "POST" and self.path == "/__fake/reset":
                 st.reset()
+                st.persist()
                 return 200, {}
             if method == "POST" and self.path == "/__fake/seed":
                 seed = json.loads(raw or b"{}")
@@ -543,19 +570,29 @@ class Handler(BaseHTTPRequestHandler):
                     st.seed(seed)
                 except OMError as e:
                     return e.status, {"code": e.status, "message": e.message}
+                finally:
+                    st.persist()
                 return 200, {}
             if method == "POST" and self.path == "/__fake/edit":
                 try:
                     return 200, self.person_edit(json.loads(raw or b"{}"))
                 except OMError as e:
                     return e.status, {"code": e.status, "message": e.message}
+                finally:
+                    st.persist()
             if method == "POST" and self.path == "/__fake/config":
                 cfg = json.loads(raw or b"{}")
+                if "faults" in cfg:
+                    try:
+                        serve.check_faults(cfg["faults"])
+                    except ValueError as e:
+                        return 400, {"message": str(e)}
+                    st.faults = [dict(f, hits=0) for f in cfg["faults"]]
                 if "latency_ms" in cfg:
                     st.latency_ms = int(cfg["latency_ms"])
-                if "faults" in cfg:
-                    st.faults = [dict(f) for f in cfg["faults"]]
                 return 200, {}
+            if method == "GET" and self.path == "/__fake/faults":
+                return 200, {"faults": st.faults}
         return 404, {"message": "unknown control path"}
 
     def person_edit(self, edit):
@@ -622,6 +659,9 @@ class Handler(BaseHTTPRequestHandler):
                 if f.get("method", method) == method and re.search(f.get("path", ""), path):
                     if f.get("times", -1) > 0:
                         f["times"] -= 1
+                    f["hits"] = f.get("hits", 0) + 1
+                    if "action" in f:       # a transport-level fault, see serve.misbehave
+                        raise serve.Misbehave(f)
                     return int(f.get("status", 500)), f.get("body", {
                         "code": int(f.get("status", 500)), "message": "injected fault"})
         if handler is None:
@@ -633,7 +673,11 @@ class Handler(BaseHTTPRequestHandler):
             except ValueError:
                 raise OMError(400, "Unable to process JSON")
         with st.lock:
-            return handler(method, path, query, body, *args)
+            try:
+                return handler(method, path, query, body, *args)
+            finally:
+                if method != "GET":
+                    st.persist()
 
     ROUTES = [
         ("GET", r"/api/v1/system/version", "/api/v1/system/version", "version"),
@@ -1120,6 +1164,7 @@ def main():
     ap.add_argument("--version", default="1.13.2")
     ap.add_argument("--latency-ms", type=int, default=0)
     ap.add_argument("--spec-dir", default=DEFAULT_SPEC)
+    ap.add_argument("--state-file", help="keep the store in this file across restarts")
     args = ap.parse_args()
     store = Store(args)
     return serve.serve(Handler, args.port, args.port_file, tls_cert=args.tls_cert,

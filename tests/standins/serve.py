@@ -1,15 +1,55 @@
 """What both stand-ins share: serve a handler on 127.0.0.1 until SIGTERM,
 announcing the port through a file written atomically; optionally over
 TLS (tls_cert/tls_key), asking for a client certificate signed by
-tls_client_ca."""
+tls_client_ca.  Also the transport-level faults both can inject instead of
+a reply (misbehave())."""
 import os
+import select
 import signal
+import socket
 import ssl
+import struct
 import threading
+import time
 from http.server import ThreadingHTTPServer
 
+# What a fault entry's "action" may ask for instead of an answer.
+ACTIONS = ("reset", "stall", "truncate", "oversize")
+OVERSIZE_BYTES = 80 << 20     # more than gluemetad's HTTP_MAX_BODY (64 MiB)
 
-class _TLSServer(ThreadingHTTPServer):
+
+class Misbehave(Exception):
+    """Raised by a handler to answer a request with a transport-level fault."""
+
+    def __init__(self, fault):
+        super().__init__(fault.get("action"))
+        self.fault = fault
+
+
+class _Server(ThreadingHTTPServer):
+    """Closes a connection marked by abort() with a TCP reset (no FIN first)."""
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self._abort = set()
+        self._abort_lock = threading.Lock()
+
+    def abort(self, request):
+        request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        with self._abort_lock:
+            self._abort.add(id(request))
+
+    def shutdown_request(self, request):
+        with self._abort_lock:
+            hard = id(request) in self._abort
+            self._abort.discard(id(request))
+        if hard:
+            self.close_request(request)     # SO_LINGER 0: the close sends RST
+        else:
+            super().shutdown_request(request)
+
+
+class _TLSServer(_Server):
     ctx = None
 
     def get_request(self):
@@ -24,6 +64,87 @@ class _TLSServer(ThreadingHTTPServer):
         super().finish_request(request, client_address)
 
 
+def _peer_closed(conn, wait_s):
+    """Waits up to wait_s for the peer to close; True once it has."""
+    try:
+        r, _, _ = select.select([conn], [], [], wait_s)
+        if not r:
+            return False
+        return conn.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):
+        return True
+
+
+def misbehave(handler, fault, content_type="application/json"):
+    """Answers the request being handled with the fault's action instead of a
+    reply, and closes the connection:
+      reset     close at once with a TCP reset, nothing sent;
+      stall     send nothing until the client gives up (or "seconds", default
+                3600, pass), then close;
+      truncate  a 200 whose Content-Length is "missing" (default 100) bytes more
+                than the body sent, then close;
+      oversize  a 200 of "bytes" (default 80 MiB) streamed, with its
+                Content-Length, or chunked without one when "chunked" is true."""
+    action = fault.get("action")
+    handler.close_connection = True
+    conn = handler.connection
+    if action == "reset":
+        handler.server.abort(conn)
+        return
+    if action == "stall":
+        end = time.monotonic() + float(fault.get("seconds", 3600))
+        while time.monotonic() < end and not _peer_closed(conn, min(0.2, end - time.monotonic())):
+            pass
+        return
+    try:
+        if action == "truncate":
+            body = b'{"message": "this reply was cut short by the stand-in", "pad": "' + \
+                b"x" * 200 + b'"}'
+            handler.send_response(200)
+            handler.send_header("Content-Type", content_type)
+            handler.send_header("Content-Length", str(len(body) + int(fault.get("missing", 100))))
+            handler.end_headers()
+            handler.wfile.write(body)
+            return
+        if action == "oversize":
+            total = int(fault.get("bytes", OVERSIZE_BYTES))
+            chunked = bool(fault.get("chunked"))
+            head, tail = b'{"pad": "', b'"}'
+            handler.send_response(200)
+            handler.send_header("Content-Type", content_type)
+            if chunked:
+                handler.send_header("Transfer-Encoding", "chunked")
+            else:
+                handler.send_header("Content-Length", str(total))
+            handler.end_headers()
+
+            def out(data):
+                handler.wfile.write(b"%x\r\n%s\r\n" % (len(data), data) if chunked else data)
+            block = memoryview(b"x" * (1 << 20))
+            out(head)
+            left = total - len(head) - len(tail)
+            while left > 0:
+                n = min(left, len(block))
+                out(block[:n])
+                left -= n
+            out(tail)
+            if chunked:
+                handler.wfile.write(b"0\r\n\r\n")
+            return
+    except OSError:
+        return          # the client hung up, as it should on an oversized reply
+    raise ValueError(f"unknown fault action {action!r}")
+
+
+def check_faults(faults):
+    """Raises ValueError for a fault list a control API should refuse."""
+    if not isinstance(faults, list) or not all(isinstance(f, dict) for f in faults):
+        raise ValueError("faults must be a list of objects")
+    for f in faults:
+        if "action" in f and f["action"] not in ACTIONS:
+            raise ValueError(f"unknown fault action {f['action']!r}; one of {', '.join(ACTIONS)}")
+
+
 def serve(handler, port, port_file, tls_cert=None, tls_key=None, tls_client_ca=None, **attrs):
     if tls_cert:
         srv = _TLSServer(("127.0.0.1", port), handler)
@@ -34,7 +155,7 @@ def serve(handler, port, port_file, tls_cert=None, tls_key=None, tls_client_ca=N
             ctx.load_verify_locations(tls_client_ca)
         srv.ctx = ctx
     else:
-        srv = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        srv = _Server(("127.0.0.1", port), handler)
     srv.daemon_threads = True
     for k, v in attrs.items():
         setattr(srv, k, v)

@@ -1,0 +1,36 @@
+/* memo — what a workflow's last run wrote to OpenMetadata, so that the next
+ * run on an unchanged estate writes nothing again: fingerprints of the
+ * pipeline statuses, usage reports and lineage edges sent, by key.  A run
+ * reads the memo of the run before (read-only) and fills a new one with
+ * what it wrote or found unchanged; what was not written is not in it, so
+ * it is written next time.  The memo belongs to one workflow file's
+ * settings: a memo made under other settings reads as empty.
+ *
+ * Pipelines need no memo: their fingerprint travels in the request's
+ * sourceHash, as OpenMetadata's own connectors do it. */
+#ifndef GLUEMETAD_MEMO_H
+#define GLUEMETAD_MEMO_H
+
+#include <stddef.h>
+
+struct memo;
+
+/* An empty memo for settings fingerprint settings (any text). */
+struct memo *memo_new(const char *settings);
+/* A memo from saved text; empty (with *why saying why) when the text is
+ * malformed or was made under other settings.  NULL only without memory. */
+struct memo *memo_parse(const char *text, const char *settings, const char **why);
+/* The memo as JSON text, malloc'd. */
+char *memo_dump(const struct memo *m);
+size_t memo_size(const struct memo *m);
+struct memo *memo_free(struct memo *m);
+
+/* 1 when key was recorded with this fingerprint. */
+int memo_same(const struct memo *m, const char *key, const char *fp);
+/* Records key with fp (replacing what was there); 0 or -ENOMEM. */
+int memo_put(struct memo *m, const char *key, const char *fp);
+
+/* A fingerprint of text: 32 hex characters of its SHA-256, into out[33]. */
+void memo_fp(const char *text, char out[33]);
+
+#endif

@@ -1,0 +1,130 @@
+/* memo — see include/memo.h.  Saved as
+ * {"memo": 1, "settings": FP, "entries": {key: fp, ...}}. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "memo.h"
+#include "sigv4.h"
+#include "util.h"
+
+#define MEMO_FORMAT 1
+
+struct memo {
+	char settings[33];
+	struct strmap entries;
+};
+
+void
+memo_fp(const char *text, char out[33])
+{
+	char hex[65];
+
+	sigv4_sha256_hex(text, strlen(text), hex);
+	memcpy(out, hex, 32);
+	out[32] = '\0';
+}
+
+struct memo *
+memo_new(const char *settings)
+{
+	struct memo *m = calloc(1, sizeof(*m));
+
+	if (m)
+		memo_fp(settings ? settings : "", m->settings);
+	return m;
+}
+
+struct memo *
+memo_parse(const char *text, const char *settings, const char **why)
+{
+	struct memo *m = memo_new(settings);
+	cJSON *j = text ? cJSON_Parse(text) : NULL;
+	const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(j, "memo");
+	const cJSON *set = cJSON_GetObjectItemCaseSensitive(j, "settings");
+	const cJSON *ents = cJSON_GetObjectItemCaseSensitive(j, "entries"), *e;
+
+	*why = NULL;
+	if (!m)
+		goto out;
+	if (!cJSON_IsObject(j) || !cJSON_IsNumber(fmt) || !cJSON_IsString(set) ||
+	    !cJSON_IsObject(ents)) {
+		*why = "it is not a memo gluemetad wrote";
+		goto out;
+	}
+	if (fmt->valueint != MEMO_FORMAT) {
+		*why = "it was written in another format";
+		goto out;
+	}
+	if (strcmp(set->valuestring, m->settings) != 0) {
+		*why = "the workflow file changed since";
+		goto out;
+	}
+	cJSON_ArrayForEach(e, ents) {
+		if (!e->string || !cJSON_IsString(e) || strlen(e->valuestring) != 32) {
+			*why = "an entry is malformed";
+			strmap_clear(&m->entries);
+			goto out;
+		}
+		if (strmap_put(&m->entries, e->string, e->valuestring) < 0) {
+			m = memo_free(m);
+			goto out;
+		}
+	}
+out:
+	cJSON_Delete(j);
+	return m;
+}
+
+char *
+memo_dump(const struct memo *m)
+{
+	cJSON *j = cJSON_CreateObject(), *ents;
+	char *text = NULL;
+	size_t i;
+
+	if (!j || !cJSON_AddNumberToObject(j, "memo", MEMO_FORMAT) ||
+	    !cJSON_AddStringToObject(j, "settings", m->settings) ||
+	    !(ents = cJSON_AddObjectToObject(j, "entries")))
+		goto out;
+	for (i = 0; i < m->entries.cap; i++)
+		if (m->entries.v[i].key &&
+		    !cJSON_AddStringToObject(ents, m->entries.v[i].key, m->entries.v[i].value))
+			goto out;
+	text = cJSON_PrintUnformatted(j);
+out:
+	cJSON_Delete(j);
+	return text;
+}
+
+size_t
+memo_size(const struct memo *m)
+{
+	return m ? m->entries.n : 0;
+}
+
+struct memo *
+memo_free(struct memo *m)
+{
+	if (m) {
+		strmap_clear(&m->entries);
+		free(m);
+	}
+	return NULL;
+}
+
+int
+memo_same(const struct memo *m, const char *key, const char *fp)
+{
+	const struct strmap_entry *e = m ? strmap_get(&m->entries, key) : NULL;
+
+	return e && e->value && strcmp(e->value, fp) == 0;
+}
+
+int
+memo_put(struct memo *m, const char *key, const char *fp)
+{
+	return m ? strmap_put(&m->entries, key, fp) : 0;
+}
