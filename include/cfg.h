@@ -37,6 +37,7 @@ struct cfg {
 	unsigned max_concurrent_runs;
 	unsigned glue_concurrency, om_concurrency;
 	char *owner_tag;            /* Glue tag naming a pipeline's owner; NULL: "owner" */
+	int incremental;            /* remember what runs wrote (default on) */
 	struct cfg_workflow *workflows;
 	size_t n_workflows;
 	int refs;

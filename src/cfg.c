@@ -244,6 +244,7 @@ cfg_load(const char *path, struct cfg **ret, struct gm_err *err)
 	}
 	c->refs = 1;
 	c->max_concurrent_runs = 4;
+	c->incremental = 1;
 	if (root->kind != YNODE_MAP)
 		problem(&l, root, "(document)", "expected a mapping");
 	for (i = 0; root->kind == YNODE_MAP && i < root->n; i++) {
@@ -266,6 +267,11 @@ cfg_load(const char *path, struct cfg **ret, struct gm_err *err)
 			(void)uint_of(&l, v, k, 1, 256, &c->glue_concurrency);
 		} else if (strcmp(k, "om_concurrency") == 0) {
 			(void)uint_of(&l, v, k, 1, 256, &c->om_concurrency);
+		} else if (strcmp(k, "incremental") == 0) {
+			if (v->kind != YNODE_SCALAR || ytree_scalar_type(v) != YS_BOOL)
+				problem(&l, v, k, "expected true or false");
+			else
+				c->incremental = ytree_bool(v);
 		} else if (strcmp(k, "owner_tag") == 0) {
 			if ((s = str_of(&l, v, k)) && (!*s || strlen(s) > 128))
 				problem(&l, v, k, "a Glue tag key has 1 to 128 characters");

@@ -91,6 +91,12 @@ on_written(uv_write_t *w, int status)
 }
 
 static void
+on_timeout(uv_timer_t *t)
+{
+	client_close(t->data);
+}
+
+static void
 reply(struct client *cl, cJSON *j)
 {
 	struct buf out = {0};
@@ -167,12 +173,6 @@ on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
 
 	(void)hint;
 	*b = uv_buf_init(cl->buf + cl->len, (unsigned)(CTL_MAX_REQUEST - cl->len));
-}
-
-static void
-on_timeout(uv_timer_t *t)
-{
-	client_close(t->data);
 }
 
 static void

@@ -18,6 +18,7 @@
 #include "http.h"
 #include "log.h"
 #include "log_ids.h"
+#include "memo.h"
 #include "run.h"
 #include "state.h"
 #include "util.h"
@@ -60,6 +61,8 @@ struct job {
 	struct hist hist[HIST_MAX];     /* oldest first */
 	size_t n_hist;
 	struct log_ctx lg;
+	struct memo *memo;              /* what the last run wrote, during a run */
+	char *memo_settings;
 };
 
 struct daemon {
@@ -404,6 +407,53 @@ on_run_done(struct run *r, void *arg)
 	uv_timer_start(&j->d->reaper, on_reap, 0, 0);
 }
 
+/* ---- incremental runs: a memo per workflow in state_dir ---- */
+
+static void
+memo_name(const struct job *j, char *out, size_t n)
+{
+	snprintf(out, n, "memo-%s.json", j->name);
+}
+
+/* The memo of the last run into the run's options; with incremental runs
+ * switched off, the memo goes (it would be stale when switched on again). */
+static void
+memo_load(struct job *j, struct run_opts *o)
+{
+	const struct cfg *c = j->d->cfg;
+	char name[128], why[256], path[4096];
+
+	memo_name(j, name, sizeof(name));
+	if (!c->incremental) {
+		snprintf(path, sizeof(path), "%s/%s", c->state_dir, name);
+		(void)unlink(path);
+		return;
+	}
+	if (!(j->memo_settings = state_memo_settings(j->w->wf->path)))
+		return;
+	j->memo = state_memo_load(c->state_dir, name, j->memo_settings, why, sizeof(why));
+	if (j->memo && !memo_size(j->memo) && why[0])
+		log_info(&j->lg, "full run: no usable record of the last run (%s)", why);
+	o->memo = j->memo;
+	o->memo_settings = j->memo_settings;
+}
+
+static void
+memo_save(struct job *j)
+{
+	struct memo *next = j->run && !run_stats(j->run)->cancelled ? run_take_memo(j->run) : NULL;
+	char name[128];
+	int r;
+
+	memo_name(j, name, sizeof(name));
+	if (next && (r = state_memo_save(j->run_cfg->state_dir, name, next)) < 0)
+		log_err(&j->lg, "cannot write %s/%s: %s", j->run_cfg->state_dir, name, strerror(-r));
+	memo_free(next);
+	j->memo = memo_free(j->memo);
+	free(j->memo_settings);
+	j->memo_settings = NULL;
+}
+
 static void
 finish_run(struct job *j)
 {
@@ -435,6 +485,7 @@ finish_run(struct job *j)
 	          (double)(h->finished_ms - h->started_ms) / 1000.0, h->pipelines, h->statuses,
 	          h->deleted, h->filtered, h->warnings, errors, st->fatal ? ": " : "",
 	          st->fatal ? st->fatal_msg : "");
+	memo_save(j);
 	j->run = run_free(j->run);
 	cfg_unref(j->run_cfg);
 	j->run_cfg = NULL;
@@ -479,6 +530,7 @@ start_run(struct job *j, const char *trigger)
 	o.glue_concurrency = d->cfg->glue_concurrency;
 	o.om_concurrency = d->cfg->om_concurrency;
 	o.owner_tag = d->cfg->owner_tag;
+	memo_load(j, &o);
 	o.log_workflow = j->name;
 	o.run_id = j->run_id;
 	j->run_cfg = cfg_ref(d->cfg);
@@ -489,6 +541,8 @@ start_run(struct job *j, const char *trigger)
 	          trigger, j->w->file);
 	if (run_start(d->http, j->w->wf, &o, on_run_done, j, &j->run, &err) < 0) {
 		log_err(&j->lg, "run %s cannot start: %s", j->run_id, err.msg);
+		j->run = NULL;
+		memo_save(j);           /* frees the memo; there is no run to save */
 		cfg_unref(j->run_cfg);
 		j->run_cfg = NULL;
 		j->lg.run = NULL;

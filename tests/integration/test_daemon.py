@@ -99,6 +99,7 @@ class DaemonCase(unittest.TestCase):
         self.write("gluemetad.yaml", "\n".join(lines) + "\n")
 
     def start(self, extra_env=None, wrap=None):
+        seen = self.notify.count()
         env = dict(os.environ, NOTIFY_SOCKET=self.notify.path)
         env.pop("JOURNAL_STREAM", None)
         env.update(extra_env or {})
@@ -107,7 +108,7 @@ class DaemonCase(unittest.TestCase):
                                   os.path.join(self.dir, "gluemetad.yaml")]
         self.proc = subprocess.Popen((wrap or []) + argv, env=env, stdout=self.err,
                                      stderr=self.err)
-        self.notify.wait_for("READY=1", timeout=30)
+        self.notify.wait_for("READY=1", timeout=30, after=seen)
 
     def log(self):
         with open(os.path.join(self.dir, "daemon.log")) as fh:
@@ -207,6 +208,36 @@ class TestDaemon(DaemonCase):
             self.assertEqual([x["pipelineState"] for x in log if x["runId"] == rid],
                              ["running", "success"])
         self.assertEqual({x["runId"] for x in log}, ids)
+        self.assertEqual(self.stop()[0], 0)
+
+    def om_writes(self):
+        return sum(v for k, v in self.s.dump()["counts"].items()
+                   if k.split(" ")[0] in ("PUT", "POST", "PATCH", "DELETE"))
+
+    def run_and_wait(self, name, n):
+        self.ctl("run", name)
+        self.wait(lambda: len(json.loads(self.ctl("--json", "history", name).stdout)["runs"])
+                  >= n, what=f"run {n} of {name}")
+
+    def test_incremental_runs_and_the_switch(self):
+        self.config([("a", "0 0 1 1 *")])
+        self.start()
+        self.run_and_wait("a", 1)
+        first = self.om_writes()
+        self.assertGreater(first, len(self.estate["workflows"]))
+        memo = os.path.join(self.dir, "state", "memo-a.json")
+        self.assertTrue(os.path.exists(memo))
+        self.run_and_wait("a", 2)
+        self.assertEqual(self.om_writes(), first, "an unchanged estate was written again")
+        self.assertEqual(self.stop()[0], 0)
+        # incremental: false writes everything, and forgets the memo
+        self.config([("a", "0 0 1 1 *")])
+        with open(os.path.join(self.dir, "gluemetad.yaml"), "a") as fh:
+            fh.write("incremental: false\n")
+        self.start()
+        self.run_and_wait("a", 3)
+        self.assertGreater(self.om_writes() - first, len(self.estate["workflows"]))
+        self.assertFalse(os.path.exists(memo))
         self.assertEqual(self.stop()[0], 0)
 
     def test_no_overlap_when_a_run_outlasts_its_interval(self):

@@ -1,0 +1,597 @@
+#!/usr/bin/python3
+"""`make bench`: gluemetad against the stand-ins with injected latency, beside
+a sequential replica of OpenMetadata's own connector, and the idle daemon.
+Prints figures and the targets they are held to; it passes or fails nothing.
+
+  bench.py --binary build/gluemetad --shared ../shared            200 x 8 x 20 at 20 ms
+  bench.py --binary build/gluemetad --shared ../shared --full     500 x 8 x 20 at 20 ms
+
+What is measured:
+- gluemetad `ingest` on an empty OpenMetadata, then the same run again with
+  nothing changed in Glue: wall time, requests by endpoint as the stand-ins
+  counted them, OpenMetadata writes (PUT/POST/PATCH/DELETE), CPU time and peak
+  RSS (ru_maxrss from wait4(); gluemetad is started by a small shell and
+  reaped by this process as a subreaper, so the figure is gluemetad's own and
+  not that of the Python process that forked it), and the ratio to two lower
+  bounds: (a) the longest chain of requests that depend on each other, times
+  the latency; (b) each side's requests times the latency over that side's
+  concurrency (8 each by default).
+- The same first run with 0 ms injected: what the stand-ins and gluemetad
+  themselves cost, which the bounds take as nothing.
+- tests/bench/om_replica.py: OpenMetadata's connector's call pattern, one
+  request at a time, on a subset of the workflows (--replica-workflows),
+  scaled linearly to the whole estate.
+- `gluemetad daemon` with schedules months away: RSS and context switches
+  (all threads) over --idle-seconds once it is idle.
+
+The stand-ins run with TCP_NODELAY on their replies (tests/bench/nodelay.py;
+--stock-standins runs them as they are, with a ~40 ms delayed-ACK stall on
+every reply)."""
+import argparse
+import ctypes
+import datetime
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TESTS = os.path.dirname(HERE)
+STANDINS = os.path.join(TESTS, "standins")
+sys.path.insert(0, os.path.join(TESTS, "integration"))
+import harness  # noqa: E402
+
+PY = "/usr/bin/python3"
+PR_SET_CHILD_SUBREAPER = 36
+WRITE_METHODS = ("PUT", "POST", "PATCH", "DELETE")
+GLUE_PAGE = 25          # ListWorkflows page size (AWS's maximum, the fake's default)
+
+# Routes of the replica that are made once per workflow (scaled with the subset).
+PER_WORKFLOW = {"GetWorkflow", "GetJobRuns", "PUT /api/v1/pipelines",
+                "PUT /api/v1/pipelines/{fqn}/status", "GET /api/v1/pipelines/name/{fqn}",
+                "POST /api/v1/usage/pipeline/{id}"}
+
+TARGETS = {"speedup": 25.0, "bound": 1.5, "writes": 100.0, "peak_mb": 48.0, "idle_mb": 12.0}
+
+
+def log(msg=""):
+    print(msg, flush=True)
+
+
+def fmt_n(n):
+    return f"{n:,.0f}" if isinstance(n, (int, float)) else str(n)
+
+
+def mb(kb):
+    return kb / 1024.0
+
+
+# ---- estate ----
+
+def make_estate(path, args):
+    argv = [PY, os.path.join(STANDINS, "gen_estate.py"), "--workflows", str(args.workflows),
+            "--jobs-per-workflow", str(args.jobs_per_workflow),
+            "--runs-per-workflow", str(args.runs_per_workflow), "--seed", str(args.seed)]
+    with open(path, "w") as fh:
+        subprocess.run(argv, stdout=fh, check=True)
+    with open(path) as fh:
+        estate = json.load(fh)
+    now = time.time()
+    wf_runs = job_runs = 0
+    oldest = now
+    for w in estate["workflows"]:
+        for r in w.get("Runs", []):
+            wf_runs += 1
+            oldest = min(oldest, r["StartedOn"])
+            for n in r.get("Graph", {}).get("Nodes", []):
+                job_runs += len((n.get("JobDetails") or {}).get("JobRuns", []))
+    return {"workflows": len(estate["workflows"]), "jobs": len(estate["jobs"]),
+            "workflow_runs": wf_runs, "job_runs": job_runs,
+            "lookback_days": int((now - oldest) / 86400) + 2}
+
+
+# ---- stand-ins ----
+
+class Standins:
+    def __init__(self, estate, tmp, shared, stock):
+        wrap = [] if stock else [os.path.join(HERE, "nodelay.py")]
+
+        def script(name):
+            return [PY] + (wrap + [name] if wrap else [os.path.join(STANDINS, name)])
+
+        self.glue = harness.Server(
+            script("fake_glue.py") + ["--estate", estate, "--access-key", harness.AK,
+                                      "--secret-key", harness.SK, "--region", harness.REGION,
+                                      "--models", os.path.join(shared, "aws-models")],
+            "glue", 0, tmp)
+        try:
+            self.om = harness.Server(
+                script("fake_om.py") + ["--token", harness.JWT,
+                                        "--spec-dir", os.path.join(shared, "openmetadata-spec")],
+                "om", 0, tmp)
+        except Exception:
+            self.glue.stop()
+            raise
+
+    def latency(self, ms):
+        self.glue.call("POST", "/__fake/config", {"latency_ms": ms})
+        self.om.call("POST", "/__fake/config", {"latency_ms": ms})
+
+    def reset(self):
+        self.om.call("POST", "/__fake/reset")
+        self.glue.call("POST", "/__fake/stats/reset")
+
+    def glue_stats(self):
+        return self.glue.call("GET", "/__fake/stats")
+
+    def om_dump(self):
+        return self.om.call("GET", "/__fake/dump")
+
+    def stop(self):
+        self.glue.stop()
+        self.om.stop()
+
+
+# ---- running gluemetad with its own rusage ----
+
+def become_subreaper():
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
+
+
+def clean_env():
+    env = dict(os.environ)
+    for k in ("NOTIFY_SOCKET", "JOURNAL_STREAM", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS"):
+        env.pop(k, None)
+    return env
+
+
+def run_measured(argv, out_path, err_path):
+    """Runs argv to completion; returns (exit code, wall s, rusage).
+
+    A process forked from this one carries this Python's RSS into its
+    ru_maxrss through exec, so argv is started by a shell that puts it in
+    the background and exits: argv is then a fresh fork of a small process,
+    reparented to us (a subreaper) and reaped here with wait4()."""
+    t0 = time.monotonic()
+    sh = subprocess.run(["/bin/sh", "-c", 'o=$1 e=$2; shift 2; "$@" <"/dev/null" >"$o" 2>"$e" &'
+                         ' echo $!', "sh", out_path, err_path] + argv,
+                        capture_output=True, text=True, env=clean_env(), check=True)
+    pid = int(sh.stdout.strip())
+    _, status, ru = os.wait4(pid, 0)
+    return os.waitstatus_to_exitcode(status), time.monotonic() - t0, ru
+
+
+# ---- figures ----
+
+def om_delta(before, after):
+    keys = set(before) | set(after)
+    return {k: after.get(k, 0) - before.get(k, 0) for k in keys if after.get(k, 0) - before.get(k, 0)}
+
+
+def writes_of(counts):
+    return sum(n for k, n in counts.items() if k.split(" ", 1)[0] in WRITE_METHODS)
+
+
+def critical_path(glue, om, est):
+    """Round trips on the longest chain of requests that depend on each other,
+    given the requests that were made (a run that writes no status has no
+    status step).  The version check goes with the first ListWorkflows page;
+    the service must exist before a pipeline is written; a workflow is read
+    after the listing page naming it, its runs after it is read; its statuses
+    after its runs were read and its pipeline written; markDeletedPipelines
+    after the whole Glue listing and OpenMetadata's listing."""
+    W = est["workflows"]
+    P = max(1, math.ceil(W / GLUE_PAGE))
+    S = 1 + (1 if om.get("PUT /api/v1/services/pipelineServices") else 0)
+    read = 1 if glue.get("BatchGetWorkflows") or glue.get("GetWorkflow") else 0
+    R = 0
+    if glue.get("GetWorkflowRuns"):
+        R = max(R, math.ceil(glue["GetWorkflowRuns"] / W))
+    if glue.get("GetJobRuns"):
+        R = max(R, math.ceil(glue["GetJobRuns"] / max(1, est["jobs"])))
+    pre = sum(1 for k in ("GET /api/v1/pipelines/name/{fqn}", "GET /api/v1/pipelines/{id}")
+              if om.get(k))
+    w = 1 if om.get("PUT /api/v1/pipelines") or om.get("PATCH /api/v1/pipelines/{id}") else 0
+    s = 1 if any(om.get(k) for k in ("PUT /api/v1/pipelines/{fqn}/status",
+                                       "PUT /api/v1/usage/pipeline/{id}",
+                                       "POST /api/v1/usage/pipeline/{id}")) else 0
+    L = om.get("GET /api/v1/pipelines", 0)
+    d = 1 if om.get("DELETE /api/v1/pipelines/{id}") else 0
+    t_read = P + read
+    t_pipe = max(t_read, 1 + S + pre) + w
+    t_runs = t_read + R
+    t_status = max(t_pipe, t_runs) + s
+    t_del = max(1 + 1 + L, P) + d
+    chain = (f"{P} ListWorkflows pages, then read {read}, runs {R}, pipeline write {w}, "
+             f"status/usage write {s}; service {S}, version 1, per-pipeline reads {pre}, "
+             f"OpenMetadata listing {L}, delete {d}")
+    return max(t_status, t_del), chain
+
+
+def bounds(glue_n, om_n, glue_counts, om_counts, est, lat_s, conc):
+    rt, chain = critical_path(glue_counts, om_counts, est)
+    a = rt * lat_s
+    b = max(glue_n / conc[0], om_n / conc[1]) * lat_s
+    return {"round_trips": rt, "chain": chain, "a_s": a, "b_s": b, "bound_s": max(a, b)}
+
+
+def print_counts(title, counts):
+    items = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    log(f"  {title}: " + ("none" if not items else ""))
+    for k, n in items:
+        log(f"    {fmt_n(n):>9}  {k}")
+
+
+def gluemetad_run(label, s, binary, wf, tmp, est, lat_ms, conc, extra):
+    """One ingest; the OpenMetadata counts are a difference of dumps (the store
+    is kept between a first run and its re-run)."""
+    s.glue.call("POST", "/__fake/stats/reset")
+    before = s.om_dump()
+    n = len(os.listdir(tmp))
+    out, err = os.path.join(tmp, f"gm{n}.out"), os.path.join(tmp, f"gm{n}.err")
+    rc, wall, ru = run_measured([binary, "ingest", "-c", wf] + extra, out, err)
+    g = s.glue_stats()
+    after = s.om_dump()
+    om = om_delta(before["counts"], after["counts"])
+    res = {"label": label, "exit": rc, "wall_s": wall, "cpu_s": ru.ru_utime + ru.ru_stime,
+           "maxrss_kb": ru.ru_maxrss, "glue": g["counts"], "glue_total": sum(g["counts"].values()),
+           "om": om, "om_total": sum(om.values()), "writes": writes_of(om),
+           "glue_max_in_flight": g.get("max_in_flight"),
+           "rejected": len(g.get("rejected", [])) + len(after["rejected"]) -
+           len(before["rejected"]),
+           "pipelines": len(after["pipelines"]),
+           "statuses": sum(len(p["statuses"]) for p in after["pipelines"])}
+    with open(out) as fh:
+        res["summary"] = [ln for ln in fh.read().splitlines()
+                          if ln.startswith(("Requests:", "Glue workflows listed", "Throttled"))]
+    if lat_ms:
+        res.update(bounds(res["glue_total"], res["om_total"], g["counts"], om, est,
+                          lat_ms / 1000.0, conc))
+        res["ratio"] = wall / res["bound_s"] if res["bound_s"] else float("nan")
+    if rc != 0:
+        with open(err) as fh:
+            res["stderr_tail"] = fh.read()[-2000:]
+    return res
+
+
+def show_run(r, lat_ms, conc):
+    log(f"== gluemetad, {r['label']}")
+    log(f"  wall {r['wall_s']:.2f} s   exit {r['exit']}   CPU {r['cpu_s']:.2f} s   "
+        f"peak RSS {mb(r['maxrss_kb']):.1f} MB")
+    log(f"  requests: Glue {fmt_n(r['glue_total'])}, OpenMetadata {fmt_n(r['om_total'])}; "
+        f"OpenMetadata writes {fmt_n(r['writes'])}; rejected by the stand-ins {r['rejected']}")
+    log(f"  OpenMetadata now holds {fmt_n(r['pipelines'])} pipelines, "
+        f"{fmt_n(r['statuses'])} statuses")
+    for ln in r["summary"]:
+        log(f"  gluemetad: {ln}")
+    print_counts("Glue requests", r["glue"])
+    print_counts("OpenMetadata requests", r["om"])
+    if "bound_s" in r:
+        log(f"  lower bound (a) critical path: {r['round_trips']} round trips x {lat_ms} ms = "
+            f"{r['a_s']:.2f} s")
+        log(f"      [{r['chain']}]")
+        log(f"  lower bound (b) requests x latency / concurrency: max(Glue "
+            f"{fmt_n(r['glue_total'])}/{conc[0]}, OpenMetadata {fmt_n(r['om_total'])}/{conc[1]})"
+            f" x {lat_ms} ms = {r['b_s']:.2f} s")
+        log(f"  wall / max(a, b) = {r['ratio']:.2f}")
+    if r.get("stderr_tail"):
+        log("  stderr (tail):")
+        for ln in r["stderr_tail"].splitlines()[-15:]:
+            log("    " + ln)
+    log()
+
+
+# ---- the replica ----
+
+def replica_run(s, est, args, tmp):
+    s.reset()
+    n = args.replica_workflows
+    if n <= 0 or n > est["workflows"]:
+        n = est["workflows"]
+    argv = [PY, os.path.join(HERE, "om_replica.py"), "--glue", s.glue.url,
+            "--om", s.om.url + "/api", "--token", harness.JWT, "--access-key", harness.AK,
+            "--secret-key", harness.SK, "--region", harness.REGION, "--service", "glue_replica",
+            "--workflows", str(n), "--json"]
+    t0 = time.monotonic()
+    p = subprocess.run(argv, capture_output=True, text=True, env=clean_env())
+    wall = time.monotonic() - t0
+    if p.returncode not in (0, 1) or not p.stdout.strip():
+        raise RuntimeError(f"om_replica.py failed ({p.returncode}): {p.stderr[-2000:]}")
+    out = json.loads(p.stdout.strip().splitlines()[-1])
+    g = s.glue_stats()
+    dump = s.om_dump()
+    scale = est["workflows"] / n
+    glue_counts, om_counts = g["counts"], dict(dump["counts"])
+    scaled = {}
+    for k, v in list(glue_counts.items()) + list(om_counts.items()):
+        scaled[k] = v * scale if k in PER_WORKFLOW else v
+    res = {"workflows_done": n, "scale": scale, "wall_s": wall, "inner_wall_s": out["wall_s"],
+           "fixed_s": out["fixed_s"], "per_workflow_s": out["per_workflow_s"],
+           "wall_scaled_s": out["fixed_s"] + out["per_workflow_s"] * scale,
+           "glue": glue_counts, "om": om_counts,
+           "glue_total": sum(glue_counts.values()), "om_total": sum(om_counts.values()),
+           "writes": writes_of(om_counts), "scaled": scaled,
+           "glue_total_scaled": sum(v for k, v in scaled.items() if k in glue_counts),
+           "om_total_scaled": sum(v for k, v in scaled.items() if k in om_counts),
+           "writes_scaled": sum(v for k, v in scaled.items()
+                                if k in om_counts and k.split(" ", 1)[0] in WRITE_METHODS),
+           "errors": out["glue_errors"] + out["om_errors"],
+           "rejected": len(g.get("rejected", [])) + len(dump["rejected"]),
+           "statuses": out["statuses"], "status_errors": out["status_errors"]}
+    return res
+
+
+def show_replica(r, est):
+    partial = r["workflows_done"] < est["workflows"]
+    log("== replica of OpenMetadata's connector (tests/bench/om_replica.py), first run, "
+        "one request at a time")
+    if partial:
+        log(f"  run on the first {r['workflows_done']} of {est['workflows']} workflows "
+            f"(the listing whole); the per-workflow part scaled x{r['scale']:.2f}, linearly")
+    log(f"  wall {r['inner_wall_s']:.2f} s measured (listing, service, deletion check "
+        f"{r['fixed_s']:.2f} s; workflows {r['per_workflow_s']:.2f} s)"
+        + (f" -> {r['wall_scaled_s']:.1f} s for the whole estate (scaled)" if partial else ""))
+    log(f"  requests measured: Glue {fmt_n(r['glue_total'])}, OpenMetadata "
+        f"{fmt_n(r['om_total'])}, OpenMetadata writes {fmt_n(r['writes'])}; "
+        f"errors {r['errors']}, rejected by the stand-ins {r['rejected']}")
+    if partial:
+        log(f"  requests scaled: Glue {fmt_n(r['glue_total_scaled'])}, OpenMetadata "
+            f"{fmt_n(r['om_total_scaled'])}, OpenMetadata writes {fmt_n(r['writes_scaled'])}")
+    log(f"  statuses written {fmt_n(r['statuses'])} (one per job run); jobs whose run list "
+        f"stopped at a run still going: {r['status_errors']}")
+    if partial:
+        for title, counts in (("Glue requests (measured -> scaled)", r["glue"]),
+                              ("OpenMetadata requests (measured -> scaled)", r["om"])):
+            log(f"  {title}:")
+            for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+                log(f"    {fmt_n(n):>9} -> {fmt_n(r['scaled'][k]):>9}  {k}")
+    else:
+        print_counts("Glue requests", r["glue"])
+        print_counts("OpenMetadata requests", r["om"])
+    log()
+
+
+# ---- the idle daemon ----
+
+def proc_status(pid):
+    tot = {"ctxt": 0, "vol": 0, "nonvol": 0, "slices": 0, "threads": 0}
+    with open(f"/proc/{pid}/status") as fh:
+        st = dict(ln.split(":", 1) for ln in fh.read().splitlines() if ":" in ln)
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/status") as fh:
+                ts = dict(ln.split(":", 1) for ln in fh.read().splitlines() if ":" in ln)
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as fh:
+                tot["slices"] += int(fh.read().split()[2])
+        except FileNotFoundError:
+            continue
+        tot["vol"] += int(ts["voluntary_ctxt_switches"])
+        tot["nonvol"] += int(ts["nonvoluntary_ctxt_switches"])
+        tot["threads"] += 1
+    tot["ctxt"] = tot["vol"] + tot["nonvol"]
+    tot["rss_kb"] = int(st["VmRSS"].split()[0])
+    tot["hwm_kb"] = int(st["VmHWM"].split()[0])
+    tot["anon_kb"] = int(st.get("RssAnon", "0 kB").split()[0])
+    return tot
+
+
+def idle_daemon(binary, s, tmp, est, args):
+    d = os.path.join(tmp, "daemon")
+    os.makedirs(d)
+    wf = os.path.join(d, "wf.yaml")
+    with open(wf, "w") as fh:
+        fh.write(harness.workflow_yaml(s, service="bench_idle", lookback=est["lookback_days"]))
+    month = (datetime.date.today().month + 5) % 12 + 1        # 5 to 7 months ahead
+    lines = [f"socket: {d}/gm.sock", f"state_dir: {d}/state", "max_concurrent_runs: 4",
+             "workflows:"]
+    for i in range(args.idle_workflows):
+        lines += [f"  - name: w{i}", "    file: wf.yaml", f"    schedule: \"0 3 1 {month} *\""]
+    cfg = os.path.join(d, "gluemetad.yaml")
+    with open(cfg, "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+    ctl = os.path.join(os.path.dirname(binary), "gluemetactl")
+    logf = open(os.path.join(d, "daemon.log"), "w")
+    proc = subprocess.Popen([binary, "daemon", "--config", cfg], stdout=logf, stderr=logf,
+                            stdin=subprocess.DEVNULL, env=clean_env(), cwd=d)
+    try:
+        deadline = time.time() + 30
+        st = None
+        while time.time() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the daemon exited with {proc.returncode}; see {d}/daemon.log")
+            p = subprocess.run([ctl, "--socket", f"{d}/gm.sock", "--json", "status"],
+                               capture_output=True, text=True)
+            if p.returncode == 0:
+                st = json.loads(p.stdout)
+                if all(w.get("state") in ("idle", "disabled") for w in st.get("workflows", [])):
+                    break
+            time.sleep(0.2)
+        else:
+            raise RuntimeError("the daemon did not become idle within 30 s")
+        time.sleep(args.idle_settle)
+        a = proc_status(proc.pid)
+        time.sleep(args.idle_seconds)
+        b = proc_status(proc.pid)
+        next_fire = min((w.get("next_fire") for w in st["workflows"] if w.get("next_fire")),
+                        default=None)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            rc = proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            rc = proc.wait()
+        logf.close()
+    return {"rss_kb": b["rss_kb"], "hwm_kb": b["hwm_kb"], "anon_kb": b["anon_kb"],
+            "threads": b["threads"], "wakeups": b["ctxt"] - a["ctxt"],
+            "vol": b["vol"] - a["vol"], "nonvol": b["nonvol"] - a["nonvol"],
+            "slices": b["slices"] - a["slices"], "seconds": args.idle_seconds,
+            "workflows": args.idle_workflows, "next_fire": next_fire, "exit": rc}
+
+
+def show_idle(r):
+    nf = (datetime.datetime.fromtimestamp(r["next_fire"]).strftime("%Y-%m-%d %H:%M")
+          if r["next_fire"] else "?")
+    log(f"== gluemetad daemon, idle ({r['workflows']} workflows, next fire {nf})")
+    log(f"  RSS {mb(r['rss_kb']):.1f} MB (anonymous {mb(r['anon_kb']):.1f} MB, peak "
+        f"{mb(r['hwm_kb']):.1f} MB), {r['threads']} threads")
+    log(f"  over {r['seconds']:g} s: {r['wakeups']} context switches (voluntary {r['vol']}, "
+        f"involuntary {r['nonvol']}; all threads), {r['slices']} times scheduled; "
+        f"SIGTERM exit {r['exit']}")
+    log()
+
+
+# ---- main ----
+
+def verdict(ok):
+    return "met" if ok else "NOT met"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--binary", required=True)
+    ap.add_argument("--shared", required=True)
+    ap.add_argument("--full", action="store_true",
+                    help="the issue's size: 500 workflows x 8 jobs x 20 runs")
+    ap.add_argument("--workflows", type=int)
+    ap.add_argument("--jobs-per-workflow", type=int, default=8)
+    ap.add_argument("--runs-per-workflow", type=int, default=20)
+    ap.add_argument("--latency-ms", type=int, default=20)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--concurrency", type=int, default=0,
+                    help="pass --glue-concurrency/--om-concurrency N (default: gluemetad's 8)")
+    ap.add_argument("--replica-workflows", type=int, default=20,
+                    help="workflows the replica processes, the rest scaled (0: all)")
+    ap.add_argument("--no-replica", action="store_true")
+    ap.add_argument("--no-floor", action="store_true", help="skip the 0 ms run")
+    ap.add_argument("--no-idle", action="store_true")
+    ap.add_argument("--idle-seconds", type=float, default=10.0)
+    ap.add_argument("--idle-settle", type=float, default=2.0)
+    ap.add_argument("--idle-workflows", type=int, default=4)
+    ap.add_argument("--stock-standins", action="store_true",
+                    help="run the stand-ins without TCP_NODELAY (see nodelay.py)")
+    ap.add_argument("--json", help="also write the figures to this file")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    args = ap.parse_args()
+    if args.workflows is None:
+        args.workflows = 500 if args.full else 200
+    binary = os.path.abspath(args.binary)
+    shared = os.path.abspath(args.shared)
+    conc = (args.concurrency or 8, args.concurrency or 8)
+    extra = ["--glue-concurrency", str(conc[0]), "--om-concurrency", str(conc[1])] \
+        if args.concurrency else []
+    lat = args.latency_ms
+    become_subreaper()
+    tmp = tempfile.mkdtemp(prefix="gm-bench-")
+    t_start = time.monotonic()
+    results = {"args": vars(args)}
+    s = None
+    try:
+        est = make_estate(os.path.join(tmp, "estate.json"), args)
+        results["estate"] = est
+        log(f"gluemetad benchmark: {est['workflows']} workflows x {args.jobs_per_workflow} jobs "
+            f"x {args.runs_per_workflow} runs, {lat} ms per request on both stand-ins, "
+            f"concurrency {conc[0]} Glue + {conc[1]} OpenMetadata; {os.cpu_count()} CPUs")
+        log(f"estate: {fmt_n(est['jobs'])} jobs, {fmt_n(est['workflow_runs'])} workflow runs, "
+            f"{fmt_n(est['job_runs'])} job runs; statusLookbackDays {est['lookback_days']} "
+            f"(every run); lineage, tags, owners off")
+        log("stand-ins: " + ("as they are (Nagle on: ~40 ms delayed-ACK stall per reply)"
+                             if args.stock_standins else
+                             "TCP_NODELAY on their replies (tests/bench/nodelay.py)"))
+        log()
+        s = Standins(os.path.join(tmp, "estate.json"), tmp, shared, args.stock_standins)
+        wf = os.path.join(tmp, "bench.yaml")
+        with open(wf, "w") as fh:
+            fh.write(harness.workflow_yaml(s, service="bench", lookback=est["lookback_days"]))
+
+        if not args.no_floor:
+            s.latency(0)
+            s.reset()
+            r = gluemetad_run("first run at 0 ms", s, binary, wf, tmp, est, 0, conc, extra)
+            results["floor"] = r
+            log(f"== gluemetad, first run with 0 ms injected (what the stand-ins and gluemetad "
+                f"cost themselves): wall {r['wall_s']:.2f} s, exit {r['exit']}, "
+                f"{fmt_n(r['glue_total'] + r['om_total'])} requests")
+            log()
+
+        s.latency(lat)
+        s.reset()
+        first = gluemetad_run("first run (empty OpenMetadata)", s, binary, wf, tmp, est, lat,
+                              conc, extra)
+        first["om_max_in_flight"] = s.om_dump()["max_in_flight"]
+        results["first"] = first
+        show_run(first, lat, conc)
+        log(f"  (most requests in flight at once: Glue {first['glue_max_in_flight']}, "
+            f"OpenMetadata {first['om_max_in_flight']})")
+        log()
+        rerun = gluemetad_run("unchanged re-run", s, binary, wf, tmp, est, lat, conc, extra)
+        results["rerun"] = rerun
+        show_run(rerun, lat, conc)
+
+        rep = None
+        if not args.no_replica:
+            rep = replica_run(s, est, args, tmp)
+            results["replica"] = rep
+            show_replica(rep, est)
+
+        idle = None
+        if not args.no_idle:
+            idle = idle_daemon(binary, s, tmp, est, args)
+            results["idle"] = idle
+            show_idle(idle)
+
+        # -- targets --
+        rows = []
+        if rep:
+            sp = rep["wall_scaled_s"] / first["wall_s"]
+            rows.append((f">= {TARGETS['speedup']:g}x faster than the replica (first runs)",
+                         f"{sp:.1f}x ({rep['wall_scaled_s']:.1f} s vs {first['wall_s']:.2f} s"
+                         + (", replica scaled)" if rep["scale"] > 1 else ")"),
+                         sp >= TARGETS["speedup"]))
+        for r in (first, rerun):
+            rows.append((f"within {TARGETS['bound']:g}x of the lower bound ({r['label'].split(' (')[0]})",
+                         f"{r['ratio']:.2f}x ({r['wall_s']:.2f} s vs {r['bound_s']:.2f} s)",
+                         r["ratio"] <= TARGETS["bound"]))
+        wr = first["writes"] / rerun["writes"] if rerun["writes"] else float("inf")
+        rows.append((f"re-run >= {TARGETS['writes']:g}x fewer OpenMetadata writes",
+                     f"{wr:.1f}x ({fmt_n(first['writes'])} vs {fmt_n(rerun['writes'])})",
+                     wr >= TARGETS["writes"]))
+        peak = max(first["maxrss_kb"], rerun["maxrss_kb"])
+        rows.append((f"peak RSS < {TARGETS['peak_mb']:g} MB", f"{mb(peak):.1f} MB",
+                     mb(peak) < TARGETS["peak_mb"]))
+        if idle:
+            rows.append((f"idle RSS < {TARGETS['idle_mb']:g} MB", f"{mb(idle['rss_kb']):.1f} MB",
+                         mb(idle["rss_kb"]) < TARGETS["idle_mb"]))
+            rows.append(("no periodic wake-ups when idle",
+                         f"{idle['wakeups']} context switches in {idle['seconds']:g} s",
+                         idle["wakeups"] == 0))
+        results["targets"] = [{"target": a, "figure": b, "met": c} for a, b, c in rows]
+        w = max(len(a) for a, _, _ in rows)
+        log("== targets")
+        for a, b, c in rows:
+            log(f"  {a:<{w}}  {b:<40}  {verdict(c)}")
+        log()
+        log(f"bench took {time.monotonic() - t_start:.0f} s")
+        if args.json:
+            with open(args.json, "w") as fh:
+                json.dump(results, fh, indent=1, default=str)
+    finally:
+        if s:
+            s.stop()
+        if args.keep:
+            log(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
