@@ -35,7 +35,7 @@ VALGRIND    = valgrind -q --leak-check=full --show-leak-kinds=definite,indirect 
               --errors-for-leak-kinds=definite,indirect --error-exitcode=99
 SAN_FLAGS   = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all deps deps-test check unit integration demo clean install uninstall \
+.PHONY: all deps deps-test check unit integration demo bench clean install uninstall \
         check-asan check-valgrind deb rpm deps-packaging check-packaging
 
 all: $(BUILD)/gluemetad $(BUILD)/gluemetactl
@@ -95,6 +95,12 @@ check-valgrind: deps-test
 demo: deps-test
 	$(MAKE) all
 	$(PYTHON) tests/standins/demo.py --binary $(BUILD)/gluemetad --shared $(SHARED)
+
+# Figures, not pass/fail: gluemetad against the stand-ins with injected latency,
+# a sequential replica of OpenMetadata's connector, the idle daemon (not in check).
+bench: deps-test
+	$(MAKE) all
+	$(PYTHON) tests/bench/bench.py --binary $(BUILD)/gluemetad --shared $(SHARED)
 
 install: $(BUILD)/gluemetad $(BUILD)/gluemetactl
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \

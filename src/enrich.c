@@ -200,7 +200,9 @@ with_account(struct enrich *e)
 {
 	char path[128];
 
-	e->tags_on = 1;
+	e->tags_on = 1;                 /* GetTags works: for tags and the owner */
+	if (!e->x.wf->include_tags)
+		return;
 	snprintf(path, sizeof(path), "/v1/classifications/name/%s", CLASSIFICATION);
 	e->prep_pending++;
 	om_call(e->x.om, "GET", path, NULL, on_classification_get, e);

@@ -468,7 +468,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--concurrency", type=int, default=0,
                     help="pass --glue-concurrency/--om-concurrency N (default: gluemetad's 8)")
-    ap.add_argument("--replica-workflows", type=int, default=20,
+    ap.add_argument("--replica-workflows", type=int, default=25,
                     help="workflows the replica processes, the rest scaled (0: all)")
     ap.add_argument("--no-replica", action="store_true")
     ap.add_argument("--no-floor", action="store_true", help="skip the 0 ms run")
