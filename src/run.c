@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -92,6 +93,7 @@ struct run {
 	struct strmap known;            /* pipeline name -> "sourceHash:id" in OpenMetadata */
 	char *known_after;
 	unsigned known_pages;
+	unsigned long usage_written;
 	struct secrets *secrets;        /* the workflow with its secrets resolved */
 	int secrets_state;              /* 0 none, 1 resolving, 2 done, -1 failed */
 	char secrets_why[600];
@@ -248,6 +250,7 @@ on_usage_put(const struct om_result *res, void *arg)
 
 	if (res->ok) {
 		r->st.sink.records++;
+		r->usage_written++;
 		memo_put(r->next, w->key, w->fp);
 	} else if (!res->cancelled) {
 		r->st.sink.warnings++;
@@ -1254,6 +1257,32 @@ out:
 	cJSON_Delete(o);
 }
 
+/* ---- usage percentiles, as OpenMetadata's sources ask at the end ---- */
+
+static void
+on_percentile(const struct om_result *res, void *arg)
+{
+	struct run *r = arg;
+
+	if (!res->ok && !res->cancelled)
+		log_warning(&r->lg, "asking OpenMetadata to compute usage percentiles failed: %s",
+		            res->message);
+	settle(r);
+}
+
+static void
+compute_percentile(struct run *r)
+{
+	time_t now = (time_t)(time_now_ms() / 1000);
+	struct tm tm;
+	char date[16], path[96];
+
+	if (!gmtime_r(&now, &tm) || strftime(date, sizeof(date), "%Y-%m-%d", &tm) == 0)
+		return;
+	snprintf(path, sizeof(path), "/v1/usage/compute.percentile/pipeline/%s", date);
+	om(r, "POST", path, NULL, on_percentile, r);
+}
+
 /* ---- phases ---- */
 
 static void
@@ -1326,13 +1355,14 @@ advance(struct run *r)
 		return;
 	case P_DELETE:
 		r->phase = P_REPORT;
-		if (r->wf->ingestion_pipeline_fqn && !r->cancelled) {
-			r->pending++;
+		r->pending++;
+		if (r->usage_written && !stopping(r))
+			compute_percentile(r);
+		if (r->wf->ingestion_pipeline_fqn && !r->cancelled)
 			report(r, run_result(r));
-			r->pending--;
-			if (r->pending)
-				return;
-		}
+		r->pending--;
+		if (r->pending)
+			return;
 		break;
 	case P_REPORT:
 		break;
