@@ -33,6 +33,10 @@
 #define MAX_RUN_PAGES 100
 #define OM_MIN_MINOR 9          /* oldest OpenMetadata 1.x we write to */
 #define OM_SCHEMA_MINOR 13      /* the schemas our bodies follow */
+/* OpenMetadata requests queued or in flight beyond which no workflow's
+ * runs are read: Glue answers faster than OpenMetadata takes writes, and
+ * the bodies waiting would grow with the estate. */
+#define OM_BACKLOG_MAX 512
 
 enum phase { P_START, P_SERVICE, P_MAIN, P_DELETE, P_REPORT, P_DONE };
 
@@ -51,6 +55,7 @@ struct item {
 	unsigned runs_pages, n_runs;
 	int pipeline_state;             /* 0 pending, 1 written, -1 failed */
 	int runs_done, statuses_sent, failed;
+	struct item *wait_next;         /* waiting to read its runs */
 };
 
 struct batch {
@@ -94,6 +99,9 @@ struct run {
 	char *known_after;
 	unsigned known_pages;
 	unsigned long usage_written;
+	unsigned long om_backlog;       /* OpenMetadata requests not completed */
+	unsigned long waited;           /* items that waited for the backlog */
+	struct item *wait_head, *wait_tail;
 	struct secrets *secrets;        /* the workflow with its secrets resolved */
 	int secrets_state;              /* 0 none, 1 resolving, 2 done, -1 failed */
 	char secrets_why[600];
@@ -140,11 +148,38 @@ glue(struct run *r, const char *op, cJSON *in, aws_done_cb cb, void *ctx)
 	aws_call(r->glue, op, in, cb, ctx);
 }
 
+static void resume_runs(struct run *r);
+
+struct om_hop {                         /* an OpenMetadata call, counted in the backlog */
+	struct run *run;
+	om_done_cb cb;
+	void *ctx;
+};
+
+static void
+on_om_hop(const struct om_result *res, void *arg)
+{
+	struct om_hop h = *(struct om_hop *)arg;
+
+	free(arg);
+	h.run->om_backlog--;
+	resume_runs(h.run);
+	h.cb(res, h.ctx);
+}
+
 static void
 om(struct run *r, const char *method, const char *path, cJSON *body, om_done_cb cb, void *ctx)
 {
+	struct om_hop *h = malloc(sizeof(*h));
+
 	r->pending++;
-	om_call(r->om, method, path, body, cb, ctx);
+	if (!h) {
+		om_call(r->om, method, path, body, cb, ctx);
+		return;
+	}
+	*h = (struct om_hop){ r, cb, ctx };
+	r->om_backlog++;
+	om_call(r->om, method, path, body, on_om_hop, h);
 }
 
 static void
@@ -474,12 +509,42 @@ out:
 	settle(r);
 }
 
+/* Reads of runs wait while OpenMetadata has a backlog; each parked item
+ * holds a count in r->pending. */
+static void
+resume_runs(struct run *r)
+{
+	while (r->wait_head && r->om_backlog < OM_BACKLOG_MAX / 2) {
+		struct item *it = r->wait_head;
+
+		r->wait_head = it->wait_next;
+		if (!r->wait_head)
+			r->wait_tail = NULL;
+		it->wait_next = NULL;
+		request_runs(it);
+		r->pending--;           /* the park's count; an OpenMetadata callback runs next */
+	}
+}
+
 static void
 request_runs(struct item *it)
 {
 	struct run *r = it->run;
-	cJSON *in = cJSON_CreateObject();
+	cJSON *in;
 
+	if (!it->runs_token && r->om_backlog >= OM_BACKLOG_MAX && !stopping(r)) {
+		if (!r->waited++)
+			log_info(&r->lg, "OpenMetadata takes writes slower than Glue answers: reading "
+			         "runs waits while %d requests are queued", OM_BACKLOG_MAX);
+		r->pending++;
+		if (r->wait_tail)
+			r->wait_tail->wait_next = it;
+		else
+			r->wait_head = it;
+		r->wait_tail = it;
+		return;
+	}
+	in = cJSON_CreateObject();
 	if (stopping(r)) {
 		cJSON_Delete(in);
 		it->runs_done = 1;

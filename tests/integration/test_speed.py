@@ -2,6 +2,7 @@
 judged from the fake Glue's own records of the requests it served."""
 import os
 import re
+import tempfile
 import unittest
 
 import harness
@@ -62,6 +63,34 @@ class TestThrottling(IngestCase):
         self.assertIsNotNone(m, p.stdout)
         self.assertEqual(int(m.group(1)), len(refused))
         self.assertLessEqual(int(m.group(2)), 2)
+
+
+class TestBacklog(IngestCase):
+    """OpenMetadata slower than Glue: more status writes than the backlog
+    bound (512) wait while reading pauses, and every one still lands."""
+    workflows = 30
+    latency = 0
+    runs = 30
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="gm-it-")
+        cls.estate_path = os.path.join(cls.tmp, "estate.json")
+        cls.estate = harness.gen_estate(cls.estate_path, cls.workflows, seed=12,
+                                        extra=["--runs-per-workflow", str(cls.runs)])
+        cls.s = harness.Standins(cls.estate_path, tmp=cls.tmp)
+
+    def test_more_writes_than_the_backlog_all_land(self):
+        self.s.om.call("POST", "/__fake/config", {"latency_ms": 5})
+        p = self.ingest(lookback=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        d = self.s.dump()
+        n = sum(len(x["statuses"]) for x in d["pipelines"])
+        self.assertGreater(n, 512)
+        self.assertIn("reading runs waits while 512 requests are queued", p.stderr)
+        m = re.search(r"statuses written: (\d+)", p.stdout)
+        self.assertEqual(int(m.group(1)), n)
+        self.assertNoRejections()
 
 
 if __name__ == "__main__":
