@@ -30,6 +30,9 @@ int memo_same(const struct memo *m, const char *key, const char *fp);
 /* Records key with fp (replacing what was there); 0 or -ENOMEM. */
 int memo_put(struct memo *m, const char *key, const char *fp);
 
+/* Copies the entries whose key starts with prefix; 0 or -ENOMEM. */
+int memo_carry(const struct memo *from, struct memo *to, const char *prefix);
+
 /* A fingerprint of text: 32 hex characters of its SHA-256, into out[33]. */
 void memo_fp(const char *text, char out[33]);
 

@@ -45,6 +45,7 @@ struct run_stats {
 	struct run_step source, sink;
 	unsigned long workflows_listed, pipelines_written, statuses_written, pipelines_deleted;
 	unsigned long pipelines_unchanged, statuses_unchanged;     /* not written again */
+	unsigned long runs_unchanged;   /* workflows whose runs were not read again */
 	unsigned long glue_requests, om_requests;
 	unsigned long glue_throttled, om_throttled;     /* replies that said "slow down" */
 	unsigned glue_limit_min, om_limit_min;          /* lowest in-flight bound reached */

@@ -91,9 +91,10 @@ print_summary(const struct wf *w, const struct run_stats *st, double secs)
 	       "pipelines marked deleted: %lu%s\n", st->workflows_listed, st->pipelines_written,
 	       st->statuses_written, st->pipelines_deleted,
 	       st->deletion_skipped ? " (skipped: the Glue listing did not complete)" : "");
-	if (st->pipelines_unchanged || st->statuses_unchanged)
-		printf("Unchanged since the last run, not written again: %lu pipelines, %lu statuses\n",
-		       st->pipelines_unchanged, st->statuses_unchanged);
+	if (st->pipelines_unchanged || st->statuses_unchanged || st->runs_unchanged)
+		printf("Unchanged since the last run, not written again: %lu pipelines, %lu statuses "
+		       "(runs of %lu workflows not read again)\n", st->pipelines_unchanged,
+		       st->statuses_unchanged, st->runs_unchanged);
 	printf("Requests: Glue %lu, OpenMetadata %lu\n", st->glue_requests, st->om_requests);
 	if (st->glue_throttled || st->om_throttled)
 		printf("Throttled replies: Glue %lu (concurrency down to %u of %u), "

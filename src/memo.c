@@ -128,3 +128,19 @@ memo_put(struct memo *m, const char *key, const char *fp)
 {
 	return m ? strmap_put(&m->entries, key, fp) : 0;
 }
+
+int
+memo_carry(const struct memo *from, struct memo *to, const char *prefix)
+{
+	size_t i, n = strlen(prefix);
+
+	if (!from || !to)
+		return 0;
+	for (i = 0; i < from->entries.cap; i++) {
+		const struct strmap_entry *e = &from->entries.v[i];
+
+		if (e->key && strncmp(e->key, prefix, n) == 0 && strmap_put(&to->entries, e->key, e->value) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}

@@ -56,6 +56,8 @@ struct item {
 	int pipeline_state;             /* 0 pending, 1 written, -1 failed */
 	int runs_done, statuses_sent, failed;
 	struct item *wait_next;         /* waiting to read its runs */
+	char last_fp[33];               /* of the workflow's LastRun, for the memo */
+	int unfinished;                 /* a run in the window is still going */
 };
 
 struct batch {
@@ -289,6 +291,7 @@ on_usage_put(const struct om_result *res, void *arg)
 		memo_put(r->next, w->key, w->fp);
 	} else if (!res->cancelled) {
 		r->st.sink.warnings++;
+		it->failed = 1;         /* its runs are read again next time */
 		log_warning(&r->lg, "'%s': publishing pipeline usage failed: %s", it->name, res->message);
 	}
 	free(w);
@@ -484,6 +487,8 @@ on_runs(const struct aws_result *res, void *arg)
 			log_warning(&r->lg, "'%s': skipping a workflow run: %s", it->name, e.msg);
 			continue;
 		}
+		if (str_eq(jstr(status, "executionStatus"), "Pending"))
+			it->unfinished = 1;
 		cJSON_AddItemToArray(it->statuses, status);
 		it->n_runs++;
 		r->st.source.records++;
@@ -615,6 +620,34 @@ on_want(struct enrich_want *want, void *arg)
 	settle(r);
 }
 
+/* Incremental runs: when the workflow's LastRun is what it was when every
+ * run in the window had ended and was written, its runs are not read
+ * again; what the memo had of its statuses and usage carries over. */
+static int
+runs_unchanged(struct item *it, const cJSON *workflow)
+{
+	struct run *r = it->run;
+	const cJSON *last = cJSON_GetObjectItemCaseSensitive(workflow, "LastRun");
+	const struct strmap_entry *k = r->next ? strmap_get(&r->known, it->name) : NULL;
+	char *text = last ? cJSON_PrintUnformatted(last) : NULL;
+	char key[128], prefix[128];
+
+	memo_fp(text ? text : "", it->last_fp);
+	free(text);
+	if (!k || !k->value || strlen(k->value) < 34)
+		return 0;
+	snprintf(key, sizeof(key), "r\x1f%s", k->value + 33);
+	if (!memo_same(r->memo, key, it->last_fp))
+		return 0;
+	memo_put(r->next, key, it->last_fp);
+	snprintf(prefix, sizeof(prefix), "s\x1f%s\x1f", k->value + 33);
+	memo_carry(r->memo, r->next, prefix);
+	prefix[0] = 'u';
+	memo_carry(r->memo, r->next, prefix);
+	r->st.runs_unchanged++;
+	return 1;
+}
+
 static void
 process_workflow(struct item *it, const cJSON *workflow)
 {
@@ -637,7 +670,7 @@ process_workflow(struct item *it, const cJSON *workflow)
 	it->req = req;
 	r->pending++;
 	enrich_workflow(r->enrich, it->name, on_want, it);
-	if (r->wf->status_lookback_days > 0)
+	if (r->wf->status_lookback_days > 0 && !runs_unchanged(it, workflow))
 		request_runs(it);
 	else
 		it->runs_done = 1;
@@ -1350,10 +1383,28 @@ compute_percentile(struct run *r)
 
 /* ---- phases ---- */
 
+/* The LastRun of each workflow whose runs were all written and ended. */
+static void
+remember_runs(struct run *r)
+{
+	size_t i;
+
+	for (i = 0; r->next && !r->cancelled && i < r->n_items; i++) {
+		struct item *it = r->items[i];
+		char key[128];
+
+		if (it->failed || it->unfinished || !it->statuses_sent || !it->id || !it->last_fp[0])
+			continue;
+		snprintf(key, sizeof(key), "r\x1f%s", it->id);
+		memo_put(r->next, key, it->last_fp);
+	}
+}
+
 static void
 finish(struct run *r)
 {
 	r->phase = P_DONE;
+	remember_runs(r);
 	if (r->glue_pool && r->om_pool) {       /* not when the secrets failed */
 		r->st.glue_requests = http_pool_requests(r->glue_pool);
 		r->st.om_requests = http_pool_requests(r->om_pool);

@@ -105,6 +105,11 @@ class TestIncremental(unittest.TestCase):
         self.assertEqual(again.writes, 0, again.stdout)
         self.assertIn(f"Unchanged since the last run, not written again: {self.workflows} "
                       f"pipelines", again.stdout)
+        # the runs of workflows whose every run had ended were not even read
+        finished = sum(1 for w in self.estate["workflows"]
+                       if all(r.get("Status") not in ("RUNNING", "STOPPING")
+                              for r in w["Runs"]))
+        self.assertIn(f"(runs of {finished} workflows not read again)", again.stdout)
         self.assertEqual(self.landed(), want)
 
     def test_changed_graph_and_new_run_are_written(self):
