@@ -37,6 +37,8 @@
  * runs are read: Glue answers faster than OpenMetadata takes writes, and
  * the bodies waiting would grow with the estate. */
 #define OM_BACKLOG_MAX 512
+/* Workflows whose runs are being read or wait to be written, at most. */
+#define RUNS_ACTIVE_MAX 32
 
 enum phase { P_START, P_SERVICE, P_MAIN, P_DELETE, P_REPORT, P_DONE };
 
@@ -58,6 +60,7 @@ struct item {
 	struct item *wait_next;         /* waiting to read its runs */
 	char last_fp[33];               /* of the workflow's LastRun, for the memo */
 	int unfinished;                 /* a run in the window is still going */
+	int active;                     /* counted in r->runs_active */
 };
 
 struct batch {
@@ -103,6 +106,7 @@ struct run {
 	unsigned long usage_written;
 	unsigned long om_backlog;       /* OpenMetadata requests not completed */
 	unsigned long waited;           /* items that waited for the backlog */
+	unsigned runs_active;
 	struct item *wait_head, *wait_tail;
 	struct secrets *secrets;        /* the workflow with its secrets resolved */
 	int secrets_state;              /* 0 none, 1 resolving, 2 done, -1 failed */
@@ -222,6 +226,19 @@ static void item_fail(struct item *it)
 	it->failed = 1;
 }
 
+
+/* The item's runs are handed to OpenMetadata (or will never be): another
+ * workflow's may be read. */
+static void
+item_release(struct item *it)
+{
+	if (!it->active)
+		return;
+	it->active = 0;
+	it->run->runs_active--;
+	resume_runs(it->run);
+}
+
 /* A write remembered in the memo once it succeeded. */
 struct memo_write {
 	struct item *it;
@@ -330,6 +347,7 @@ maybe_send_statuses(struct item *it)
 	if (!it->runs_done || it->pipeline_state != 1 || it->statuses_sent || stopping(r))
 		return;
 	it->statuses_sent = 1;
+	item_release(it);
 	send_usage(it);
 	path = path_printf("/v1/pipelines/%s/status", it->fqn);
 	if (!path) {
@@ -434,6 +452,7 @@ on_pipeline_put(const struct om_result *res, void *arg)
 		maybe_send_statuses(it);
 	} else if (!res->cancelled) {
 		it->pipeline_state = -1;
+		item_release(it);
 		r->st.sink.errors++;
 		item_fail(it);
 		log_err(&r->lg, "'%s': writing the pipeline failed: %s", it->name, res->message);
@@ -519,7 +538,8 @@ out:
 static void
 resume_runs(struct run *r)
 {
-	while (r->wait_head && r->om_backlog < OM_BACKLOG_MAX / 2) {
+	while (r->wait_head && r->om_backlog < OM_BACKLOG_MAX / 2 &&
+	       r->runs_active < RUNS_ACTIVE_MAX) {
 		struct item *it = r->wait_head;
 
 		r->wait_head = it->wait_next;
@@ -537,8 +557,9 @@ request_runs(struct item *it)
 	struct run *r = it->run;
 	cJSON *in;
 
-	if (!it->runs_token && r->om_backlog >= OM_BACKLOG_MAX && !stopping(r)) {
-		if (!r->waited++)
+	if (!it->runs_token && !stopping(r) &&
+	    (r->om_backlog >= OM_BACKLOG_MAX || r->runs_active >= RUNS_ACTIVE_MAX)) {
+		if (r->om_backlog >= OM_BACKLOG_MAX && !r->waited++)
 			log_info(&r->lg, "OpenMetadata takes writes slower than Glue answers: reading "
 			         "runs waits while %d requests are queued", OM_BACKLOG_MAX);
 		r->pending++;
@@ -548,6 +569,10 @@ request_runs(struct item *it)
 			r->wait_head = it;
 		r->wait_tail = it;
 		return;
+	}
+	if (!it->active) {
+		it->active = 1;
+		r->runs_active++;
 	}
 	in = cJSON_CreateObject();
 	if (stopping(r)) {
@@ -563,6 +588,7 @@ request_runs(struct item *it)
 		it->runs_done = 1;
 		r->st.source.errors++;
 		item_fail(it);
+		maybe_send_statuses(it);
 		return;
 	}
 	glue(r, "GetWorkflowRuns", in, on_runs, it);
