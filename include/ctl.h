@@ -1,10 +1,10 @@
 /* ctl — the status and control socket: a unix stream socket; a client
  * sends one line "COMMAND [ARGUMENT]" (at most 1 KiB, within 5 s), gets one
  * JSON object and a newline back, and the connection closes.  At most
- * CTL_MAX_CLIENTS at a time (a new client pushes out the one that has
- * waited longest without asking, else the oldest one not reading its
- * reply); a slow or silent client, or one that does not read its reply,
- * is cut off after CTL_TIMEOUT_MS. */
+ * CTL_MAX_CLIENTS at a time (a new client pushes out the one that made no
+ * progress for the longest: connecting, being answered or taking some of its
+ * reply); a slow or silent client, or one that does not read its reply, is
+ * cut off after CTL_TIMEOUT_MS. */
 #ifndef GLUEMETAD_CTL_H
 #define GLUEMETAD_CTL_H
 

@@ -12,6 +12,8 @@ struct memo;
 #define STATE_MAX_FILE ((size_t)16 << 20)
 
 int state_write(const char *dir, const char *name, const void *data, size_t len);
+/* Removes the temporary files of writes a crash interrupted; how many. */
+int state_sweep(const char *dir);
 /* Returns the content (malloc'd, NUL-terminated) or NULL with errno set
  * (ENOENT when there is none yet). */
 char *state_read(const char *dir, const char *name);

@@ -1,6 +1,7 @@
 /* ctl — see include/ctl.h.  The bind sequence follows ntpd's control.c:
  * unlink a stale socket, bind under a tight umask, chmod 0660, listen. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -34,6 +35,8 @@ struct client {
 	int handles, done;
 	uv_write_t wr;
 	char *reply;
+	uint64_t seen_ms;               /* last progress: connected, answered, reply taken */
+	size_t unsent;                  /* of the reply, when last looked at */
 };
 
 static void
@@ -121,8 +124,37 @@ reply(struct client *cl, cJSON *j)
 	 * is cut off like one that does not ask */
 	uv_timer_start(&cl->timer, on_timeout, CTL_TIMEOUT_MS, 0);
 	cl->wr.data = cl;
-	if (uv_write(&cl->wr, (uv_stream_t *)&cl->pipe, &b, 1, on_written) < 0)
+	if (uv_write(&cl->wr, (uv_stream_t *)&cl->pipe, &b, 1, on_written) < 0) {
 		client_close(cl);
+		return;
+	}
+	cl->seen_ms = uv_now(cl->pipe.loop);
+	cl->unsent = uv_stream_get_write_queue_size((uv_stream_t *)&cl->pipe);
+}
+
+/* The client that made no progress for the longest: a full table pushes it
+ * out, so a client reading its reply is not pushed out by clients that
+ * connect, send nothing or do not read, however fast they come. */
+static struct client *
+stalest(struct ctl *c, const struct client *except, uint64_t now)
+{
+	struct client *old = NULL, *p;
+	size_t q;
+
+	for (p = c->clients; p; p = p->next) {         /* newest first */
+		if (p == except)
+			continue;
+		if (p->reply) {
+			q = uv_stream_get_write_queue_size((uv_stream_t *)&p->pipe);
+			if (q < p->unsent) {
+				p->unsent = q;
+				p->seen_ms = now;
+			}
+		}
+		if (!old || p->seen_ms <= old->seen_ms)
+			old = p;
+	}
+	return old;
 }
 
 static cJSON *
@@ -224,22 +256,12 @@ on_connection(uv_stream_t *server, int status)
 		client_close(cl);
 		return;
 	}
+	cl->seen_ms = uv_now(server->loop);
 	if (c->n_clients > CTL_MAX_CLIENTS) {
-		/* full: the client that waited longest without asking goes, else
-		 * the oldest one still being answered (not reading its reply);
-		 * never the newcomer, or such clients would lock everyone out */
-		struct client *old = NULL, *busy = NULL, *p;
+		struct client *old = stalest(c, cl, cl->seen_ms);
 
-		for (p = c->clients; p; p = p->next) {
-			if (p == cl)
-				continue;
-			if (!p->reply)
-				old = p;
-			else
-				busy = p;
-		}
-		client_close(old ? old : busy ? busy : cl);
-		if (!old && !busy)
+		client_close(old ? old : cl);
+		if (!old)
 			return;
 	}
 	uv_timer_start(&cl->timer, on_timeout, CTL_TIMEOUT_MS, 0);

@@ -75,6 +75,7 @@ struct daemon {
 	unsigned running;
 	uv_signal_t sighup, sigterm, sigint;
 	uv_timer_t watchdog, reaper, stop_timer;
+	uv_timer_t reload_timer;        /* SIGHUPs become one reload per loop turn */
 	struct ctl *ctl;
 	int stopping, closed;
 	unsigned reloads;
@@ -553,10 +554,32 @@ start_run(struct job *j, const char *trigger)
 
 /* ---- reload ---- */
 
+/* Whether a reload leaves a workflow's armed fire as it is. */
+static int
+same_schedule(const struct cfg_workflow *a, const struct cfg_workflow *b)
+{
+	return a->schedule && b->schedule && strcmp(a->schedule, b->schedule) == 0 &&
+	       a->jitter_s == b->jitter_s && a->enabled == b->enabled &&
+	       (a->timezone ? b->timezone && strcmp(a->timezone, b->timezone) == 0 : !b->timezone);
+}
+
+/* A job a reload removed while its run was in progress. */
+static struct job *
+job_find_removed(struct daemon *d, const char *name)
+{
+	struct job *j;
+
+	for (j = d->jobs; j; j = j->next)
+		if (j->removed && strcmp(j->name, name) == 0)
+			return j;
+	return NULL;
+}
+
 static int
 reload(struct daemon *d, char *why, size_t why_len)
 {
 	struct cfg *nc = NULL, *old = d->cfg;
+	const struct cfg_workflow *ow;
 	struct gm_err err = {{0}};
 	struct job *j, *next;
 	char msg[64];
@@ -585,6 +608,7 @@ reload(struct daemon *d, char *why, size_t why_len)
 		next = j->next;
 		if (j->removed)
 			continue;
+		ow = j->w;
 		j->w = cfg_find(nc, j->name);
 		if (!j->w) {
 			j->removed = 1;
@@ -609,11 +633,24 @@ reload(struct daemon *d, char *why, size_t why_len)
 				job_unlink_free(j);
 			continue;
 		}
-		arm(j, 0);
+		/* an unchanged schedule keeps its armed fire: arming it again would
+		 * roll the jitter anew, or skip a fire that is due but not yet run */
+		if (!j->next_fire || !same_schedule(ow, j->w))
+			arm(j, 0);
 	}
 	for (i = 0; i < nc->n_workflows; i++) {
 		if (job_find(d, nc->workflows[i].name))
 			continue;
+		if ((j = job_find_removed(d, nc->workflows[i].name))) {
+			/* back before its run ended: the same job, its run and history
+			 * go on (a second job would run it twice and lose that run) */
+			j->removed = 0;
+			j->w = &nc->workflows[i];
+			log_notice(&j->lg, "added with schedule '%s'; its run in progress goes on",
+			           j->w->schedule);
+			arm(j, 0);
+			continue;
+		}
 		j = job_new(d, &nc->workflows[i]);
 		if (!j)
 			continue;
@@ -775,6 +812,7 @@ shutdown_finish(struct daemon *d)
 	uv_close((uv_handle_t *)&d->watchdog, NULL);
 	uv_close((uv_handle_t *)&d->reaper, NULL);
 	uv_close((uv_handle_t *)&d->stop_timer, NULL);
+	uv_close((uv_handle_t *)&d->reload_timer, NULL);
 	http_close(d->http);
 	d->http = NULL;
 	log_notice(NULL, "stopped");
@@ -821,14 +859,26 @@ begin_stop(struct daemon *d, const char *why)
 }
 
 static void
+on_reload_timer(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+	char why[16];
+
+	if (!d->stopping)
+		(void)reload(d, why, sizeof(why));
+}
+
+static void
 on_signal(uv_signal_t *s, int signum)
 {
 	struct daemon *d = s->data;
-	char why[16];
 
 	if (signum == SIGHUP) {
+		/* the SIGHUPs of a burst that arrive before the next loop turn
+		 * make one reload, and requests on the socket are answered in
+		 * between: a reload reads every workflow file */
 		if (!d->stopping)
-			(void)reload(d, why, sizeof(why));
+			uv_timer_start(&d->reload_timer, on_reload_timer, 0, 0);
 		return;
 	}
 	begin_stop(d, signum == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -868,8 +918,13 @@ daemon_main(const char *config_path, int debug)
 	uv_timer_init(&d->loop, &d->watchdog);
 	uv_timer_init(&d->loop, &d->reaper);
 	uv_timer_init(&d->loop, &d->stop_timer);
+	uv_timer_init(&d->loop, &d->reload_timer);
+	if ((rc = state_sweep(d->cfg->state_dir)) > 0)
+		log_notice(NULL, "removed %d temporary files of interrupted writes from %s", rc,
+		           d->cfg->state_dir);
+	rc = 0;
 	d->sighup.data = d->sigterm.data = d->sigint.data = d;
-	d->watchdog.data = d->reaper.data = d->stop_timer.data = d;
+	d->watchdog.data = d->reaper.data = d->stop_timer.data = d->reload_timer.data = d;
 	uv_signal_start(&d->sighup, on_signal, SIGHUP);
 	uv_signal_start(&d->sigterm, on_signal, SIGTERM);
 	uv_signal_start(&d->sigint, on_signal, SIGINT);

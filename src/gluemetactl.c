@@ -45,8 +45,9 @@ ask(const char *path, const char *request, char *why, size_t n)
 			close(fd);
 		return NULL;
 	}
-	if (write(fd, request, strlen(request)) != (ssize_t)strlen(request)) {
-		snprintf(why, n, "cannot send the request: %s", strerror(errno));
+	if (send(fd, request, strlen(request), MSG_NOSIGNAL) != (ssize_t)strlen(request)) {
+		snprintf(why, n, "cannot send the request: %s", errno == EPIPE
+		         ? "the daemon closed the connection" : strerror(errno));
 		close(fd);
 		return NULL;
 	}

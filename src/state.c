@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -134,4 +135,22 @@ state_memo_save(const char *dir, const char *name, const struct memo *m)
 
 	free(text);
 	return r;
+}
+
+int
+state_sweep(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		/* ".NAME.tmp.PID", left by a write a crash interrupted */
+		if (e->d_name[0] == '.' && strstr(e->d_name, ".tmp.") && unlinkat(dirfd(d), e->d_name, 0) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
 }

@@ -656,7 +656,8 @@ class Handler(BaseHTTPRequestHandler):
             for f in st.faults:
                 if f.get("times", -1) == 0:
                     continue
-                if f.get("method", method) == method and re.search(f.get("path", ""), path):
+                if f.get("method", method) == method and re.search(f.get("path", ""), path) \
+                        and re.search(f.get("match_body", ""), raw.decode("utf-8", "replace")):
                     if f.get("times", -1) > 0:
                         f["times"] -= 1
                     f["hits"] = f.get("hits", 0) + 1
