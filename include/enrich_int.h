@@ -29,8 +29,6 @@ struct enrich {
 };
 
 const char *enrich__jstr(const struct cJSON *o, const char *k);
-/* fmt with one %s, given raw percent-encoded; malloc'd. */
-char *enrich__path_enc(const char *fmt, const char *raw);
 /* A literal for the search API's wildcard queries; malloc'd. */
 char *enrich__wild_escape(const char *s);
 /* _source.id of the first hit of a search reply, or NULL. */

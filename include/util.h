@@ -37,6 +37,8 @@ int num_parse_i64(const char *s, int64_t min, int64_t max, int64_t *ret, const c
 
 /* Percent-encodes everything but RFC 3986 unreserved characters. */
 char *str_urlencode(const char *s);
+/* fmt, whose one conversion is %s, with raw percent-encoded; malloc'd. */
+char *str_urlencode_printf(const char *fmt, const char *raw);
 char *str_dup(const char *s);           /* NULL-safe strdup */
 int str_eq(const char *a, const char *b);   /* NULL-safe */
 /* Cleanses and frees a NUL-terminated secret. */

@@ -102,21 +102,6 @@ enrich_free(struct enrich *e)
 	return NULL;
 }
 
-char *
-enrich__path_enc(const char *fmt, const char *raw)
-{
-	char *enc = str_urlencode(raw);
-	struct buf b = {0};
-
-	if (!enc || buf_printf(&b, fmt, enc) < 0) {
-		free(enc);
-		buf_clear(&b);
-		return NULL;
-	}
-	free(enc);
-	return buf_steal(&b);
-}
-
 /* A literal for the search API's wildcard queries: '\\', '*' and '?'
  * escaped. */
 char *
@@ -457,7 +442,7 @@ tag_step(struct tagop *t)
 		return;
 	}
 	if (!t->absent) {
-		char *path = enrich__path_enc("/v1/tags/name/%s", t->step ? t->fqn : t->key_fqn);
+		char *path = str_urlencode_printf("/v1/tags/name/%s", t->step ? t->fqn : t->key_fqn);
 
 		if (path) {
 			om_call(e->x.om, "GET", path, NULL, on_tag_put, t);
@@ -612,11 +597,11 @@ owner_step(struct ownerop *o)
 	if (o->step == 0 && strchr(o->value, '@')) {
 		char *lit = enrich__wild_escape(o->value);
 
-		path = lit ? enrich__path_enc("/v1/search/fieldQuery?fieldName=email.keyword&fieldValue=%s"
+		path = lit ? str_urlencode_printf("/v1/search/fieldQuery?fieldName=email.keyword&fieldValue=%s"
 		                      "&from=0&size=1&index=user_search_index&deleted=false", lit) : NULL;
 		free(lit);
 	} else
-		path = enrich__path_enc(o->step == 0 ? "/v1/users/name/%s" : "/v1/teams/name/%s", o->value);
+		path = str_urlencode_printf(o->step == 0 ? "/v1/users/name/%s" : "/v1/teams/name/%s", o->value);
 	if (!path) {
 		owner_done(o, NULL, NULL);
 		return;

@@ -317,7 +317,7 @@ resolve_step(struct refop *r)
 		if (r->path) {
 			char *lit = enrich__wild_escape(r->path);
 
-			path = lit ? enrich__path_enc("/v1/search/fieldQuery?fieldName=fullPath&fieldValue=%s"
+			path = lit ? str_urlencode_printf("/v1/search/fieldQuery?fieldName=fullPath&fieldValue=%s"
 			                      "&from=0&size=1&index=container_search_index&deleted=false",
 			                      lit) : NULL;
 			free(lit);
@@ -342,10 +342,10 @@ resolve_step(struct refop *r)
 		free(h3);
 		free(h4);
 		if (q.data && wild)
-			path = enrich__path_enc("/v1/search/fieldQuery?fieldName=fullyQualifiedName&fieldValue=%s"
+			path = str_urlencode_printf("/v1/search/fieldQuery?fieldName=fullyQualifiedName&fieldValue=%s"
 			                "&from=0&size=1&index=table_search_index&deleted=false", q.data);
 		else if (q.data)
-			path = enrich__path_enc("/v1/tables/name/%s", q.data);
+			path = str_urlencode_printf("/v1/tables/name/%s", q.data);
 		buf_clear(&q);
 	}
 	if (!path) {
@@ -713,7 +713,7 @@ write_edges(struct linop *op)
 		return;
 	}
 	if (e->x.wf->override_lineage) {
-		char *path = enrich__path_enc("/v1/lineage/pipeline/%s/type/PipelineLineage", op->pid);
+		char *path = str_urlencode_printf("/v1/lineage/pipeline/%s/type/PipelineLineage", op->pid);
 
 		if (path) {
 			op->pending++;

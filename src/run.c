@@ -195,21 +195,6 @@ settle(struct run *r)
 	advance(r);
 }
 
-static char *
-path_printf(const char *fmt, const char *raw)
-{
-	char *enc = str_urlencode(raw);
-	struct buf b = {0};
-
-	if (!enc || buf_printf(&b, fmt, enc) < 0) {
-		free(enc);
-		buf_clear(&b);
-		return NULL;
-	}
-	free(enc);
-	return buf_steal(&b);
-}
-
 static const char *
 glue_error(const struct aws_result *res, char *out, size_t n)
 {
@@ -321,7 +306,7 @@ send_usage(struct item *it)
 {
 	struct run *r = it->run;
 	cJSON *days = entity_usage_counts(it->statuses), *d;
-	char *path = it->id ? path_printf("/v1/usage/pipeline/%s", it->id) : NULL;
+	char *path = it->id ? str_urlencode_printf("/v1/usage/pipeline/%s", it->id) : NULL;
 
 	while (path && days && (d = cJSON_DetachItemFromArray(days, 0))) {
 		struct memo_write w, *c;
@@ -349,7 +334,7 @@ maybe_send_statuses(struct item *it)
 	it->statuses_sent = 1;
 	item_release(it);
 	send_usage(it);
-	path = path_printf("/v1/pipelines/%s/status", it->fqn);
+	path = str_urlencode_printf("/v1/pipelines/%s/status", it->fqn);
 	if (!path) {
 		r->st.sink.errors++;
 		item_fail(it);
@@ -413,7 +398,7 @@ after_pipeline(struct item *it, const cJSON *entity, const char *id)
 	if (entity)                     /* written now, not found unchanged */
 		ops = enrich_patch(entity, it->want.tags, it->want.owner, it->description,
 		                   r->wf->override_metadata);
-	if (ops && (path = path_printf("/v1/pipelines/%s", id))) {
+	if (ops && (path = str_urlencode_printf("/v1/pipelines/%s", id))) {
 		om(r, "PATCH", path, ops, on_patch, it);
 		free(path);
 	} else {
@@ -1036,6 +1021,24 @@ start_main(struct run *r)
 	cJSON_Delete(page);
 }
 
+/* A page of the service's pipelines (extra: more query, "&fields=..."),
+ * after the cursor when there is one; malloc'd, NULL without memory. */
+static char *
+pipelines_page(const struct run *r, const char *extra, const char *cursor)
+{
+	char *svc = str_urlencode(r->wf->service_name);
+	char *after = cursor ? str_urlencode(cursor) : NULL;
+	struct buf path = {0};
+
+	if (svc && (!cursor || after) &&
+	    buf_printf(&path, "/v1/pipelines?service=%s%s&limit=%d%s%s", svc, extra, OM_LIST_PAGE,
+	               after ? "&after=" : "", after ? after : "") < 0)
+		buf_clear(&path);
+	free(svc);
+	free(after);
+	return path.data ? buf_steal(&path) : NULL;
+}
+
 static void list_known(struct run *r);
 
 /* Incremental runs: the service's pipelines with their sourceHash first,
@@ -1089,20 +1092,13 @@ on_known(const struct om_result *res, void *arg)
 static void
 list_known(struct run *r)
 {
-	char *svc = str_urlencode(r->wf->service_name), *after = NULL;
-	struct buf path = {0};
+	char *path = pipelines_page(r, "&fields=sourceHash", r->known_after);
 
-	if (r->known_after)
-		after = str_urlencode(r->known_after);
-	if (svc && (!r->known_after || after) &&
-	    buf_printf(&path, "/v1/pipelines?service=%s&fields=sourceHash&limit=%d%s%s", svc,
-	               OM_LIST_PAGE, after ? "&after=" : "", after ? after : "") == 0)
-		om(r, "GET", path.data, NULL, on_known, r);
+	if (path)
+		om(r, "GET", path, NULL, on_known, r);
 	else
 		start_main(r);
-	free(svc);
-	free(after);
-	buf_clear(&path);
+	free(path);
 }
 
 static void
@@ -1237,7 +1233,7 @@ on_om_list(const struct om_result *res, void *arg)
 
 		if (!name || !id || cJSON_IsTrue(del) || seen(r, name) || stopping(r))
 			continue;
-		path = path_printf("/v1/pipelines/%s?hardDelete=false&recursive=true", id);
+		path = str_urlencode_printf("/v1/pipelines/%s?hardDelete=false&recursive=true", id);
 		if (path)
 			om(r, "DELETE", path, NULL, on_delete, r);
 		free(path);
@@ -1259,20 +1255,13 @@ out:
 static void
 list_om_pipelines(struct run *r)
 {
-	char *svc = str_urlencode(r->wf->service_name), *after = NULL;
-	struct buf path = {0};
+	char *path = pipelines_page(r, "", r->om_after);
 
-	if (r->om_after)
-		after = str_urlencode(r->om_after);
-	if (svc && (!r->om_after || after) &&
-	    buf_printf(&path, "/v1/pipelines?service=%s&limit=%d%s%s", svc, OM_LIST_PAGE,
-	               after ? "&after=" : "", after ? after : "") == 0)
-		om(r, "GET", path.data, NULL, on_om_list, r);
+	if (path)
+		om(r, "GET", path, NULL, on_om_list, r);
 	else
 		r->st.sink.errors++;
-	free(svc);
-	free(after);
-	buf_clear(&path);
+	free(path);
 }
 
 static void
@@ -1370,7 +1359,7 @@ report(struct run *r, const char *state)
 		    !cJSON_AddItemToArray(steps, step_json("Sink", &r->st.sink)))
 			goto out;
 	}
-	path = path_printf("/v1/services/ingestionPipelines/%s/pipelineStatus",
+	path = str_urlencode_printf("/v1/services/ingestionPipelines/%s/pipelineStatus",
 	                   r->wf->ingestion_pipeline_fqn);
 	if (path) {
 		om(r, "PUT", path, o, on_report, r);
@@ -1467,7 +1456,7 @@ advance(struct run *r)
 		r->pending++;           /* held while we submit */
 		{
 			char *q = entity_quote_name(r->wf->service_name);
-			char *path = q ? path_printf("/v1/services/pipelineServices/name/%s", q) : NULL;
+			char *path = q ? str_urlencode_printf("/v1/services/pipelineServices/name/%s", q) : NULL;
 
 			if (path)
 				om(r, "GET", path, NULL, on_service_get, r);

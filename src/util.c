@@ -412,3 +412,18 @@ strmap_clear(struct strmap *m)
 	free(m->v);
 	memset(m, 0, sizeof(*m));
 }
+
+char *
+str_urlencode_printf(const char *fmt, const char *raw)
+{
+	char *enc = str_urlencode(raw);
+	struct buf b = {0};
+
+	if (!enc || buf_printf(&b, fmt, enc) < 0) {
+		free(enc);
+		buf_clear(&b);
+		return NULL;
+	}
+	free(enc);
+	return buf_steal(&b);
+}
