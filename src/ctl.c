@@ -1,6 +1,7 @@
 /* ctl — see include/ctl.h.  The bind sequence follows ntpd's control.c:
  * unlink a stale socket, bind under a tight umask, chmod 0660, listen. */
 #include <errno.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,10 +94,42 @@ on_written(uv_write_t *w, int status)
 	client_close(w->data);
 }
 
+/* Whether the client has taken some of its reply since last looked at.
+ * The queue only shrinks when the loop gets to the socket, so a busy loop
+ * would make a reading client look stuck: a socket that takes more bytes
+ * now (its buffer drained by the reader) counts as progress too. */
+static int
+reply_moved(struct client *cl)
+{
+	struct pollfd pfd = { .events = POLLOUT };
+	uv_os_fd_t fd;
+	size_t q;
+
+	if (!cl->reply)
+		return 0;
+	q = uv_stream_get_write_queue_size((uv_stream_t *)&cl->pipe);
+	if (q < cl->unsent) {
+		cl->unsent = q;
+		return 1;
+	}
+	if (uv_fileno((uv_handle_t *)&cl->pipe, &fd) < 0)
+		return 0;
+	pfd.fd = fd;
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLOUT);
+}
+
 static void
 on_timeout(uv_timer_t *t)
 {
-	client_close(t->data);
+	struct client *cl = t->data;
+
+	/* a reply still being read gets more time; one not read is cut off */
+	if (reply_moved(cl)) {
+		cl->seen_ms = uv_now(t->loop);
+		uv_timer_start(&cl->timer, on_timeout, CTL_TIMEOUT_MS, 0);
+		return;
+	}
+	client_close(cl);
 }
 
 static void
@@ -139,18 +172,12 @@ static struct client *
 stalest(struct ctl *c, const struct client *except, uint64_t now)
 {
 	struct client *old = NULL, *p;
-	size_t q;
 
 	for (p = c->clients; p; p = p->next) {         /* newest first */
 		if (p == except)
 			continue;
-		if (p->reply) {
-			q = uv_stream_get_write_queue_size((uv_stream_t *)&p->pipe);
-			if (q < p->unsent) {
-				p->unsent = q;
-				p->seen_ms = now;
-			}
-		}
+		if (reply_moved(p))
+			p->seen_ms = now;
 		if (!old || p->seen_ms <= old->seen_ms)
 			old = p;
 	}
