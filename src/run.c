@@ -88,10 +88,13 @@ struct run {
 
 	struct item **items;
 	size_t n_items, cap_items, batched;
-	cJSON *first_page;
+	cJSON *early;                   /* ListWorkflows pages read before the main phase */
+	int early_followed;             /* the last early page's NextToken was followed */
+	int list_busy;                  /* a ListWorkflows request is out */
 	char *list_token;
 	unsigned list_pages;
 	int listing_done, listing_failed;
+	int service_ready, known_state; /* known_state: 0 not read, 1 reading, 2 read */
 	char *om_after;
 	unsigned om_pages;
 	struct log_ctx lg;
@@ -863,9 +866,25 @@ oom:
 
 static void list_workflows(struct run *r);
 
-/* One ListWorkflows page: filter, queue for reading, follow the token. */
+/* The NextToken to follow from a well-formed page, or NULL at the end of
+ * the listing or when process_page() will report why not. */
+static const char *
+page_token(const struct run *r, const cJSON *page)
+{
+	const cJSON *names = cJSON_GetObjectItemCaseSensitive(page, "Workflows");
+	const cJSON *tok = cJSON_GetObjectItemCaseSensitive(page, "NextToken");
+
+	if ((names && !cJSON_IsArray(names)) || !cJSON_IsString(tok) || !*tok->valuestring ||
+	    (r->list_token && strcmp(r->list_token, tok->valuestring) == 0) ||
+	    r->list_pages >= r->o.max_list_pages)
+		return NULL;
+	return tok->valuestring;
+}
+
+/* One ListWorkflows page: filter, queue for reading, follow the token
+ * (unless it was followed already: followed). */
 static void
-process_page(struct run *r, const cJSON *page)
+process_page(struct run *r, const cJSON *page, int followed)
 {
 	const cJSON *names = cJSON_GetObjectItemCaseSensitive(page, "Workflows");
 	const cJSON *tok = cJSON_GetObjectItemCaseSensitive(page, "NextToken");
@@ -891,6 +910,10 @@ process_page(struct run *r, const cJSON *page)
 			fatal(r, "out of memory");
 			return;
 		}
+	}
+	if (followed) {
+		submit_batches(r, 0);
+		return;
 	}
 	if (cJSON_IsString(tok) && *tok->valuestring) {
 		if (r->list_token && strcmp(r->list_token, tok->valuestring) == 0) {
@@ -922,6 +945,28 @@ process_page(struct run *r, const cJSON *page)
 	submit_batches(r, 1);
 }
 
+static void list_workflows(struct run *r);
+
+/* While OpenMetadata is being read the listing goes on: the pages are only
+ * names, kept until the main phase. */
+static void
+follow_early(struct run *r)
+{
+	const cJSON *last = r->early ? cJSON_GetArrayItem(r->early, cJSON_GetArraySize(r->early) - 1)
+	                             : NULL;
+	const char *tok = last ? page_token(r, last) : NULL;
+
+	if (!tok || stopping(r) || r->list_busy)
+		return;
+	free(r->list_token);
+	if (!(r->list_token = strdup(tok))) {
+		fatal(r, "out of memory");
+		return;
+	}
+	r->early_followed = 1;
+	list_workflows(r);
+}
+
 static void
 on_list(const struct aws_result *res, void *arg)
 {
@@ -929,10 +974,11 @@ on_list(const struct aws_result *res, void *arg)
 	char msg[1200];
 
 	r->list_pages++;
+	r->list_busy = 0;
 	if (!res->ok) {
 		if (res->cancelled) {
 			r->listing_failed = 1;
-		} else if (r->phase == P_START) {
+		} else if (r->list_pages == 1) {
 			fatal(r, "cannot list Glue workflows (the connection test): %s",
 			      glue_error(res, msg, sizeof(msg)));
 		} else {
@@ -940,14 +986,22 @@ on_list(const struct aws_result *res, void *arg)
 			r->st.source.errors++;
 			log_err(&r->lg, "ListWorkflows page %u failed: %s; the listing is incomplete",
 			        r->list_pages, glue_error(res, msg, sizeof(msg)));
-			submit_batches(r, 1);
+			if (r->phase >= P_MAIN)
+				submit_batches(r, 1);
 		}
-	} else if (r->phase == P_START) {
-		r->first_page = cJSON_Duplicate(res->json, 1);
-		if (!r->first_page)
+	} else if (r->phase < P_MAIN) {
+		cJSON *page = cJSON_Duplicate(res->json, 1);
+
+		r->early_followed = 0;
+		if (!page || (!r->early && !(r->early = cJSON_CreateArray())) ||
+		    !cJSON_AddItemToArray(r->early, page)) {
+			cJSON_Delete(page);
 			fatal(r, "out of memory");
+		} else if (r->phase == P_SERVICE) {
+			follow_early(r);
+		}
 	} else {
-		process_page(r, res->json);
+		process_page(r, res->json, 0);
 	}
 	settle(r);
 }
@@ -963,6 +1017,7 @@ list_workflows(struct run *r)
 		fatal(r, "out of memory");
 		return;
 	}
+	r->list_busy = 1;
 	glue(r, "ListWorkflows", in, on_list, r);
 }
 
@@ -1013,12 +1068,29 @@ on_creds(int rc, const char *why, void *arg)
 static void
 start_main(struct run *r)
 {
-	cJSON *page = r->first_page;
+	cJSON *early = r->early, *page;
+	int n = cJSON_GetArraySize(early), i = 0;
 
 	r->phase = P_MAIN;
-	r->first_page = NULL;
-	process_page(r, page);
-	cJSON_Delete(page);
+	r->early = NULL;
+	cJSON_ArrayForEach(page, early) {
+		if (stopping(r))
+			break;
+		process_page(r, page, ++i < n || r->early_followed);
+	}
+	cJSON_Delete(early);
+	/* the page followed last failed while OpenMetadata was being read */
+	if (r->early_followed && !r->list_busy)
+		submit_batches(r, 1);
+}
+
+/* Main begins once the service is there and, for an incremental run, the
+ * service's pipelines with their sourceHash are known. */
+static void
+maybe_main(struct run *r)
+{
+	if (r->phase == P_SERVICE && r->service_ready && r->known_state != 1 && !stopping(r))
+		start_main(r);
 }
 
 /* A page of the service's pipelines (extra: more query, "&fields=..."),
@@ -1041,15 +1113,11 @@ pipelines_page(const struct run *r, const char *extra, const char *cursor)
 
 static void list_known(struct run *r);
 
-/* Incremental runs: the service's pipelines with their sourceHash first,
- * so that unchanged ones are not written again. */
 static void
 before_main(struct run *r)
 {
-	if (r->next && !r->o.full)
-		list_known(r);
-	else
-		start_main(r);
+	r->service_ready = 1;
+	maybe_main(r);
 }
 
 static void
@@ -1059,7 +1127,8 @@ on_known(const struct om_result *res, void *arg)
 	const cJSON *data = cJSON_GetObjectItemCaseSensitive(res->json, "data"), *p;
 	const char *after = jstr(cJSON_GetObjectItemCaseSensitive(res->json, "paging"), "after");
 
-	if (res->cancelled) {
+	if (res->cancelled || stopping(r)) {
+		r->known_state = 2;
 		settle(r);
 		return;
 	}
@@ -1067,7 +1136,8 @@ on_known(const struct om_result *res, void *arg)
 		log_warning(&r->lg, "listing the service's pipelines failed, writing every pipeline: %s",
 		            res->ok ? "malformed reply" : res->message);
 		strmap_clear(&r->known);
-		start_main(r);
+		r->known_state = 2;
+		maybe_main(r);
 		settle(r);
 		return;
 	}
@@ -1082,22 +1152,27 @@ on_known(const struct om_result *res, void *arg)
 	}
 	free(r->known_after);
 	r->known_after = NULL;
-	if (after && *after && ++r->known_pages < 100000 && (r->known_after = strdup(after)))
+	if (after && *after && ++r->known_pages < 100000 && (r->known_after = strdup(after))) {
 		list_known(r);
-	else
-		start_main(r);
+	} else {
+		r->known_state = 2;
+		maybe_main(r);
+	}
 	settle(r);
 }
 
+/* Incremental runs: the service's pipelines with their sourceHash, read
+ * beside the service itself, so that unchanged ones are not written again. */
 static void
 list_known(struct run *r)
 {
 	char *path = pipelines_page(r, "&fields=sourceHash", r->known_after);
 
+	r->known_state = 1;
 	if (path)
 		om(r, "GET", path, NULL, on_known, r);
 	else
-		start_main(r);
+		r->known_state = 2;
 	free(path);
 }
 
@@ -1463,6 +1538,10 @@ advance(struct run *r)
 			else
 				fatal(r, "the service name '%s' cannot be an OpenMetadata name",
 				      r->wf->service_name);
+			if (path && r->next && !r->o.full)
+				list_known(r);
+			if (path)
+				follow_early(r);
 			free(q);
 			free(path);
 		}
@@ -1697,7 +1776,7 @@ run_free(struct run *r)
 		free(r->items[i]);
 	}
 	free(r->items);
-	cJSON_Delete(r->first_page);
+	cJSON_Delete(r->early);
 	free(r->list_token);
 	free(r->om_after);
 	free(r->known_after);

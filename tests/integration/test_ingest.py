@@ -213,7 +213,8 @@ class TestEstate(IngestCase):
             {"op": "GetWorkflowRuns", "name": names[2], "raw_body": "{\"Runs\": 7}", "times": -1},
             {"op": "GetWorkflowRuns", "name": names[3], "raw_body":
              "{\"Runs\": [{\"Status\": 5, \"StartedOn\": \"x\", \"Graph\": []}]}", "times": -1},
-            {"op": "BatchGetWorkflows", "raw_body": "{\"Workflows\": {\"a\": 1}}", "times": 1},
+            {"op": "BatchGetWorkflows", "name": names[4],
+             "raw_body": "{\"Workflows\": {\"a\": 1}}", "times": 1},
             {"op": "GetWorkflow", "name": names[4], "raw_body": "[1, 2, 3]", "times": -1}]})
         p = self.ingest()
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
