@@ -87,6 +87,10 @@ struct aws_client *aws_client_free(struct aws_client *c);
  * exactly once, also on failure to submit (then before returning). */
 void aws_call(struct aws_client *c, const char *op, struct cJSON *input, aws_done_cb cb,
               void *arg);
+/* The same, queued ahead of the pool's other calls (http_req_urgent()):
+ * a listing's next page, which the rest of a run waits on. */
+void aws_call_urgent(struct aws_client *c, const char *op, struct cJSON *input,
+                     aws_done_cb cb, void *arg);
 
 /* A query-protocol call (STS): form is the whole form-encoded body
  * ("Action=GetCallerIdentity&Version=2011-06-15"); the reply's XML is in

@@ -78,6 +78,9 @@ int http_req_header(struct http_req *r, const char *name, const char *value);
 /* Replaces a header set before (by case-insensitive name), or adds it. */
 int http_req_set_header(struct http_req *r, const char *name, const char *value);
 int http_req_body(struct http_req *r, const void *data, size_t len);   /* copied */
+/* Queued ahead of the pool's requests that are not urgent (behind urgent
+ * ones): for a request that the caller's other work waits on. */
+void http_req_urgent(struct http_req *r);
 void http_req_timeout(struct http_req *r, long total_ms);
 void http_req_hooks(struct http_req *r, http_start_cb start, http_retry_cb retry, void *arg);
 void http_req_max_attempts(struct http_req *r, unsigned n);

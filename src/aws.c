@@ -48,6 +48,7 @@ struct call {
 	int refresh_retried;            /* retried once after ExpiredToken */
 	unsigned waits;                 /* refreshes waited for */
 	unsigned gen;                   /* credentials generation that signed */
+	int urgent;                     /* aws_call_urgent() */
 };
 
 #define AWS_MAX_CRED_WAITS 3
@@ -601,6 +602,8 @@ call_submit(struct call *k)
 		call_fail(k, "ClientError", "out of memory", 0);
 		return;
 	}
+	if (k->urgent)
+		http_req_urgent(req);
 	http_req_hooks(req, on_start, on_retry, k);
 	http_req_max_attempts(req, AWS_MAX_ATTEMPTS_THROTTLED);
 	http_req_timeout(req, 60000);
@@ -608,8 +611,9 @@ call_submit(struct call *k)
 		call_fail(k, "ClientError", "shutting down", 1);
 }
 
-void
-aws_call(struct aws_client *c, const char *op, cJSON *input, aws_done_cb cb, void *arg)
+static void
+json_call(struct aws_client *c, const char *op, cJSON *input, int urgent, aws_done_cb cb,
+          void *arg)
 {
 	struct call *k = calloc(1, sizeof(*k));
 	struct aws_result fail = { .code = "ClientError", .message = "out of memory" };
@@ -626,7 +630,20 @@ aws_call(struct aws_client *c, const char *op, cJSON *input, aws_done_cb cb, voi
 	k->c = c;
 	k->cb = cb;
 	k->arg = arg;
+	k->urgent = urgent;
 	call_submit(k);
+}
+
+void
+aws_call(struct aws_client *c, const char *op, cJSON *input, aws_done_cb cb, void *arg)
+{
+	json_call(c, op, input, 0, cb, arg);
+}
+
+void
+aws_call_urgent(struct aws_client *c, const char *op, cJSON *input, aws_done_cb cb, void *arg)
+{
+	json_call(c, op, input, 1, cb, arg);
 }
 
 void

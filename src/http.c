@@ -75,6 +75,7 @@ struct http_req {
 	struct buf resp_headers;        /* "name: value\n" lines of the last reply */
 	uv_timer_t *retry_timer;
 	int queued, too_large, finished;
+	int urgent;                     /* queued ahead of requests that are not */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -835,6 +836,12 @@ check_multi_info(struct http *h)
 	}
 }
 
+void
+http_req_urgent(struct http_req *r)
+{
+	r->urgent = 1;
+}
+
 int
 http_submit(struct http_pool *p, struct http_req *r, http_done_cb done, void *arg)
 {
@@ -847,11 +854,20 @@ http_submit(struct http_pool *p, struct http_req *r, http_done_cb done, void *ar
 	r->done = done;
 	r->done_arg = arg;
 	r->queued = 1;
-	if (p->q_tail)
-		p->q_tail->q_next = r;
-	else
-		p->q_head = r;
-	p->q_tail = r;
+	if (r->urgent && p->q_head && !p->q_tail->urgent) {
+		struct http_req **pp = &p->q_head;
+
+		while ((*pp)->urgent)           /* behind the urgent ones already queued */
+			pp = &(*pp)->q_next;
+		r->q_next = *pp;
+		*pp = r;
+	} else {
+		if (p->q_tail)
+			p->q_tail->q_next = r;
+		else
+			p->q_head = r;
+		p->q_tail = r;
+	}
 	list_link(p->h, r);
 	pump(p);
 	return 0;

@@ -106,6 +106,8 @@ struct run {
 	struct strmap known;            /* pipeline name -> "sourceHash:id" in OpenMetadata */
 	char *known_after;
 	unsigned known_pages;
+	struct strmap listed;           /* name -> id of every pipeline the known listing saw */
+	int known_complete;             /* it read every page: markDeleted needs no other */
 	unsigned long usage_written;
 	unsigned long om_backlog;       /* OpenMetadata requests not completed */
 	unsigned long waited;           /* items that waited for the backlog */
@@ -1018,7 +1020,8 @@ list_workflows(struct run *r)
 		return;
 	}
 	r->list_busy = 1;
-	glue(r, "ListWorkflows", in, on_list, r);
+	r->pending++;           /* the next page is what the rest waits on: first in line */
+	aws_call_urgent(r->glue, "ListWorkflows", in, on_list, r);
 }
 
 /* ---- credentials ---- */
@@ -1145,6 +1148,11 @@ on_known(const struct om_result *res, void *arg)
 		const char *name = jstr(p, "name"), *id = jstr(p, "id"), *h = jstr(p, "sourceHash");
 		char v[128];
 
+		if (name && id && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "deleted")) &&
+		    strmap_put(&r->listed, name, id) < 0) {
+			fatal(r, "out of memory");
+			break;
+		}
 		if (name && id && h && strlen(h) == 32 && strlen(id) < 64) {
 			snprintf(v, sizeof(v), "%s:%s", h, id);
 			strmap_put(&r->known, name, v);
@@ -1155,6 +1163,7 @@ on_known(const struct om_result *res, void *arg)
 	if (after && *after && ++r->known_pages < 100000 && (r->known_after = strdup(after))) {
 		list_known(r);
 	} else {
+		r->known_complete = !after || !*after;
 		r->known_state = 2;
 		maybe_main(r);
 	}
@@ -1285,6 +1294,21 @@ on_delete(const struct om_result *res, void *arg)
 
 static void list_om_pipelines(struct run *r);
 
+/* A pipeline of the service that OpenMetadata lists and Glue no longer
+ * does is marked deleted. */
+static void
+maybe_delete(struct run *r, const char *name, const char *id)
+{
+	char *path;
+
+	if (!name || !id || seen(r, name) || stopping(r))
+		return;
+	path = str_urlencode_printf("/v1/pipelines/%s?hardDelete=false&recursive=true", id);
+	if (path)
+		om(r, "DELETE", path, NULL, on_delete, r);
+	free(path);
+}
+
 static void
 on_om_list(const struct om_result *res, void *arg)
 {
@@ -1302,16 +1326,8 @@ on_om_list(const struct om_result *res, void *arg)
 		goto out;
 	}
 	cJSON_ArrayForEach(p, data) {
-		const char *name = jstr(p, "name"), *id = jstr(p, "id");
-		const cJSON *del = cJSON_GetObjectItemCaseSensitive(p, "deleted");
-		char *path;
-
-		if (!name || !id || cJSON_IsTrue(del) || seen(r, name) || stopping(r))
-			continue;
-		path = str_urlencode_printf("/v1/pipelines/%s?hardDelete=false&recursive=true", id);
-		if (path)
-			om(r, "DELETE", path, NULL, on_delete, r);
-		free(path);
+		if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "deleted")))
+			maybe_delete(r, jstr(p, "name"), jstr(p, "id"));
 	}
 	if (after && *after && r->om_after && strcmp(after, r->om_after) == 0) {
 		r->st.sink.errors++;
@@ -1353,6 +1369,14 @@ start_delete(struct run *r)
 	}
 	if (r->n_items)         /* qsort and bsearch take no NULL array */
 		qsort(r->items, r->n_items, sizeof(*r->items), cmp_item_name);
+	if (r->known_complete) {        /* the incremental run listed them already */
+		size_t i;
+
+		for (i = 0; i < r->listed.cap; i++)
+			if (r->listed.v[i].key)
+				maybe_delete(r, r->listed.v[i].key, r->listed.v[i].value);
+		return;
+	}
 	list_om_pipelines(r);
 }
 
@@ -1781,6 +1805,7 @@ run_free(struct run *r)
 	free(r->om_after);
 	free(r->known_after);
 	strmap_clear(&r->known);
+	strmap_clear(&r->listed);
 	memo_free(r->next);
 	filter_free(r->filter);
 	free(r->endpoint);

@@ -92,7 +92,7 @@ class TestIncremental(unittest.TestCase):
         g = harness.Server([harness.PY, os.path.join(harness.STANDINS, "fake_glue.py"),
                             "--estate", path, "--access-key", harness.AK,
                             "--secret-key", harness.SK, "--region", harness.REGION],
-                           "glue-changed", 0, self.tmp)
+                           "glue-changed", 0, os.path.dirname(path))   # its own port file
         self.addCleanup(g.stop)
         return g
 
@@ -170,6 +170,26 @@ class TestIncremental(unittest.TestCase):
         self.assertEqual({k: v[3] for k, v in got[0].items()}, {k: v[3] for k, v in want[0].items()})
         self.assertEqual(got[1], want[1])
         self.assertEqual(got[2], want[2])
+
+    def test_vanished_workflow_marked_deleted_from_one_listing(self):
+        self.ingest()
+        gone = self.estate["workflows"][2]["Name"]
+
+        def change(estate):
+            del estate["workflows"][2]
+        before = self.s.dump()["counts"]
+        p = self.ingest(glue=self.glue_with(change))
+        after = self.s.dump()["counts"]
+
+        def delta(k):
+            return after.get(k, 0) - before.get(k, 0)
+        self.assertIn("pipelines marked deleted: 1", p.stdout)
+        self.assertEqual(delta("DELETE /api/v1/pipelines/{id}"), 1)
+        deleted = [x["name"] for x in self.s.dump()["pipelines"] if x["deleted"]]
+        self.assertEqual(deleted, [gone])
+        # the listing read for sourceHash served markDeletedPipelines too
+        self.assertEqual(delta("GET /api/v1/pipelines"), 1)
+        self.assertIn("pipelines written: 0;", p.stdout)
 
     def test_override_lineage_unchanged_deletes_nothing(self):
         self.ingest(override_lineage=True)

@@ -328,6 +328,47 @@ test_bounded_and_reused(void **state)
 	finish_engine(h);
 }
 
+static struct result *ordered_base;
+static int done_order[8], n_done;
+
+static void
+on_done_ordered(const struct http_resp *resp, void *arg)
+{
+	on_done(resp, arg);
+	done_order[n_done++] = (int)((struct result *)arg - ordered_base);
+}
+
+/* Urgent requests go ahead of the queued ones that are not, and behind
+ * urgent ones queued before them. */
+static void
+test_urgent_first(void **state)
+{
+	struct http *h = http_new(&loop);
+	struct http_pool *p = http_pool_new(h, "t", 1, NULL);
+	struct result rs[5] = {{0}};
+	const int want[5] = { 0, 3, 4, 1, 2 };
+	char u[128];
+	int i;
+
+	(void)state;
+	ordered_base = rs;
+	n_done = 0;
+	url(u, sizeof(u), "/slow");
+	for (i = 0; i < 5; i++) {
+		struct http_req *r = http_req_new("GET", u);
+
+		if (i >= 3)
+			http_req_urgent(r);
+		assert_int_equal(http_submit(p, r, on_done_ordered, &rs[i]), 0);
+	}
+	run_until(rs, 5);
+	for (i = 0; i < 5; i++) {
+		assert_int_equal(rs[i].status, 200);
+		assert_int_equal(done_order[i], want[i]);
+	}
+	finish_engine(h);
+}
+
 static void
 test_size_cap(void **state)
 {
@@ -525,6 +566,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_bounded_and_reused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_urgent_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_size_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
