@@ -919,10 +919,13 @@ daemon_main(const char *config_path, int debug)
 	uv_timer_init(&d->loop, &d->reaper);
 	uv_timer_init(&d->loop, &d->stop_timer);
 	uv_timer_init(&d->loop, &d->reload_timer);
-	if ((rc = state_sweep(d->cfg->state_dir)) > 0)
-		log_notice(NULL, "removed %d temporary files of interrupted writes from %s", rc,
-		           d->cfg->state_dir);
-	rc = 0;
+	{
+		int swept = state_sweep(d->cfg->state_dir);
+
+		if (swept > 0)
+			log_notice(NULL, "removed %d temporary files of interrupted writes from %s",
+			           swept, d->cfg->state_dir);
+	}
 	d->sighup.data = d->sigterm.data = d->sigint.data = d;
 	d->watchdog.data = d->reaper.data = d->stop_timer.data = d->reload_timer.data = d;
 	uv_signal_start(&d->sighup, on_signal, SIGHUP);

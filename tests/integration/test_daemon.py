@@ -356,6 +356,20 @@ class TestDaemon(DaemonCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("1 workflows", p.stdout)
 
+    def test_socket_that_cannot_be_bound_stops_the_start(self):
+        sock = os.path.join(self.dir, "not-a-socket")
+        with open(sock, "w") as fh:
+            fh.write("a file the user keeps\n")
+        self.write("gluemetad.yaml", f"socket: {sock}\nstate_dir: {self.dir}/state\n"
+                   "workflows: []\n")
+        p = harness.run_gluemetad(BIN, ["daemon", "--config",
+                                        os.path.join(self.dir, "gluemetad.yaml")])
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn(f"socket {sock}: exists and is not a socket", p.stderr)
+        self.assertNotIn("started:", p.stderr)
+        with open(sock) as fh:
+            self.assertEqual(fh.read(), "a file the user keeps\n")
+
     def test_socket_protocol_abuse(self):
         self.config([("a", "0 0 1 1 *")])
         self.start()
