@@ -159,6 +159,14 @@ glue(struct run *r, const char *op, cJSON *in, aws_done_cb cb, void *ctx)
 	aws_call(r->glue, op, in, cb, ctx);
 }
 
+/* The same, ahead of the queued calls: for what the rest of the run waits on. */
+static void
+glue_first(struct run *r, const char *op, cJSON *in, aws_done_cb cb, void *ctx)
+{
+	r->pending++;
+	aws_call_urgent(r->glue, op, in, cb, ctx);
+}
+
 static void resume_runs(struct run *r);
 
 struct om_hop {                         /* an OpenMetadata call, counted in the backlog */
@@ -868,6 +876,17 @@ oom:
 
 static void list_workflows(struct run *r);
 
+/* Asks for the page after the one whose NextToken is tok. */
+static void
+follow_token(struct run *r, const char *tok)
+{
+	free(r->list_token);
+	if ((r->list_token = strdup(tok)))
+		list_workflows(r);
+	else
+		fatal(r, "out of memory");
+}
+
 /* The NextToken to follow from a well-formed page, or NULL at the end of
  * the listing or when process_page() will report why not. */
 static const char *
@@ -929,13 +948,8 @@ process_page(struct run *r, const cJSON *page, int followed)
 			log_err(&r->lg, "ListWorkflows has more than %u pages; the listing is incomplete",
 			        r->o.max_list_pages);
 		} else {
-			free(r->list_token);
-			r->list_token = strdup(tok->valuestring);
 			submit_batches(r, 0);
-			if (r->list_token)
-				list_workflows(r);
-			else
-				fatal(r, "out of memory");
+			follow_token(r, tok->valuestring);
 			return;
 		}
 	} else {
@@ -946,8 +960,6 @@ process_page(struct run *r, const cJSON *page, int followed)
 		         r->st.workflows_listed, r->list_pages, r->st.source.filtered);
 	submit_batches(r, 1);
 }
-
-static void list_workflows(struct run *r);
 
 /* While OpenMetadata is being read the listing goes on: the pages are only
  * names, kept until the main phase. */
@@ -960,13 +972,8 @@ follow_early(struct run *r)
 
 	if (!tok || stopping(r) || r->list_busy)
 		return;
-	free(r->list_token);
-	if (!(r->list_token = strdup(tok))) {
-		fatal(r, "out of memory");
-		return;
-	}
 	r->early_followed = 1;
-	list_workflows(r);
+	follow_token(r, tok);
 }
 
 static void
@@ -1020,8 +1027,7 @@ list_workflows(struct run *r)
 		return;
 	}
 	r->list_busy = 1;
-	r->pending++;           /* the next page is what the rest waits on: first in line */
-	aws_call_urgent(r->glue, "ListWorkflows", in, on_list, r);
+	glue_first(r, "ListWorkflows", in, on_list, r);
 }
 
 /* ---- credentials ---- */
@@ -1139,6 +1145,7 @@ on_known(const struct om_result *res, void *arg)
 		log_warning(&r->lg, "listing the service's pipelines failed, writing every pipeline: %s",
 		            res->ok ? "malformed reply" : res->message);
 		strmap_clear(&r->known);
+		strmap_clear(&r->listed);
 		r->known_state = 2;
 		maybe_main(r);
 		settle(r);
