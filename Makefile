@@ -67,30 +67,55 @@ $(BUILD)/obj $(BUILD)/tests:
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
+# The integration classes run JOBS at a time (default: twice the CPUs, at
+# least 2); CLASSES=module.Class,... runs only those, K=text only the tests
+# whose id holds it.
+INTEGRATION_ARGS = $(if $(CLASSES),--classes $(CLASSES)) $(if $(K),-k $(K)) $(if $(JOBS),--jobs $(JOBS))
 integration: $(BUILD)/gluemetad
-	$(PYTHON) tests/integration/run.py --binary $(BUILD)/gluemetad --shared $(SHARED)
+	$(PYTHON) tests/integration/run.py --binary $(BUILD)/gluemetad --shared $(SHARED) \
+	    --label "$(or $(LABEL),integration)" $(INTEGRATION_ARGS)
 
+# make check: every phase, timed; at the end the time of each phase, the ten
+# slowest classes of each integration pass, and a check that nothing (no
+# process, no temporary file) was left behind.  What runs under which tool:
+#   plain        unit tests, the whole integration suite
+#   ASan/UBSan   unit tests, the whole integration suite
+#   valgrind     unit tests, the fuzz seed corpora replayed through each fuzz
+#                target's input function, and an integration subset
+#                (VALGRIND_CLASSES: daemon lifecycle and reloads, transport
+#                faults, an OpenMetadata restart, one full ingest, tags and
+#                owners, lineage, incremental runs); valgrind is 20-50x slower, so the rest of the suite,
+#                which exercises the same code paths, runs under ASan only
+#   fuzz smoke   each libFuzzer target FUZZ_SMOKE_SECONDS
+#   packaging    the .deb and .rpm built, linted, installed (root only)
+# One phase alone: make unit | integration | check-asan | check-valgrind |
+# fuzz-smoke | check-packaging.
+CHECK_PHASES = all unit integration check-asan check-valgrind fuzz-smoke
 check: deps-test
-	$(MAKE) all
-	$(MAKE) unit
-	$(MAKE) integration
-	$(MAKE) check-asan
-	$(MAKE) check-valgrind
-	$(MAKE) fuzz-smoke
-	@if [ "$$(id -u)" -eq 0 ]; then $(MAKE) check-packaging; \
-	 else echo "check-packaging skipped: it installs the package and needs root"; fi
+	@sh tests/check.sh $(CHECK_PHASES) $(if $(filter 0,$(shell id -u)),check-packaging)
+	@[ "$$(id -u)" -eq 0 ] || echo "check-packaging skipped: it installs the package and needs root"
 
 # The whole suite again on a build with AddressSanitizer and UBSan.
 check-asan: deps-test
 	ASAN_OPTIONS=exitcode=98:detect_leaks=1:abort_on_error=0 \
 	UBSAN_OPTIONS=halt_on_error=1:exitcode=97:print_stacktrace=1 \
-	$(MAKE) BUILD=build/asan SAN="$(SAN_FLAGS)" CFLAGS="-O1 -g" all unit integration
+	$(MAKE) BUILD=build/asan SAN="$(SAN_FLAGS)" CFLAGS="-O1 -g" LABEL="integration (ASan/UBSan)" \
+	    all unit integration
 
-# The unit tests and the integration suite under valgrind (slower).
+VALGRIND_CLASSES = test_daemon.TestDaemon test_faults.TestSighupStorm test_faults.TestTransportFaults \
+                   test_faults.TestOpenMetadataRestart test_ingest.TestEstate test_parity.TestTagsOwners \
+                   test_parity.TestLineage test_incremental.TestIncremental
+comma := ,
+empty :=
+space := $(empty) $(empty)
+
+# The unit tests, the fuzz corpora and an integration subset under valgrind.
 check-valgrind: deps-test
 	$(MAKE) all $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== valgrind $$t"; $(VALGRIND) $$t; done
-	GLUEMETAD_WRAPPER="$(VALGRIND)" $(MAKE) integration
+	$(MAKE) fuzz-replay-valgrind
+	GLUEMETAD_WRAPPER="$(VALGRIND)" $(MAKE) integration LABEL="integration (valgrind)" \
+	    CLASSES="$(or $(CLASSES),$(subst $(space),$(comma),$(strip $(VALGRIND_CLASSES))))"
 
 demo: deps-test
 	$(MAKE) all

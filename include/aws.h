@@ -2,8 +2,8 @@
  * endpoint resolution, SigV4 signing at send time, error parsing as
  * botocore does, and AWS's standard retry mode (3 attempts, jittered
  * exponential backoff capped at 20 s, a 500-token retry quota), with up to
- * 8 attempts for throttling and 5xx replies, which also make the pool
- * lower its concurrency (http_resp_throttled()). */
+ * 8 attempts for throttling, which also makes the pool lower its
+ * concurrency (http_resp_throttled()). */
 #ifndef GLUEMETAD_AWS_H
 #define GLUEMETAD_AWS_H
 
@@ -106,6 +106,19 @@ void aws_get_object(struct aws_client *c, const char *bucket, const char *key, a
 void aws_parse_error(long status, const char *body, const char *error_type_header,
                      char *code, size_t code_len, char *message, size_t message_len);
 int aws_error_is_throttling(const char *code);
+
+/* The retry budget of one call.  Server errors (5xx), transient codes and
+ * transport errors: AWS_MAX_ATTEMPTS failed attempts end the call.
+ * Throttling (a throttling code or HTTP 429) does not count against that;
+ * AWS_MAX_ATTEMPTS_THROTTLED attempts of any kind end it. */
+#define AWS_MAX_ATTEMPTS 3
+#define AWS_MAX_ATTEMPTS_THROTTLED 8
+
+/* Whether a call is tried again after a retryable failed attempt:
+ * throttled says whether that attempt was throttled, failures counts the
+ * call's failed attempts that were not throttled (this one included),
+ * attempts all of its attempts so far. */
+int aws_retry_again(int throttled, int failures, int attempts);
 int aws_error_is_transient(long status, const char *code);
 /* ExpiredToken and its kin: the credentials need a refresh. */
 int aws_error_is_expired_creds(const char *code);

@@ -73,4 +73,7 @@ uint64_t rand_u64(void);
 /* A random UUID (version 4) as text into out[37]. */
 void str_uuid4(char out[37]);
 
+/* The noun for a count in a message: PLURAL(n, "page", "pages"). */
+#define PLURAL(n, one, many) ((n) == 1 ? (one) : (many))
+
 #endif

@@ -15,11 +15,6 @@
 #include "sigv4.h"
 #include "util.h"
 
-#define AWS_MAX_ATTEMPTS 3
-/* Throttling and 5xx replies get more attempts: the pool halves its
- * concurrency on each, so retrying slows us down rather than piling on,
- * and a run under sustained throttling still completes. */
-#define AWS_MAX_ATTEMPTS_THROTTLED 8
 #define AWS_MAX_BACKOFF_MS 20000
 #define AWS_RETRY_QUOTA 500
 #define AWS_RETRY_COST 5
@@ -43,6 +38,7 @@ struct call {
 	aws_done_cb cb;
 	void *arg;
 	int quota_taken;
+	int failures;                   /* failed attempts that were not throttled */
 	int skew_retried;
 	int need_creds;                 /* the attempt found no usable credentials */
 	int refresh_retried;            /* retried once after ExpiredToken */
@@ -431,19 +427,27 @@ adjust_skew(struct call *k, const struct http_resp *resp, const char *code, cons
 	return 1;
 }
 
+int
+aws_retry_again(int throttled, int failures, int attempts)
+{
+	if (attempts >= AWS_MAX_ATTEMPTS_THROTTLED)
+		return 0;
+	return throttled || failures < AWS_MAX_ATTEMPTS;
+}
+
 static long
 on_retry(const struct http_resp *resp, void *arg)
 {
 	struct call *k = arg;
 	char code[128], msg[256];
-	int cost;
+	int cost, throttled;
 	double jitter;
 	long cap;
 
 	if (resp->status >= 200 && resp->status < 300)
 		return -1;
 	if (resp->transport_error) {
-		if (resp->attempts >= AWS_MAX_ATTEMPTS)
+		if (!aws_retry_again(0, ++k->failures, resp->attempts))
 			return -1;
 		cost = strstr(resp->error ? resp->error : "", "imed out") ? AWS_TIMEOUT_RETRY_COST
 		                                                          : AWS_RETRY_COST;
@@ -452,13 +456,13 @@ on_retry(const struct http_resp *resp, void *arg)
 		                code, sizeof(code), msg, sizeof(msg));
 		if (adjust_skew(k, resp, code, msg))
 			return 0;
+		throttled = aws_error_is_throttling(code) || resp->status == 429;
 		if (aws_error_is_throttling(code))
 			http_resp_throttled(resp);
-		if (!aws_error_is_throttling(code) && !aws_error_is_transient(resp->status, code) &&
-		    resp->status != 429)
+		if (!throttled && !aws_error_is_transient(resp->status, code))
 			return -1;
-		if (!aws_error_is_throttling(code) && resp->status < 500 && resp->status != 429 &&
-		    resp->attempts >= AWS_MAX_ATTEMPTS)
+		if (!aws_retry_again(throttled, throttled ? k->failures : ++k->failures,
+		                     resp->attempts))
 			return -1;
 		cost = AWS_RETRY_COST;
 	}

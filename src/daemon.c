@@ -330,7 +330,8 @@ fire(struct job *j, const char *trigger)
 	snprintf(j->trigger, sizeof(j->trigger), "%s", trigger);
 	if (d->running >= d->cfg->max_concurrent_runs) {
 		enqueue(j);
-		log_info(&j->lg, "queued: %u runs in progress (max_concurrent_runs)", d->running);
+		log_info(&j->lg, "queued: %u %s in progress (max_concurrent_runs)", d->running,
+		         PLURAL(d->running, "run", "runs"));
 		return 1;
 	}
 	start_run(j, trigger);

@@ -709,7 +709,8 @@ write_edges(struct linop *op)
 	if (e->cancelled)
 		return;
 	if (e->x.next && memo_same(e->x.memo, op->key, op->fp)) {
-		log_debug(e->x.lg, "'%s': lineage unchanged (%zu edges)", op->workflow, op->edges.n);
+		log_debug(e->x.lg, "'%s': lineage unchanged (%zu %s)", op->workflow, op->edges.n,
+		          PLURAL(op->edges.n, "edge", "edges"));
 		return;
 	}
 	if (e->x.wf->override_lineage) {

@@ -372,7 +372,7 @@ maybe_send_statuses(struct item *it)
 		om(r, "PUT", path, s, on_status_put, c);
 	}
 	free(path);
-	log_debug(&r->lg, "'%s': %u runs read", it->name, it->n_runs);
+	log_debug(&r->lg, "'%s': %u %s read", it->name, it->n_runs, PLURAL(it->n_runs, "run", "runs"));
 }
 
 static void
@@ -524,7 +524,8 @@ on_runs(const struct aws_result *res, void *arg)
 		}
 	}
 	if (it->n_runs >= r->o.max_runs_per_workflow && cJSON_IsString(tok) && in_window)
-		log_info(&r->lg, "'%s': keeping the newest %u runs (the per-workflow cap)", it->name, it->n_runs);
+		log_info(&r->lg, "'%s': keeping the newest %u %s (the per-workflow cap)", it->name, it->n_runs,
+		         PLURAL(it->n_runs, "run", "runs"));
 	it->runs_done = 1;
 	maybe_send_statuses(it);
 out:
@@ -956,8 +957,9 @@ process_page(struct run *r, const cJSON *page, int followed)
 		r->listing_done = 1;
 	}
 	if (r->list_pages % 10 == 0 || r->listing_done)
-		log_info(&r->lg, "listed %lu workflows in %u pages (%lu filtered out)",
-		         r->st.workflows_listed, r->list_pages, r->st.source.filtered);
+		log_info(&r->lg, "listed %lu %s in %u %s (%lu filtered out)",
+		         r->st.workflows_listed, PLURAL(r->st.workflows_listed, "workflow", "workflows"),
+		         r->list_pages, PLURAL(r->list_pages, "page", "pages"), r->st.source.filtered);
 	submit_batches(r, 1);
 }
 

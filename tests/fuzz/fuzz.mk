@@ -40,3 +40,20 @@ fuzz: deps-test fuzz-build
 
 fuzz-smoke: deps-test fuzz-build
 	@sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
+
+# The seed corpora replayed through each target, built with $(CC) and the
+# project's flags (no libFuzzer, no sanitizer), under valgrind.
+REPLAY_BUILD      = $(BUILD)/replay
+REPLAY_BINS       = $(FUZZ_TARGETS:%=$(REPLAY_BUILD)/%)
+
+.PHONY: fuzz-replay-valgrind
+
+$(REPLAY_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz.h \
+                        $(BUILD)/libgluemetad.a $(wildcard include/*.h)
+	@mkdir -p $(REPLAY_BUILD)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< tests/fuzz/replay.c \
+	    $(BUILD)/libgluemetad.a $(LIBS) -lpthread
+
+fuzz-replay-valgrind: $(REPLAY_BINS)
+	@set -e; for t in $(FUZZ_TARGETS); do echo "== valgrind $$t: tests/fuzz/corpus/$$t"; \
+	    $(VALGRIND) $(REPLAY_BUILD)/$$t tests/fuzz/corpus/$$t; done

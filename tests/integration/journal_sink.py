@@ -2,12 +2,18 @@
 """Stands in for systemd-journald's native socket: binds a datagram socket
 at the given path, decodes the native protocol (KEY=value lines, and the
 binary KEY\\n<le64 length><data>\\n form for values with newlines) and
-appends each record as a JSON line to the output file."""
+appends each record as a JSON line to the output file.  With a third
+argument, a process id, it exits when that process has gone (the daemon it
+listens for), so that it never outlives its test.
+
+  journal_sink.py SOCKET OUTPUT [PID]"""
 import json
 import os
 import socket
 import struct
 import sys
+import threading
+import time
 
 
 def decode(data):
@@ -29,8 +35,21 @@ def decode(data):
     return rec
 
 
+def exit_with(pid):
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        except PermissionError:
+            pass
+        time.sleep(0.1)
+
+
 def main():
     path, out = sys.argv[1], sys.argv[2]
+    if len(sys.argv) > 3:
+        threading.Thread(target=exit_with, args=(int(sys.argv[3]),), daemon=True).start()
     s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     if os.path.exists(path):
         os.unlink(path)

@@ -291,7 +291,8 @@ class TestDaemon(DaemonCase):
         self.start()
         self.ctl("run", "a")
         self.wait(lambda: self.by_name()["a"]["state"] == "running", what="running")
-        time.sleep(0.5)
+        # SIGTERM while Glue requests are in flight (each takes 300 ms)
+        self.wait(lambda: self.s.glue_stats()["in_flight"] > 0, what="a Glue request in flight")
         rc, took = self.stop()
         self.assertEqual(rc, 0)
         self.assertLess(took, 10)
@@ -409,7 +410,7 @@ class TestJournal(DaemonCase):
         out = os.path.join(self.dir, "journal.jsonl")
         sink = os.path.join(HERE, "journal_sink.py")
         script = ("mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/journal && "
-                  f"(/usr/bin/python3 {sink} /run/systemd/journal/socket {out} &) && "
+                  f"(/usr/bin/python3 {sink} /run/systemd/journal/socket {out} $$ &) && "
                   f"while [ ! -e {out}.ready ]; do sleep 0.05; done && exec \"$@\"")
         self.start(wrap=["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh"])
         self.ctl("run", "a")

@@ -846,7 +846,7 @@ class TestControlSocketAbuse(FaultDaemonCase):
     def test_slow_loris_clients_do_not_starve_status(self):
         self.config([("a", "0 0 1 1 *")])
         self.start()
-        time.sleep(0.5)
+        self.status()                       # the loop is up and answering
         base_fds, base_rss = self.fds(), self.rss_kb()
         socks, most = self.attack([("silent", 40), ("dribble", 10), ("noread", 10)],
                                   seconds=8, limit=2.0 * SCALE)

@@ -186,6 +186,10 @@ class TestEstate(IngestCase):
         self.assertIn("InternalServiceException", p.stderr)
         self.assertIn("Total errors: 1", p.stdout)
         self.assertIn("Workflow finished with failures", p.stdout)
+        # a 500 is tried 3 times (AWS's standard retry mode): the batch that
+        # holds the workflow, then the workflow alone
+        hits = [f["hits"] for f in self.s.glue.call("GET", "/__fake/faults")["faults"]]
+        self.assertEqual(hits, [3, 3])
 
     def test_one_openmetadata_400_others_land(self):
         bad = self.estate["workflows"][4]["Name"]

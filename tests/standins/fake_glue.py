@@ -54,6 +54,7 @@ class State:
         self.clock_offset_s = 0       # this service's clock runs ahead by this much
         self.throttle_percent = 0
         self.error_percent = 0
+        self.errored = set()          # requests refused with a random server error
         self.faults = []
         self.replies_valid = set()    # (operation, sha256 of a reply that passed the model)
         self.in_flight = 0
@@ -151,7 +152,7 @@ class Handler(BaseHTTPRequestHandler):
         with st.lock:
             if method == "GET" and path == "/__fake/stats":
                 return 200, {"counts": st.counts, "total": st.total, "rejected": st.rejected,
-                             "max_in_flight": st.max_in_flight}
+                             "max_in_flight": st.max_in_flight, "in_flight": st.in_flight}
             if method == "GET" and path == "/__fake/timeline":
                 return 200, {"timeline": st.timeline}
             if method == "POST" and path == "/__fake/stats/reset":
@@ -372,7 +373,13 @@ class Handler(BaseHTTPRequestHandler):
             if roll < st.throttle_percent:
                 self.entry[3] = "throttled"
                 raise GlueError(400, "ThrottlingException", "Rate exceeded")
-            if roll < st.throttle_percent + st.error_percent:
+            # A random server error is transient: a request that drew one is
+            # not refused with one again (retries of 5xx are bounded at 3
+            # attempts, as in AWS's standard retry mode, while throttling
+            # may be retried more often).
+            seen = op + "\x1f" + json.dumps(req, sort_keys=True)
+            if roll < st.throttle_percent + st.error_percent and seen not in st.errored:
+                st.errored.add(seen)
                 self.entry[3] = "error"
                 raise GlueError(500, "InternalServiceException", "Internal service error")
 

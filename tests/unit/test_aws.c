@@ -252,6 +252,31 @@ test_assume_role_form(void **state)
 	free(req);
 }
 
+/* The retry budget the README and gluemetad(8) state: server and
+ * transport errors end a call at their 3rd failed attempt, throttling
+ * does not count against that, 8 attempts of any kind end it. */
+static void
+test_retry_budget(void **state)
+{
+	(void)state;
+	assert_int_equal(AWS_MAX_ATTEMPTS, 3);
+	assert_int_equal(AWS_MAX_ATTEMPTS_THROTTLED, 8);
+	/* 500, 500, 500: two retries, then the call fails */
+	assert_true(aws_retry_again(0, 1, 1));
+	assert_true(aws_retry_again(0, 2, 2));
+	assert_false(aws_retry_again(0, 3, 3));
+	/* throttled seven times: retried each time, the 8th attempt is the last */
+	assert_true(aws_retry_again(1, 0, 1));
+	assert_true(aws_retry_again(1, 0, 7));
+	assert_false(aws_retry_again(1, 0, 8));
+	/* throttled twice, then 500s: the 500s still get their 3 attempts */
+	assert_true(aws_retry_again(0, 1, 3));
+	assert_true(aws_retry_again(0, 2, 4));
+	assert_false(aws_retry_again(0, 3, 5));
+	/* never past 8 attempts, whatever the mix */
+	assert_false(aws_retry_again(0, 2, 8));
+}
+
 int
 main(void)
 {
@@ -259,6 +284,7 @@ main(void)
 		cmocka_unit_test(test_protocol_error_cases),
 		cmocka_unit_test(test_error_fallbacks),
 		cmocka_unit_test(test_retry_classes),
+		cmocka_unit_test(test_retry_budget),
 		cmocka_unit_test(test_endpoints),
 		cmocka_unit_test(test_partitions),
 		cmocka_unit_test(test_derived_endpoints),
