@@ -46,6 +46,16 @@ deps:
 deps-test:
 	@sh scripts/deps.sh test
 
+.PHONY: deps-demo check-shared check-fresh
+deps-demo:
+	@sh scripts/deps.sh demo $(SHARED)
+
+# The specification folder SHARED (outside the repository) the tests check
+# gluemetad against: stops at once, naming what is missing, when it is not
+# there.
+check-shared:
+	@sh scripts/check-shared.sh $(SHARED)
+
 $(BUILD)/obj/%.o: src/%.c $(wildcard include/*.h) | $(BUILD)/obj
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -55,7 +65,7 @@ $(BUILD)/libgluemetad.a: $(LIB_OBJ)
 $(BUILD)/gluemetad: $(BUILD)/obj/main.o $(BUILD)/libgluemetad.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/gluemetactl: $(BUILD)/obj/gluemetactl.o
+$(BUILD)/gluemetactl: $(BUILD)/obj/gluemetactl.o $(BUILD)/obj/util.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libgluemetad.a $(wildcard include/*.h) | $(BUILD)/tests
@@ -64,14 +74,14 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libgluemetad.a $(wildcard include/*.h)
 $(BUILD)/obj $(BUILD)/tests:
 	mkdir -p $@
 
-unit: $(UNIT_BIN)
+unit: check-shared $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
 # The integration classes run JOBS at a time (default: twice the CPUs, at
 # least 2); CLASSES=module.Class,... runs only those, K=text only the tests
 # whose id holds it.
 INTEGRATION_ARGS = $(if $(CLASSES),--classes $(CLASSES)) $(if $(K),-k $(K)) $(if $(JOBS),--jobs $(JOBS))
-integration: $(BUILD)/gluemetad
+integration: check-shared $(BUILD)/gluemetad
 	$(PYTHON) tests/integration/run.py --binary $(BUILD)/gluemetad --shared $(SHARED) \
 	    --label "$(or $(LABEL),integration)" $(INTEGRATION_ARGS)
 
@@ -84,19 +94,22 @@ integration: $(BUILD)/gluemetad
 #                target's input function, and an integration subset
 #                (VALGRIND_CLASSES: daemon lifecycle and reloads, transport
 #                faults, an OpenMetadata restart, one full ingest, tags and
-#                owners, lineage, incremental runs); valgrind is 20-50x slower, so the rest of the suite,
+#                owners, lineage, usage, incremental runs, text from outside, and the
+#                failure matrix and property test of test_safety.py, reduced
+#                under a checker to one fault kind per read and 5 seeds per
+#                class); valgrind is 20-50x slower, so the rest of the suite,
 #                which exercises the same code paths, runs under ASan only
 #   fuzz smoke   each libFuzzer target FUZZ_SMOKE_SECONDS
 #   packaging    the .deb and .rpm built, linted, installed (root only)
 # One phase alone: make unit | integration | check-asan | check-valgrind |
 # fuzz-smoke | check-packaging.
 CHECK_PHASES = all unit integration check-asan check-valgrind fuzz-smoke
-check: deps-test
+check: check-shared deps-test
 	@sh tests/check.sh $(CHECK_PHASES) $(if $(filter 0,$(shell id -u)),check-packaging)
 	@[ "$$(id -u)" -eq 0 ] || echo "check-packaging skipped: it installs the package and needs root"
 
 # The whole suite again on a build with AddressSanitizer and UBSan.
-check-asan: deps-test
+check-asan: check-shared deps-test
 	ASAN_OPTIONS=exitcode=98:detect_leaks=1:abort_on_error=0 \
 	UBSAN_OPTIONS=halt_on_error=1:exitcode=97:print_stacktrace=1 \
 	$(MAKE) BUILD=build/asan SAN="$(SAN_FLAGS)" CFLAGS="-O1 -g" LABEL="integration (ASan/UBSan)" \
@@ -104,26 +117,33 @@ check-asan: deps-test
 
 VALGRIND_CLASSES = test_daemon.TestDaemon test_faults.TestSighupStorm test_faults.TestTransportFaults \
                    test_faults.TestOpenMetadataRestart test_ingest.TestEstate test_parity.TestTagsOwners \
-                   test_parity.TestLineage test_incremental.TestIncremental
+                   test_parity.TestLineage test_incremental.TestIncremental \
+                   test_text.TestOutsideText test_safety.TestGlueReadFailures \
+                   test_safety.TestGlueReadFailures2 test_safety.TestAwsReadFailures \
+                   test_safety.TestOpenMetadataReadFailures1 test_safety.TestOpenMetadataReadFailures2 \
+                   test_safety.TestRandomFailures1 test_safety.TestRandomFailures2 test_parity.TestUsage
 comma := ,
 empty :=
 space := $(empty) $(empty)
 
 # The unit tests, the fuzz corpora and an integration subset under valgrind.
-check-valgrind: deps-test
+check-valgrind: check-shared deps-test
 	$(MAKE) all $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== valgrind $$t"; $(VALGRIND) $$t; done
 	$(MAKE) fuzz-replay-valgrind
 	GLUEMETAD_WRAPPER="$(VALGRIND)" $(MAKE) integration LABEL="integration (valgrind)" \
 	    CLASSES="$(or $(CLASSES),$(subst $(space),$(comma),$(strip $(VALGRIND_CLASSES))))"
 
-demo: deps-test
+# The stand-ins on ports the kernel chooses, one ingest, what landed; runs
+# without SHARED too (unchecked).  KEEP=1 keeps its temporary files.
+demo: deps-demo
 	$(MAKE) all
-	$(PYTHON) tests/standins/demo.py --binary $(BUILD)/gluemetad --shared $(SHARED)
+	$(PYTHON) tests/standins/demo.py --binary $(BUILD)/gluemetad --shared $(SHARED) \
+	    $(if $(filter 1,$(KEEP)),--keep)
 
 # Figures, not pass/fail: gluemetad against the stand-ins with injected latency,
 # a sequential replica of OpenMetadata's connector, the idle daemon (not in check).
-bench: deps-test
+bench: check-shared deps-test
 	$(MAKE) all
 	$(PYTHON) tests/bench/bench.py --binary $(BUILD)/gluemetad --shared $(SHARED)
 
@@ -138,6 +158,7 @@ install: $(BUILD)/gluemetad $(BUILD)/gluemetactl
 	install -m 0644 man/gluemetad.yaml.5 $(DESTDIR)$(MANDIR)/man5/gluemetad.yaml.5
 	install -m 0644 man/gluemetad.8 $(DESTDIR)$(MANDIR)/man8/gluemetad.8
 	sed -e 's|/usr/sbin/gluemetad|$(SBINDIR)/gluemetad|g' \
+	    -e 's|/usr/bin/gluemetactl|$(BINDIR)/gluemetactl|g' \
 	    -e 's|/etc/gluemetad/|$(SYSCONFDIR)/gluemetad/|g' systemd/gluemetad.service \
 	    > $(DESTDIR)$(UNITDIR)/gluemetad.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/gluemetad.service
@@ -177,6 +198,16 @@ rpm: deps-packaging
 	    | tar -C build/rpm/src/gluemetad-$(VERSION) -xf -
 	tar -C build/rpm/src -czf build/rpm/SOURCES/gluemetad-$(VERSION).tar.gz gluemetad-$(VERSION)
 	rpmbuild -bb --define "_topdir $(abspath build/rpm)" --nodeps packaging/rpm/gluemetad.spec
+
+# The README's first steps on a minimal Debian 12 (root; not part of check):
+# a root filesystem from mmdebstrap --variant=minbase, the working tree
+# copied in; make demo and make check without SHARED, then with it beside
+# the copy make deb; the .deb installed with apt in a second minimal root
+# filesystem and the unit's ExecReload run against a started daemon there.
+# FULL=1 also runs the whole make check, KEEP=1 keeps the root filesystems,
+# MIRROR= overrides the mirrors (default: this machine's apt sources).
+check-fresh:
+	@KEEP="$(KEEP)" FULL="$(FULL)" MIRROR="$(MIRROR)" sh scripts/check-fresh.sh $(SHARED)
 
 # Lint, security exposure, and the .deb installed and run (needs root).
 check-packaging: deb rpm

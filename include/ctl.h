@@ -4,7 +4,9 @@
  * CTL_MAX_CLIENTS at a time (a new client pushes out the one that made no
  * progress for the longest: connecting, being answered or taking some of its
  * reply); a slow or silent client, or one that does not read its reply, is
- * cut off after CTL_TIMEOUT_MS. */
+ * cut off after CTL_TIMEOUT_MS.  Every string of a reply goes through
+ * str_sanitize() (util.h): the reply is valid UTF-8 without control
+ * characters in its values, whatever bytes the request held. */
 #ifndef GLUEMETAD_CTL_H
 #define GLUEMETAD_CTL_H
 

@@ -48,11 +48,24 @@ struct enrich_ctx {                     /* all borrowed; must outlive the enrich
 	struct memo *next;                  /* lineage this run wrote, or NULL */
 };
 
+/* Whether what a run read of something is known.  Only a read that
+ * completed in this run is KNOWN (possibly empty); a read that failed, or
+ * was not made, is UNKNOWN, and UNKNOWN never removes or replaces anything
+ * stored in OpenMetadata. */
+enum enrich_known {
+	ENRICH_UNKNOWN = 0,
+	ENRICH_KNOWN
+};
+
 /* What a workflow's tags ask for: tag labels for the pipeline request and
- * the owner reference ({id, type}), either may be NULL. */
+ * the owner reference ({id, type}), either may be NULL.  tags_known says
+ * whether tags is the workflow's whole set of Glue tags (GetTags and every
+ * tag lookup completed) or only part of it; an owner that could not be
+ * resolved is NULL and leaves the stored owners as they are. */
 struct enrich_want {
 	struct cJSON *tags;                 /* array of TagLabel */
 	struct cJSON *owner;                /* EntityReference */
+	enum enrich_known tags_known;
 };
 
 typedef void (*enrich_done_cb)(void *arg);
@@ -70,11 +83,11 @@ void enrich_want_clear(struct enrich_want *w);
 /* JSON Patch operations that bring a stored pipeline entity to what the
  * source owns: with override, description and owner as Glue says; without,
  * only an empty owner is filled.  GlueTags.* tags no longer on the
- * workflow are removed either way; people's other tags stay.  NULL when
- * nothing is to change.  Pure. */
-struct cJSON *enrich_patch(const struct cJSON *entity, const struct cJSON *want_tags,
-                           const struct cJSON *want_owner, const char *description,
-                           int override);
+ * workflow are removed either way, but only when want->tags_known: tags
+ * from a failed read remove nothing; people's other tags always stay.
+ * NULL when nothing is to change.  Pure. */
+struct cJSON *enrich_patch(const struct cJSON *entity, const struct enrich_want *want,
+                           const char *description, int override);
 /* Lineage of a written pipeline from its jobs (an array of job names). */
 void enrich_lineage(struct enrich *e, const char *workflow, const char *pipeline_id,
                     const struct cJSON *jobs, enrich_done_cb cb, void *arg);

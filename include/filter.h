@@ -2,9 +2,11 @@
  * with includes, keep only names matching one of them (excludes are then
  * ignored); else drop names matching an exclude.  Matching is Python's
  * re.match(pattern, name, re.IGNORECASE): anchored at the start only and
- * case-insensitive.  Patterns are Python regular expressions; the common
- * escapes (\d \w \s and their negations) and lazy quantifiers are
- * translated to POSIX extended expressions. */
+ * case-insensitive for every script Python folds (É, Σ, Д, Kelvin sign K),
+ * character by character, not byte by byte (regcomp and regexec run in
+ * C.UTF-8).  Patterns are Python regular expressions; the common escapes
+ * (\d \w \s and their negations) and lazy quantifiers are translated to
+ * POSIX extended expressions, ranges past ASCII to lists of characters. */
 #ifndef GLUEMETAD_FILTER_H
 #define GLUEMETAD_FILTER_H
 

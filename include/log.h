@@ -1,7 +1,10 @@
 /* log — the one door for messages.  To the journal (sd_journal_sendv) with
  * structured fields when running under systemd or when the journal socket
  * is there and stderr was not asked for; else one line per event on
- * stderr: "LEVEL [workflow] message".  Secrets are never passed here. */
+ * stderr: "LEVEL [workflow] message".  The message and the fields go
+ * through str_sanitize_buf() (util.h), so whatever they quote is one line
+ * of valid UTF-8 without control characters.  Secrets are never passed
+ * here. */
 #ifndef GLUEMETAD_LOG_H
 #define GLUEMETAD_LOG_H
 

@@ -48,6 +48,32 @@ void str_wipe_free(char *s);
  * malloc'd, NULL when absent. */
 char *str_xml_leaf(const char *body, const char *tag);
 
+/* The character at s (n > 0 bytes) into *cp; returns the bytes it takes.
+ * A sequence that is not UTF-8 (overlong, a surrogate, past U+10FFFF,
+ * cut short) gives *cp = UTF8_INVALID and the length of its maximal
+ * subpart, as Unicode §3.9 and Python's "replace" count them. */
+#define UTF8_INVALID UINT32_MAX
+size_t utf8_decode(const char *s, size_t n, uint32_t *cp);
+/* cp (a scalar value) as UTF-8 into out; returns its length, 1..4. */
+size_t utf8_encode(uint32_t cp, char out[4]);
+
+/* Text from outside (Glue, OpenMetadata, S3, a control request) made safe
+ * for a log line, a journal field, the history, a control reply and a
+ * terminal: invalid UTF-8 becomes U+FFFD, C0 and C1 control characters and
+ * DEL are written as escapes ("\x1b", "\x0a", "\x9b"), so a message is one
+ * line and cannot drive a terminal.  Backslashes are left alone, so that
+ * sanitizing twice changes nothing.  Into dst (n bytes, NUL-terminated
+ * when n > 0; a character or an escape is never cut); returns the length
+ * of the whole result, as snprintf does. */
+size_t str_sanitize_buf(char *dst, size_t n, const char *src);
+/* The same, malloc'd; NULL without memory. */
+char *str_sanitize(const char *src);
+struct cJSON;
+/* Every string of a JSON tree, names included, through str_sanitize():
+ * cJSON neither checks UTF-8 when parsing nor escapes DEL and C1 when
+ * printing.  0 or -ENOMEM (the tree is then partly done). */
+int json_sanitize(struct cJSON *j);
+
 /* A map of strings to strings (values may be NULL), by open addressing. */
 struct strmap_entry {
 	char *key;                  /* NULL: a free slot */

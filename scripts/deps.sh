@@ -1,14 +1,31 @@
 #!/bin/sh
-# Installs (as root) or names (otherwise) the Debian packages gluemetad needs
-# to build, to run its tests and to package it.
-# Usage: scripts/deps.sh [build|test|packaging]
+# Installs (as root) or names (otherwise) the Debian packages a make target
+# needs:
+#   build      gluemetad and gluemetactl
+#   demo       build, and the stand-ins make demo runs (python3; with the
+#              specification folder SHARED, python3-jsonschema to check
+#              requests against OpenMetadata's schemas)
+#   test       build, and make check's tools (cmocka, valgrind, clang...)
+#   packaging  build, and what make deb / make rpm run
+# Usage: scripts/deps.sh [build|demo|test|packaging] [SHARED]
 set -eu
-BUILD_PKGS="gcc make pkg-config libuv1-dev libcurl4-openssl-dev libyaml-dev libcjson-dev libssl-dev libsystemd-dev"
-TEST_PKGS="tzdata libcmocka-dev python3 python3-yaml python3-jsonschema valgrind openssl clang libclang-rt-14-dev"
-PACKAGING_PKGS="debhelper dpkg-dev lintian fakeroot rpm mandoc systemd"
-want="$BUILD_PKGS"
-[ "${1:-build}" = test ] && want="$BUILD_PKGS $TEST_PKGS"
-[ "${1:-build}" = packaging ] && want="$BUILD_PKGS $PACKAGING_PKGS"
+BUILD_PKGS="gcc libc6-dev make pkg-config libuv1-dev libcurl4-openssl-dev libyaml-dev libcjson-dev libssl-dev libsystemd-dev"
+DEMO_PKGS="python3"
+TEST_PKGS="tzdata libcmocka-dev python3 python3-yaml python3-jsonschema valgrind openssl clang libclang-rt-14-dev procps"
+PACKAGING_PKGS="build-essential debhelper dpkg-dev lintian fakeroot rpm mandoc systemd"
+case "${1:-build}" in
+build) want="$BUILD_PKGS" ;;
+demo)
+	want="$BUILD_PKGS $DEMO_PKGS"
+	[ -d "${2:-../shared}/openmetadata-spec" ] && want="$want python3-jsonschema"
+	;;
+test) want="$BUILD_PKGS $TEST_PKGS" ;;
+packaging) want="$BUILD_PKGS $PACKAGING_PKGS" ;;
+*)
+	echo "usage: scripts/deps.sh [build|demo|test|packaging] [SHARED]" >&2
+	exit 2
+	;;
+esac
 missing=""
 for p in $want; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -23,6 +40,6 @@ if [ "$(id -u)" -eq 0 ]; then
 	apt-get install -y -qq --no-install-recommends $missing
 else
 	echo "deps: missing Debian packages:$missing" >&2
-	echo "deps: install them with: sudo apt-get install$missing" >&2
+	echo "deps: install them as root with: apt-get install$missing" >&2
 	exit 1
 fi

@@ -141,7 +141,9 @@ reply(struct client *cl, cJSON *j)
 
 	if (!j)
 		j = cJSON_CreateObject();
-	text = j ? cJSON_PrintUnformatted(j) : NULL;
+	/* a reply is valid UTF-8 JSON whatever the request, the history or a
+	 * run's error quoted: cJSON checks neither */
+	text = j && json_sanitize(j) == 0 ? cJSON_PrintUnformatted(j) : NULL;
 	cJSON_Delete(j);
 	if (!text || buf_printf(&out, "%s\n", text) < 0) {
 		free(text);

@@ -172,7 +172,8 @@ copy_str(char *dst, size_t n, const cJSON *o, const char *k)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
 
-	snprintf(dst, n, "%s", cJSON_IsString(v) ? v->valuestring : "");
+	/* a history written by an older version may hold raw control bytes */
+	str_sanitize_buf(dst, n, cJSON_IsString(v) ? v->valuestring : "");
 }
 
 static unsigned long
@@ -471,7 +472,7 @@ finish_run(struct job *j)
 	snprintf(h->result, sizeof(h->result), "%s",
 	         strcmp(result, "stopped") == 0 ? "interrupted" : result);
 	if (st->fatal)
-		snprintf(h->message, sizeof(h->message), "%s", st->fatal_msg);
+		str_sanitize_buf(h->message, sizeof(h->message), st->fatal_msg);
 	h->started_ms = j->run_started_ms;
 	h->finished_ms = time_now_ms();
 	h->records = st->source.records + st->sink.records;
@@ -576,6 +577,28 @@ job_find_removed(struct daemon *d, const char *name)
 	return NULL;
 }
 
+/* The errors of a configuration, one a line, joined with "; ": a log
+ * record and a control reply are one line each (a newline left in would
+ * be shown escaped). */
+static void
+join_lines(char *s, size_t n)
+{
+	char *nl;
+
+	while ((nl = strchr(s, '\n'))) {
+		size_t rest = strlen(nl + 1);
+
+		/* a trailing newline, or no room left: the list ends here */
+		if (!rest || (size_t)(nl - s) + 2 + rest + 1 > n) {
+			*nl = '\0';
+			break;
+		}
+		memmove(nl + 2, nl + 1, rest + 1);
+		nl[0] = ';';
+		nl[1] = ' ';
+	}
+}
+
 static int
 reload(struct daemon *d, char *why, size_t why_len)
 {
@@ -591,6 +614,7 @@ reload(struct daemon *d, char *why, size_t why_len)
 	(void)sd_notify(0, msg);
 	d->reloads++;
 	if (cfg_load(d->cfg_path, &nc, &err) < 0) {
+		join_lines(err.msg, sizeof(err.msg));
 		log_event(LOG_ERR, NULL, LOG_ID_RELOAD_FAILED, "reload failed, keeping the running "
 		          "configuration: %s", err.msg);
 		snprintf(why, why_len, "%s", err.msg);
@@ -900,6 +924,7 @@ daemon_main(const char *config_path, int debug)
 	d->cfg_path = config_path;
 	if (cfg_load(config_path, &d->cfg, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
+		join_lines(err.msg, sizeof(err.msg));
 		log_err(NULL, "cannot start: %s", err.msg);
 		free(d);
 		return 2;

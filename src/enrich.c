@@ -24,6 +24,13 @@
 
 #define CLASSIFICATION "GlueTags"
 
+struct enrich_wait {                    /* see enrich__wait() */
+	struct enrich_wait *next;
+	char *key;
+	void (*resume)(void *arg);
+	void *arg;
+};
+
 /* ---- the module ---- */
 
 const char *
@@ -98,8 +105,79 @@ enrich_free(struct enrich *e)
 	strmap_clear(&e->owners);
 	strmap_clear(&e->found);
 	strmap_clear(&e->conns);
+	strmap_clear(&e->busy);
+	while (e->waits) {              /* none when every operation finished */
+		struct enrich_wait *w = e->waits;
+
+		e->waits = w->next;
+		free(w->key);
+		free(w);
+	}
 	free(e);
 	return NULL;
+}
+
+static char *
+wait_key(char kind, const char *key)
+{
+	struct buf b = {0};
+
+	return buf_printf(&b, "%c\x1f%s", kind, key) < 0 ? NULL : buf_steal(&b);
+}
+
+int
+enrich__wait(struct enrich *e, char kind, const char *key, void (*resume)(void *), void *arg)
+{
+	char *k = wait_key(kind, key);
+	struct strmap_entry *kv = k ? strmap_get(&e->busy, k) : NULL;
+	struct enrich_wait *w, **tail;
+
+	if (!k)
+		return 0;
+	if (!kv || !kv->value) {
+		strmap_put(&e->busy, k, "");
+		free(k);
+		return 0;
+	}
+	if (!(w = calloc(1, sizeof(*w)))) {
+		free(k);
+		return 0;
+	}
+	w->key = k;
+	w->resume = resume;
+	w->arg = arg;
+	for (tail = &e->waits; *tail; tail = &(*tail)->next)
+		;
+	*tail = w;                      /* resumed in the order they came */
+	return 1;
+}
+
+void
+enrich__done(struct enrich *e, char kind, const char *key)
+{
+	char *k = wait_key(kind, key);
+	struct enrich_wait *ready = NULL, **rt = &ready, **p = &e->waits, *w;
+
+	if (!k)
+		return;
+	strmap_put(&e->busy, k, NULL);
+	while ((w = *p)) {              /* taken off first: resume() may wait again */
+		if (strcmp(w->key, k) == 0) {
+			*p = w->next;
+			w->next = NULL;
+			*rt = w;
+			rt = &w->next;
+		} else {
+			p = &w->next;
+		}
+	}
+	free(k);
+	while ((w = ready)) {
+		ready = w->next;
+		w->resume(w->arg);
+		free(w->key);
+		free(w);
+	}
 }
 
 /* A literal for the search API's wildcard queries: '\\', '*' and '?'
@@ -136,8 +214,10 @@ static void
 tags_off(struct enrich *e, const char *why)
 {
 	if (!e->cancelled) {
-		e->x.source->warnings++;
-		log_warning(e->x.lg, "not ingesting Glue tags this run: %s", why);
+		/* the stored GlueTags and owners stay as they are: a partial run */
+		e->x.source->errors++;
+		log_warning(e->x.lg, "not ingesting Glue tags or owners this run, the pipelines keep "
+		            "theirs: %s", why);
 	}
 	e->tags_on = 0;
 }
@@ -287,6 +367,7 @@ struct wfop {
 	struct enrich *e;
 	char *name;
 	struct enrich_want want;
+	int tag_failed;                 /* a tag could not be looked up or made */
 	int pending;
 	enrich_want_cb cb;
 	void *arg;
@@ -332,6 +413,8 @@ wfop_settle(struct wfop *op)
 {
 	if (--op->pending)
 		return;
+	if (op->tag_failed)
+		op->want.tags_known = ENRICH_UNKNOWN;
 	sort_labels(op->want.tags);
 	op->cb(&op->want, op->arg);
 	enrich_want_clear(&op->want);
@@ -395,11 +478,13 @@ on_tag_put(const struct om_result *res, void *arg)
 	struct tagop *t = arg;
 	struct wfop *op = t->op;
 	struct enrich *e = op->e;
+	const char *fqn = t->step ? t->fqn : t->key_fqn;      /* this step's tag */
 
 	if (res->ok) {
 		if (t->absent)          /* created, not found */
 			e->x.sink->records++;
-		strmap_put(&e->tags, t->step ? t->fqn : t->key_fqn, "");
+		strmap_put(&e->tags, fqn, "");
+		enrich__done(e, 'g', fqn);
 		t->absent = 0;
 		if (t->step == 0 && t->value) {
 			t->step = 1;
@@ -413,11 +498,23 @@ on_tag_put(const struct om_result *res, void *arg)
 		return;
 	} else if (!res->cancelled) {
 		e->x.sink->errors++;
-		log_err(e->x.lg, "'%s': creating tag %s failed: %s", op->name,
-		        t->step ? t->fqn : t->key_fqn, res->message);
+		op->tag_failed = 1;
+		log_err(e->x.lg, "'%s': %s tag %s failed, the pipeline keeps its tags: %s", op->name,
+		        t->absent ? "creating" : "looking up", t->step ? t->fqn : t->key_fqn,
+		        res->message);
+	} else {
+		op->tag_failed = 1;
 	}
+	if (!res->ok)
+		enrich__done(e, 'g', fqn);
 	tagop_free(t);
 	wfop_settle(op);
+}
+
+static void
+tag_resume(void *arg)
+{
+	tag_step(arg);
 }
 
 /* The key tag, then the value tag under it: each looked up, and put
@@ -437,13 +534,18 @@ tag_step(struct tagop *t)
 
 		if (t->step == 2)
 			add_label(op, t->fqn);
+		else
+			op->tag_failed = 1;
 		tagop_free(t);
 		wfop_settle(op);
 		return;
 	}
 	if (!t->absent) {
-		char *path = str_urlencode_printf("/v1/tags/name/%s", t->step ? t->fqn : t->key_fqn);
+		char *path;
 
+		if (enrich__wait(e, 'g', t->step ? t->fqn : t->key_fqn, tag_resume, t))
+			return;
+		path = str_urlencode_printf("/v1/tags/name/%s", t->step ? t->fqn : t->key_fqn);
 		if (path) {
 			om_call(e->x.om, "GET", path, NULL, on_tag_put, t);
 			free(path);
@@ -459,7 +561,9 @@ tag_step(struct tagop *t)
 	    (t->step && !cJSON_AddStringToObject(body, "parent", t->key_fqn))) {
 		struct wfop *op = t->op;
 
+		op->tag_failed = 1;
 		cJSON_Delete(body);
+		enrich__done(e, 'g', t->step ? t->fqn : t->key_fqn);
 		tagop_free(t);
 		wfop_settle(op);
 		return;
@@ -494,6 +598,7 @@ start_tag(struct wfop *op, const char *key, const char *value)
 	return;
 oom:
 	buf_clear(&b);
+	op->tag_failed = 1;
 	if (t)
 		tagop_free(t);
 }
@@ -522,6 +627,7 @@ owner_done(struct ownerop *o, const char *id, const char *type)
 	} else {
 		strmap_put(&e->owners, o->value, NULL);
 	}
+	enrich__done(e, 'o', o->value);
 	if (id) {
 		cJSON *ref = cJSON_CreateObject();
 
@@ -544,10 +650,21 @@ const char *
 enrich__first_hit_id(const cJSON *json)
 {
 	const cJSON *hits = cJSON_GetObjectItemCaseSensitive(json, "hits");
-	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(hits, "hits");
-	const cJSON *h = cJSON_IsArray(arr) ? cJSON_GetArrayItem(arr, 0) : NULL;
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(hits, "hits"), *h;
 
-	return enrich__jstr(cJSON_GetObjectItemCaseSensitive(h, "_source"), "id");
+	/* deleted=false is a filter only newer servers apply, and size is not
+	 * a parameter of /search/fieldQuery: up to 10 hits come back, deleted
+	 * entities among them, and the first one that is not deleted is it */
+	if (!cJSON_IsArray(arr))
+		return NULL;
+	cJSON_ArrayForEach(h, arr) {
+		const cJSON *src = cJSON_GetObjectItemCaseSensitive(h, "_source");
+
+		if (cJSON_IsObject(src) && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(src, "deleted")) &&
+		    enrich__jstr(src, "id"))
+			return enrich__jstr(src, "id");
+	}
+	return NULL;
 }
 
 static void
@@ -561,10 +678,11 @@ on_owner(const struct om_result *res, void *arg)
 
 	if (res->cancelled || (!res->ok && res->status != 404)) {
 		if (!res->cancelled) {
-			e->x.source->warnings++;
-			log_warning(e->x.lg, "'%s': looking up owner '%s' failed: %s", o->op->name,
-			            o->value, res->message);
+			e->x.source->errors++;
+			log_warning(e->x.lg, "'%s': looking up owner '%s' failed, the pipeline keeps its "
+			            "owners: %s", o->op->name, o->value, res->message);
 		}
+		enrich__done(e, 'o', o->value);
 		free(o->value);
 		struct wfop *op = o->op;
 		free(o);
@@ -589,6 +707,7 @@ owner_step(struct ownerop *o)
 	if (o->op->e->cancelled) {
 		struct wfop *op = o->op;
 
+		enrich__done(op->e, 'o', o->value);
 		free(o->value);
 		free(o);
 		wfop_settle(op);
@@ -610,6 +729,45 @@ owner_step(struct ownerop *o)
 	free(path);
 }
 
+/* An owner looked up before ("user:ID", "team:ID", or NULL: none). */
+static void
+owner_known(struct wfop *op, const struct strmap_entry *known)
+{
+	const char *colon = known->value ? strchr(known->value, ':') : NULL;
+
+	if (colon) {
+		cJSON *ref = cJSON_CreateObject();
+		char type[16];
+
+		snprintf(type, sizeof(type), "%.*s", (int)(colon - known->value), known->value);
+		if (ref && cJSON_AddStringToObject(ref, "id", colon + 1) &&
+		    cJSON_AddStringToObject(ref, "type", type))
+			op->want.owner = ref;
+		else
+			cJSON_Delete(ref);
+	}
+}
+
+/* The first lookup of this owner is over: its answer, or ours to ask. */
+static void
+owner_resume(void *arg)
+{
+	struct ownerop *o = arg;
+	struct wfop *op = o->op;
+	struct strmap_entry *known = strmap_get(&op->e->owners, o->value);
+
+	if (known || op->e->cancelled) {
+		if (known)
+			owner_known(op, known);
+		free(o->value);
+		free(o);
+		wfop_settle(op);
+		return;
+	}
+	if (!enrich__wait(op->e, 'o', o->value, owner_resume, o))
+		owner_step(o);
+}
+
 static void
 start_owner(struct wfop *op, const char *value)
 {
@@ -617,19 +775,7 @@ start_owner(struct wfop *op, const char *value)
 	struct ownerop *o;
 
 	if (known) {
-		const char *colon = known->value ? strchr(known->value, ':') : NULL;
-
-		if (colon) {
-			cJSON *ref = cJSON_CreateObject();
-			char type[16];
-
-			snprintf(type, sizeof(type), "%.*s", (int)(colon - known->value), known->value);
-			if (ref && cJSON_AddStringToObject(ref, "id", colon + 1) &&
-			    cJSON_AddStringToObject(ref, "type", type))
-				op->want.owner = ref;
-			else
-				cJSON_Delete(ref);
-		}
+		owner_known(op, known);
 		return;
 	}
 	if (!(o = calloc(1, sizeof(*o))) || !(o->value = strdup(value))) {
@@ -638,7 +784,8 @@ start_owner(struct wfop *op, const char *value)
 	}
 	o->op = op;
 	op->pending++;
-	owner_step(o);
+	if (!enrich__wait(op->e, 'o', o->value, owner_resume, o))
+		owner_step(o);
 }
 
 static void
@@ -650,14 +797,17 @@ on_get_tags(const struct aws_result *res, void *arg)
 
 	if (!res->ok || (tags && !cJSON_IsObject(tags))) {
 		if (!res->cancelled) {
-			e->x.source->warnings++;
-			log_warning(e->x.lg, "'%s': GetTags failed, the pipeline keeps its tags: %s%s%s",
-			            op->name, res->code ? res->code : "malformed reply",
+			e->x.source->errors++;
+			log_warning(e->x.lg, "'%s': GetTags failed, the pipeline keeps its tags and "
+			            "owners: %s%s%s", op->name, res->code ? res->code : "malformed reply",
 			            res->message ? ": " : "", res->message ? res->message : "");
 		}
 		wfop_settle(op);
 		return;
 	}
+	/* a complete read: the workflow's Glue tags are these (maybe none) */
+	if (e->x.wf->include_tags)
+		op->want.tags_known = ENRICH_KNOWN;
 	cJSON_ArrayForEach(t, tags) {
 		if (!t->string || !*t->string || !cJSON_IsString(t))
 			continue;
@@ -728,9 +878,10 @@ has_label(const cJSON *labels, const char *fqn)
 }
 
 cJSON *
-enrich_patch(const cJSON *entity, const cJSON *want_tags, const cJSON *want_owner,
-             const char *description, int override)
+enrich_patch(const cJSON *entity, const struct enrich_want *want, const char *description,
+             int override)
 {
+	const cJSON *want_tags = want ? want->tags : NULL, *want_owner = want ? want->owner : NULL;
 	const cJSON *tags = cJSON_GetObjectItemCaseSensitive(entity, "tags");
 	const cJSON *owners = cJSON_GetObjectItemCaseSensitive(entity, "owners");
 	const char *desc = enrich__jstr(entity, "description");
@@ -740,8 +891,9 @@ enrich_patch(const cJSON *entity, const cJSON *want_tags, const cJSON *want_owne
 
 	if (!ops)
 		return NULL;
-	/* stale GlueTags.* labels, from the last index down */
-	for (i = n - 1; i >= 0; i--) {
+	/* stale GlueTags.* labels, from the last index down; only from a
+	 * complete read of the workflow's tags */
+	for (i = (want && want->tags_known == ENRICH_KNOWN) ? n - 1 : -1; i >= 0; i--) {
 		const char *fqn = enrich__jstr(cJSON_GetArrayItem(tags, i), "tagFQN");
 
 		if (fqn && strncmp(fqn, CLASSIFICATION ".", strlen(CLASSIFICATION) + 1) == 0 &&

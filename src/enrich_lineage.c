@@ -47,8 +47,16 @@ struct linop {
 	int pending;
 	int phase;                      /* 0 reading and resolving, 1 writing */
 	int failed;                     /* a write failed: not remembered */
+	int read_failed;                /* a read failed: the edges are only part of them */
 	struct strmap edges;            /* "from\x1ffrom type\x1fto\x1fto type" */
 	char key[96], fp[33];           /* in the memo */
+	/* overrideLineage: the pipeline's stored edges read back (see
+	 * read_stored()) */
+	struct strmap stored;           /* edge keys this connector wrote before */
+	struct strmap from_nodes;       /* entity ids whose edges were asked for */
+	unsigned reads;                 /* lineage reads not answered */
+	int read_err;                   /* one failed: nothing is removed */
+	char read_why[300];
 	enrich_done_cb cb;
 	void *arg;
 };
@@ -80,7 +88,7 @@ linop_settle(struct linop *op)
 		linop_settle(op);
 		return;
 	}
-	if (!op->failed && !op->e->cancelled)
+	if (!op->failed && !op->read_failed && !op->e->cancelled)
 		memo_put(op->e->x.next, op->key, op->fp);
 	op->cb(op->arg);
 	for (i = 0; i < op->n_jobs; i++)
@@ -89,6 +97,8 @@ linop_settle(struct linop *op)
 	free(op->workflow);
 	free(op->pid);
 	strmap_clear(&op->edges);
+	strmap_clear(&op->stored);
+	strmap_clear(&op->from_nodes);
 	free(op);
 }
 
@@ -255,9 +265,11 @@ on_lookup(const struct om_result *res, void *arg)
 	if (!res->ok && res->status != 404) {
 		struct enrich *e = r->j->op->e;
 
-		e->x.source->warnings++;
-		log_warning(e->x.lg, "'%s': job '%s': looking up %s failed: %s", r->j->op->workflow,
-		            r->j->name, ref->kind == LINEAGE_S3 ? ref->path : ref->table, res->message);
+		e->x.source->errors++;
+		r->j->op->read_failed = 1;
+		log_warning(e->x.lg, "'%s': job '%s': looking up %s failed, no lineage through it "
+		            "this run: %s", r->j->op->workflow, r->j->name,
+		            ref->kind == LINEAGE_S3 ? ref->path : ref->table, res->message);
 		refop_end(r, NULL, NULL, 0);
 		return;
 	}
@@ -406,6 +418,23 @@ struct connop {
 	char *name;
 };
 
+/* The job's refs through connection c->name get its database db (when
+ * known); c is freed. */
+static void
+conn_apply(struct connop *c, const char *db)
+{
+	struct jobl *j = c->j;
+	size_t i;
+
+	for (i = 0; i < j->refs.n; i++)
+		if (j->refs.v[i].kind == LINEAGE_TABLE && !j->refs.v[i].database &&
+		    str_eq(j->refs.v[i].connection, c->name) && db)
+			j->refs.v[i].database = strdup(db);
+	free(c->name);
+	free(c);
+	jobl_settle(j);
+}
+
 static void
 on_connection(const struct aws_result *res, void *arg)
 {
@@ -416,25 +445,34 @@ on_connection(const struct aws_result *res, void *arg)
 	const cJSON *props = cJSON_GetObjectItemCaseSensitive(conn, "ConnectionProperties");
 	const char *url = enrich__jstr(props, "JDBC_CONNECTION_URL");
 	char *db = url ? lineage_jdbc_database(url) : NULL;
-	size_t i;
 
 	if (!res->cancelled) {
-		if (!res->ok || !db) {
+		if (!res->ok && !str_eq(res->code, "EntityNotFoundException")) {
+			e->x.source->errors++;          /* not read, unlike not there */
+			j->op->read_failed = 1;
+		} else if (!db) {
 			e->x.source->warnings++;
+		}
+		if (!res->ok || !db) {
 			log_warning(e->x.lg, "'%s': job '%s': Glue connection '%s' names no database%s%s",
 			            j->op->workflow, j->name, c->name, res->ok ? "" : ": ",
 			            res->ok ? "" : (res->code ? res->code : "error"));
 		}
 		strmap_put(&e->conns, c->name, db);
 	}
-	for (i = 0; i < j->refs.n; i++)
-		if (j->refs.v[i].kind == LINEAGE_TABLE && !j->refs.v[i].database &&
-		    str_eq(j->refs.v[i].connection, c->name) && db)
-			j->refs.v[i].database = strdup(db);
+	enrich__done(e, 'c', c->name);
+	conn_apply(c, db);
 	free(db);
-	free(c->name);
-	free(c);
-	jobl_settle(j);
+}
+
+/* Another job's GetConnection for c->name answered (or was cancelled). */
+static void
+conn_resume(void *arg)
+{
+	struct connop *c = arg;
+	struct strmap_entry *kv = strmap_get(&c->j->op->e->conns, c->name);
+
+	conn_apply(c, kv ? kv->value : NULL);
 }
 
 /* Databases of JDBC refs from their Glue connections, then resolution
@@ -478,6 +516,10 @@ with_refs(struct jobl *j)
 		}
 		c->j = j;
 		j->pending++;
+		if (enrich__wait(e, 'c', c->name, conn_resume, c)) {
+			cJSON_Delete(in);       /* another job is asking */
+			continue;
+		}
 		aws_call(e->x.glue, "GetConnection", in, on_connection, c);
 	}
 	jobl_settle(j);
@@ -508,7 +550,13 @@ on_script(const struct aws_result *res, void *arg)
 		log_debug(e->x.lg, "'%s': job '%s': %zu lineage references in its script",
 		          j->op->workflow, j->name, j->refs.n);
 	} else if (!res->cancelled) {
-		e->x.source->warnings++;
+		/* a script that is not there is known; one that could not be read is not */
+		if (res->code && strcmp(res->code, "NoSuchKey") == 0) {
+			e->x.source->warnings++;
+		} else {
+			e->x.source->errors++;
+			j->op->read_failed = 1;
+		}
 		log_warning(e->x.lg, "'%s': job '%s': cannot read its script from S3: %s%s%s",
 		            j->op->workflow, j->name, res->code ? res->code : "error",
 		            res->message ? ": " : "", res->message ? res->message : "");
@@ -556,7 +604,8 @@ on_jobs(const struct aws_result *res, void *arg)
 
 	if (!res->ok || (jobs && !cJSON_IsArray(jobs))) {
 		if (!res->cancelled) {
-			e->x.source->warnings++;
+			e->x.source->errors++;
+			op->read_failed = 1;
 			log_warning(e->x.lg, "'%s': BatchGetJobs failed, no lineage from these jobs: %s%s%s",
 			            op->workflow, res->code ? res->code : "malformed reply",
 			            res->message ? ": " : "", res->message ? res->message : "");
@@ -640,20 +689,242 @@ put_all(struct linop *op)
 	free(v);
 }
 
+/* ---- overrideLineage ----
+ *
+ * OpenMetadata's own "remove a pipeline's lineage of one source",
+ * DELETE /v1/lineage/pipeline/{id}/type/PipelineLineage, cannot be used:
+ * its SQL (EntityRelationshipDAO.deleteLineageBySourcePipeline in the
+ * server's CollectionDAO.java) reads "json->'pipeline'->>'id' = :id OR
+ * toId = :id AND relation = :relation AND json->>'source' = :source", and
+ * AND binds tighter than OR: it removes every edge whose lineageDetails
+ * name the pipeline, whatever its source, a person's Manual edge
+ * included.  Instead the pipeline's stored edges are read back from the
+ * lineage API, which answers from the database: GET /v1/lineage/pipeline/
+ * {id} gives the rows that name the pipeline, each as "from-node ->
+ * pipeline" only (LineageRepository.getUpstreamLineage, findFromPipeline),
+ * so each from-node's own edges are read next (GET /v1/lineage/{type}/{id},
+ * downstream), and the edges of source PipelineLineage that name this
+ * pipeline and that this run does not write again are deleted one by one
+ * (DELETE /v1/lineage/{fromType}/{fromId}/{toType}/{toId}).  When a read
+ * fails, nothing is deleted: the run adds its edges, warns and ends
+ * partialSuccess, and the next run tries again. */
+
+struct lread {
+	struct linop *op;
+	char *id, *type;                /* the from-node read; NULL: the pipeline */
+};
+
+static void read_done(struct linop *op);
+
+/* id -> type of the nodes of a lineage answer; 0 or -ENOMEM. */
+static int
+node_types(const cJSON *lineage, struct strmap *types)
+{
+	const cJSON *n;
+
+	cJSON_ArrayForEach(n, cJSON_GetObjectItemCaseSensitive(lineage, "nodes")) {
+		const char *id = enrich__jstr(n, "id"), *type = enrich__jstr(n, "type");
+
+		if (id && type && strmap_put(types, id, type) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* 1 when an edge of a lineage answer is one this connector writes for the
+ * pipeline. */
+static int
+ours(const struct linop *op, const cJSON *edge)
+{
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(edge, "lineageDetails");
+
+	return str_eq(enrich__jstr(cJSON_GetObjectItemCaseSensitive(d, "pipeline"), "id"), op->pid) &&
+	       str_eq(enrich__jstr(d, "source"), "PipelineLineage");
+}
+
 static void
-on_lineage_deleted(const struct om_result *res, void *arg)
+read_fail(struct linop *op, const char *why)
+{
+	if (!op->read_err)
+		snprintf(op->read_why, sizeof(op->read_why), "%s", why);
+	op->read_err = 1;
+}
+
+static void read_lineage(struct linop *op, const char *id, const char *type);
+
+/* "/v1/lineage/" and the n parts, each percent-encoded, joined by '/',
+ * then query; malloc'd. */
+static char *
+lineage_path(const char *const *part, size_t n, const char *query)
+{
+	struct buf b = {0};
+	size_t i;
+
+	if (buf_puts(&b, "/v1/lineage") < 0)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		char *enc = str_urlencode(part[i]);
+
+		if (!enc || buf_puts(&b, "/") < 0 || buf_puts(&b, enc) < 0) {
+			free(enc);
+			buf_clear(&b);
+			return NULL;
+		}
+		free(enc);
+	}
+	if (query && buf_puts(&b, query) < 0) {
+		buf_clear(&b);
+		return NULL;
+	}
+	return buf_steal(&b);
+}
+
+static void
+on_lineage_read(const struct om_result *res, void *arg)
+{
+	struct lread *lr = arg;
+	struct linop *op = lr->op;
+	struct strmap types = {0};
+	const cJSON *edges, *edge;
+
+	if (!res->ok) {
+		read_fail(op, res->cancelled ? "cancelled" : res->message);
+		goto out;
+	}
+	edges = cJSON_GetObjectItemCaseSensitive(res->json, lr->id ? "downstreamEdges"
+	                                                            : "upstreamEdges");
+	if (edges && !cJSON_IsArray(edges)) {
+		read_fail(op, "a malformed lineage reply");
+		goto out;
+	}
+	if (node_types(res->json, &types) < 0) {
+		read_fail(op, "out of memory");
+		goto out;
+	}
+	cJSON_ArrayForEach(edge, edges) {
+		const char *from = enrich__jstr(edge, "fromEntity"), *to = enrich__jstr(edge, "toEntity");
+		const struct strmap_entry *t;
+		const char *type;
+		struct buf b = {0};
+
+		if (!from || !to || !ours(op, edge) || (lr->id && !str_eq(from, lr->id)))
+			continue;
+		if (!(t = strmap_get(&types, lr->id ? to : from)) || !(type = t->value)) {
+			read_fail(op, "a lineage reply without the type of a node");
+			break;
+		}
+		if (!lr->id) {                  /* the pipeline: one of its edges starts at from */
+			if (!strmap_get(&op->from_nodes, from) && strmap_put(&op->from_nodes, from, "") == 0)
+				read_lineage(op, from, type);
+		} else if (buf_printf(&b, "%s\x1f%s\x1f%s\x1f%s", lr->id, lr->type, to, type) < 0 ||
+		           strmap_put(&op->stored, b.data, NULL) < 0) {
+			read_fail(op, "out of memory");
+		}
+		buf_clear(&b);
+	}
+out:
+	strmap_clear(&types);
+	free(lr->id);
+	free(lr->type);
+	free(lr);
+	if (--op->reads == 0)
+		read_done(op);
+}
+
+/* The lineage of the pipeline (id NULL: the rows that name it), or the
+ * edges out of one entity. */
+static void
+read_lineage(struct linop *op, const char *id, const char *type)
+{
+	struct lread *lr = calloc(1, sizeof(*lr));
+	const char *node[2] = { type, id }, *pipe[2] = { "pipeline", op->pid };
+	char *path = id ? lineage_path(node, 2, "?upstreamDepth=0&downstreamDepth=1")
+	                : lineage_path(pipe, 2, "?upstreamDepth=1&downstreamDepth=0");
+
+	if (!lr || !path || (id && (!(lr->id = strdup(id)) || !(lr->type = strdup(type))))) {
+		read_fail(op, "out of memory");
+		if (lr) {
+			free(lr->id);
+			free(lr->type);
+		}
+		free(lr);
+		free(path);
+		return;
+	}
+	lr->op = op;
+	op->reads++;
+	om_call(op->e->x.om, "GET", path, NULL, on_lineage_read, lr);
+	free(path);
+}
+
+static void
+on_stale_deleted(const struct om_result *res, void *arg)
 {
 	struct linop *op = arg;
 	struct enrich *e = op->e;
 
-	if (res->ok || res->status == 404) {
-		put_all(op);
+	if (res->ok || res->status == 404) {        /* 404: gone already */
+		e->x.sink->records++;
 	} else if (!res->cancelled) {
 		op->failed = 1;
 		e->x.sink->errors++;
-		log_err(e->x.lg, "'%s': removing the pipeline's lineage (overrideLineage) failed, "
-		        "lineage left as it was: %s", op->workflow, res->message);
+		log_err(e->x.lg, "'%s': removing a lineage edge it no longer has (overrideLineage) "
+		        "failed: %s", op->workflow, res->message);
 	}
+	linop_settle(op);
+}
+
+/* Every read answered: remove the stored edges this run does not write
+ * (none when a read failed), write this run's. */
+static void
+read_done(struct linop *op)
+{
+	struct enrich *e = op->e;
+	size_t i, n = 0;
+
+	if (e->cancelled) {
+		linop_settle(op);       /* the hold of write_edges() */
+		return;
+	}
+	if (op->read_err) {
+		op->failed = 1;         /* not remembered: the next run tries again */
+		e->x.source->errors++;
+		log_warning(e->x.lg, "'%s': reading its lineage in OpenMetadata failed, no earlier edge "
+		            "is removed this run (overrideLineage): %s", op->workflow, op->read_why);
+	}
+	for (i = 0; !op->read_err && i < op->stored.cap; i++) {
+		const char *key = op->stored.v[i].key;
+		char *f[4], *copy, *p;
+		int k;
+
+		if (!key || strmap_get(&op->edges, key) || !(copy = strdup(key)))
+			continue;
+		for (p = copy, k = 0; p && k < 4; k++) {
+			f[k] = p;
+			if ((p = strchr(p, '\x1f')))
+				*p++ = '\0';
+		}
+		if (k == 4) {
+			const char *part[4] = { f[1], f[0], f[3], f[2] };
+
+			p = lineage_path(part, 4, NULL);
+		} else {
+			p = NULL;
+		}
+		if (p) {
+			op->pending++;
+			n++;
+			om_call(e->x.om, "DELETE", p, NULL, on_stale_deleted, op);
+		} else {
+			op->failed = 1;
+		}
+		free(p);
+		free(copy);
+	}
+	if (n)
+		log_info(e->x.lg, "'%s': removing %zu lineage %s it no longer has (overrideLineage)",
+		         op->workflow, n, PLURAL(n, "edge", "edges"));
+	put_all(op);
 	linop_settle(op);
 }
 
@@ -713,16 +984,18 @@ write_edges(struct linop *op)
 		          PLURAL(op->edges.n, "edge", "edges"));
 		return;
 	}
-	if (e->x.wf->override_lineage) {
-		char *path = str_urlencode_printf("/v1/lineage/pipeline/%s/type/PipelineLineage", op->pid);
-
-		if (path) {
-			op->pending++;
-			om_call(e->x.om, "DELETE", path, NULL, on_lineage_deleted, op);
-			free(path);
-		} else {
-			op->failed = 1;
-		}
+	if (e->x.wf->override_lineage && op->read_failed) {
+		/* the edges are only part of what Glue has: add them, remove nothing */
+		log_warning(e->x.lg, "'%s': its lineage could not be read completely; its earlier "
+		            "edges stay this run (overrideLineage)", op->workflow);
+		put_all(op);
+	} else if (e->x.wf->override_lineage) {
+		/* the edges it wrote before, read back; read_done() goes on */
+		op->pending++;
+		op->reads = 1;          /* held while the first read is made */
+		read_lineage(op, NULL, NULL);
+		if (--op->reads == 0)
+			read_done(op);
 	} else {
 		put_all(op);
 	}

@@ -1,6 +1,8 @@
 /* gluemetactl — asks a running gluemetad over its control socket:
- * status, list, run NAME, history NAME, reload.  --json prints the reply as
- * it came. */
+ * status, list, run NAME, history NAME, reload.  --json prints the reply's
+ * JSON.  What it prints goes through str_sanitize() first, so a reply
+ * quoting raw control bytes (from a history an older version wrote, or an
+ * older daemon) cannot drive the terminal or forge a line. */
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -13,6 +15,8 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+
+#include "util.h"
 
 #define DEFAULT_SOCKET "/run/gluemetad/gluemetad.sock"
 #define MAX_REPLY (4 << 20)
@@ -179,7 +183,7 @@ main(int argc, char **argv)
 	const char *sock = getenv("GLUEMETAD_SOCKET") ? getenv("GLUEMETAD_SOCKET") : DEFAULT_SOCKET;
 	char request[1100], why[512];
 	int c, json = 0, rc;
-	char *reply;
+	char *reply, *text = NULL;
 	cJSON *j;
 
 	while ((c = getopt_long(argc, argv, "s:jh", opts, NULL)) != -1) {
@@ -225,13 +229,23 @@ main(int argc, char **argv)
 		cJSON_Delete(j);
 		return 1;
 	}
+	rc = json_sanitize(j);
+	if (rc == 0 && json)
+		text = cJSON_PrintUnformatted(j);
+	if (rc < 0 || (json && !text)) {
+		fprintf(stderr, "gluemetactl: out of memory\n");
+		free(reply);
+		cJSON_Delete(j);
+		return 2;
+	}
 	rc = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "ok")) ? 0 : 1;
 	if (json)
-		fputs(reply, stdout);
+		printf("%s\n", text);
 	else if (rc)
 		fprintf(stderr, "gluemetactl: %s\n", str(j, "error"));
 	else
 		print_human(argv[optind], j);
+	free(text);
 	free(reply);
 	cJSON_Delete(j);
 	return rc;

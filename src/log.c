@@ -10,6 +10,7 @@
 #include <systemd/sd-journal.h>
 
 #include "log.h"
+#include "util.h"
 
 static int max_prio = LOG_INFO;
 static int journal;
@@ -58,7 +59,7 @@ void
 log_full(int priority, const struct log_ctx *ctx, const char *message_id, const char *file,
          int line, const char *func, const char *fmt, ...)
 {
-	char msg[2048], f[10][2200];
+	char raw[2048], msg[2048], wf[256] = "", run[128] = "", f[10][2200];
 	struct iovec iov[10];
 	va_list ap;
 	int n = 0, i;
@@ -66,11 +67,20 @@ log_full(int priority, const struct log_ctx *ctx, const char *message_id, const 
 	if (priority > max_prio)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	/* Every line and journal field passes here, so this is where text from
+	 * outside (an error body, a Glue name, a script) is made harmless: a
+	 * newline in it cannot start a record of its own, an escape sequence
+	 * cannot reach a terminal, and the journal gets valid UTF-8. */
+	str_sanitize_buf(msg, sizeof(msg), raw);
+	if (ctx && ctx->workflow)
+		str_sanitize_buf(wf, sizeof(wf), ctx->workflow);
+	if (ctx && ctx->run)
+		str_sanitize_buf(run, sizeof(run), ctx->run);
 	if (!journal) {
 		if (ctx && ctx->workflow)
-			fprintf(stderr, "%-6s [%s] %s\n", level_name(priority), ctx->workflow, msg);
+			fprintf(stderr, "%-6s [%s] %s\n", level_name(priority), wf, msg);
 		else
 			fprintf(stderr, "%-6s %s\n", level_name(priority), msg);
 		return;
@@ -84,9 +94,9 @@ log_full(int priority, const struct log_ctx *ctx, const char *message_id, const 
 	if (message_id)
 		snprintf(f[n++], sizeof(f[0]), "MESSAGE_ID=%s", message_id);
 	if (ctx && ctx->workflow)
-		snprintf(f[n++], sizeof(f[0]), "GLUEMETAD_WORKFLOW=%s", ctx->workflow);
+		snprintf(f[n++], sizeof(f[0]), "GLUEMETAD_WORKFLOW=%s", wf);
 	if (ctx && ctx->run)
-		snprintf(f[n++], sizeof(f[0]), "GLUEMETAD_RUN=%s", ctx->run);
+		snprintf(f[n++], sizeof(f[0]), "GLUEMETAD_RUN=%s", run);
 	for (i = 0; i < n; i++) {
 		iov[i].iov_base = f[i];
 		iov[i].iov_len = strlen(f[i]);

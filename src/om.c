@@ -81,6 +81,12 @@ on_done(const struct http_resp *resp, void *arg)
 	res.json = j;
 	if (resp->transport_error) {
 		res.message = resp->error ? resp->error : "transport error";
+	} else if (resp->status >= 200 && resp->status < 300 && resp->body_len && !cJSON_IsObject(j)) {
+		/* every reply of OpenMetadata's API we read is an object: anything
+		 * else (an HTML page from a proxy, a cut body) is a failed read */
+		snprintf(msg, sizeof(msg), "HTTP %ld with a reply that is not a JSON object",
+		         resp->status);
+		res.message = msg;
 	} else if (resp->status >= 200 && resp->status < 300) {
 		res.ok = 1;
 	} else {

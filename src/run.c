@@ -60,6 +60,13 @@ struct item {
 	struct item *wait_next;         /* waiting to read its runs */
 	char last_fp[33];               /* of the workflow's LastRun, for the memo */
 	int unfinished;                 /* a run in the window is still going */
+	/* Usage: runs read only for their days' counts (they started before
+	 * the status window), the oldest run read, and whether the runs in
+	 * reach were not all read (a failed or cut listing): then usage is
+	 * not reported, or only for the days that are complete. */
+	cJSON *usage_runs;
+	int64_t oldest_ms;
+	int runs_failed, runs_cut;
 	int active;                     /* counted in r->runs_active */
 };
 
@@ -85,6 +92,7 @@ struct run {
 	int cancelled;
 	struct run_stats st;
 	int64_t cutoff_ms;
+	int64_t usage_from_ms;          /* runs read back to here, for whole days of usage */
 
 	struct item **items;
 	size_t n_items, cap_items, batched;
@@ -139,14 +147,18 @@ stopping(const struct run *r)
 static void __attribute__((format(printf, 2, 3)))
 fatal(struct run *r, const char *fmt, ...)
 {
+	char raw[sizeof(r->st.fatal_msg)];
 	va_list ap;
 
 	if (r->st.fatal)
 		return;
 	r->st.fatal = 1;
 	va_start(ap, fmt);
-	vsnprintf(r->st.fatal_msg, sizeof(r->st.fatal_msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	/* it quotes errors from outside and goes to the summary, the history
+	 * and the control socket as well as the log */
+	str_sanitize_buf(r->st.fatal_msg, sizeof(r->st.fatal_msg), raw);
 	log_err(&r->lg, "%s", r->st.fatal_msg);
 }
 
@@ -294,7 +306,7 @@ on_status_put(const struct om_result *res, void *arg)
 }
 
 static void
-on_usage_put(const struct om_result *res, void *arg)
+on_usage_post(const struct om_result *res, void *arg)
 {
 	struct memo_write *w = arg;
 	struct item *it = w->it;
@@ -313,23 +325,101 @@ on_usage_put(const struct om_result *res, void *arg)
 	settle(r);
 }
 
-/* Daily counts of task runs, from the runs read, to the usage API. */
+#define DAY_MS 86400000LL
+
+/* The start (00:00 UTC) of the day of ms. */
+static int64_t
+day_start(int64_t ms)
+{
+	return ms - ((ms % DAY_MS) + DAY_MS) % DAY_MS;
+}
+
+/* How far back runs are read: from the start of the day before the one
+ * the status window begins in.  Every day from the window's first on then
+ * has all its task runs, those of a run that began the evening before
+ * included, and its count is Glue's whole count for that day. */
+static int64_t
+usage_from(int64_t cutoff_ms)
+{
+	return day_start(cutoff_ms) - DAY_MS;
+}
+
+/* "YYYY-MM-DD" of a UTC time in ms; "" when it has none. */
+static void
+day_of(int64_t ms, char out[11])
+{
+	time_t sec = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (!gmtime_r(&sec, &tm) || strftime(out, 11, "%Y-%m-%d", &tm) != 10)
+		out[0] = '\0';
+}
+
+/* Adds the daily counts of more to days ({date, count} each). */
+static void
+usage_merge(cJSON *days, cJSON *more)
+{
+	cJSON *m, *d, *c;
+
+	while (days && more && (m = cJSON_DetachItemFromArray(more, 0))) {
+		const char *date = jstr(m, "date");
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(m, "count");
+
+		cJSON_ArrayForEach(d, days)
+			if (date && str_eq(jstr(d, "date"), date))
+				break;
+		c = d ? cJSON_GetObjectItemCaseSensitive(d, "count") : NULL;
+		if (cJSON_IsNumber(c) && cJSON_IsNumber(n)) {
+			cJSON_SetNumberValue(c, c->valuedouble + n->valuedouble);
+			cJSON_Delete(m);
+		} else if (d || !cJSON_AddItemToArray(days, m)) {
+			cJSON_Delete(m);
+		}
+	}
+	cJSON_Delete(more);
+}
+
+/* Daily counts of task runs, from the runs read, to the usage API: POST,
+ * which replaces the day's stored count (PUT would add to it; see
+ * OpenMetadata's UsageResource), so a run repeated changes nothing.  Only
+ * days whose runs were all read are sent: none when reading the runs
+ * failed; those from the status window's first day on (usage_from()); and
+ * when the listing was cut (the per-workflow cap, the page limit) only
+ * those that begin a day or more after the oldest run read.  A day not
+ * sent keeps its stored count. */
 static void
 send_usage(struct item *it)
 {
 	struct run *r = it->run;
-	cJSON *days = entity_usage_counts(it->statuses), *d;
-	char *path = it->id ? str_urlencode_printf("/v1/usage/pipeline/%s", it->id) : NULL;
+	cJSON *days, *d;
+	char *path, first[11];
+	int64_t from = it->runs_cut && it->n_runs ? it->oldest_ms : r->usage_from_ms;
 
+	if (it->runs_failed) {
+		r->st.source.warnings++;
+		log_warning(&r->lg, "'%s': pipeline usage not reported this run, the stored counts stay "
+		            "as they are: its runs were not all read", it->name);
+		cJSON_Delete(it->usage_runs);
+		it->usage_runs = NULL;
+		return;
+	}
+	days = entity_usage_counts(it->statuses);
+	usage_merge(days, entity_usage_counts(it->usage_runs));
+	cJSON_Delete(it->usage_runs);
+	it->usage_runs = NULL;
+	/* the first whole day: the first to begin a day or more after from */
+	day_of(day_start(from + 2 * DAY_MS - 1), first);
+	path = it->id ? str_urlencode_printf("/v1/usage/pipeline/%s", it->id) : NULL;
 	while (path && days && (d = cJSON_DetachItemFromArray(days, 0))) {
 		struct memo_write w, *c;
+		const char *date = jstr(d, "date");
 
-		if (unchanged(it, 'u', jstr(d, "date") ? jstr(d, "date") : "", d, &w) ||
+		if (!date || strcmp(date, first) < 0 || unchanged(it, 'u', date, d, &w) ||
 		    !(c = memo_write_dup(&w))) {
 			cJSON_Delete(d);
 			continue;
 		}
-		om(r, "PUT", path, d, on_usage_put, c);
+		om(r, "POST", path, d, on_usage_post, c);
 	}
 	free(path);
 	cJSON_Delete(days);
@@ -409,8 +499,7 @@ after_pipeline(struct item *it, const cJSON *entity, const char *id)
 	if (!id || !(it->id = strdup(id)) || stopping(r))
 		return;
 	if (entity)                     /* written now, not found unchanged */
-		ops = enrich_patch(entity, it->want.tags, it->want.owner, it->description,
-		                   r->wf->override_metadata);
+		ops = enrich_patch(entity, &it->want, it->description, r->wf->override_metadata);
 	if (ops && (path = str_urlencode_printf("/v1/pipelines/%s", id))) {
 		om(r, "PATCH", path, ops, on_patch, it);
 		free(path);
@@ -476,7 +565,9 @@ on_runs(const struct aws_result *res, void *arg)
 			item_fail(it);
 			log_err(&r->lg, "'%s': GetWorkflowRuns failed: %s", it->name, glue_error(res, msg, sizeof(msg)));
 		}
+		it->runs_failed = 1;
 		it->runs_done = 1;
+		maybe_send_statuses(it);        /* those read, and what usage can say */
 		goto out;
 	}
 	runs = cJSON_GetObjectItemCaseSensitive(res->json, "Runs");
@@ -486,7 +577,9 @@ on_runs(const struct aws_result *res, void *arg)
 		item_fail(it);
 		log_err(&r->lg, "'%s': GetWorkflowRuns returned a malformed page (request id %s)", it->name,
 		        res->request_id ? res->request_id : "none");
+		it->runs_failed = 1;
 		it->runs_done = 1;
+		maybe_send_statuses(it);
 		goto out;
 	}
 	cJSON_ArrayForEach(run, runs) {
@@ -494,11 +587,13 @@ on_runs(const struct aws_result *res, void *arg)
 		struct gm_err e = {{0}};
 		cJSON *status;
 
-		if (started >= 0 && started < r->cutoff_ms)
+		if (started >= 0 && started < r->usage_from_ms)
 			continue;
 		in_window = 1;
-		if (it->n_runs >= r->o.max_runs_per_workflow)
+		if (it->n_runs >= r->o.max_runs_per_workflow) {
+			it->runs_cut = 1;
 			break;
+		}
 		if (entity_pipeline_status(run, &status, &e) < 0) {
 			r->st.source.warnings++;
 			log_warning(&r->lg, "'%s': skipping a workflow run: %s", it->name, e.msg);
@@ -506,8 +601,19 @@ on_runs(const struct aws_result *res, void *arg)
 		}
 		if (str_eq(jstr(status, "executionStatus"), "Pending"))
 			it->unfinished = 1;
-		cJSON_AddItemToArray(it->statuses, status);
+		if (started >= 0 && (!it->n_runs || started < it->oldest_ms))
+			it->oldest_ms = started;
 		it->n_runs++;
+		if (started >= 0 && started < r->cutoff_ms) {  /* before the status window: usage only */
+			if (!it->usage_runs)
+				it->usage_runs = cJSON_CreateArray();
+			if (!cJSON_AddItemToArray(it->usage_runs, status)) {
+				cJSON_Delete(status);
+				it->runs_failed = 1;
+			}
+			continue;
+		}
+		cJSON_AddItemToArray(it->statuses, status);
 		r->st.source.records++;
 	}
 	free(it->runs_token);
@@ -518,14 +624,19 @@ on_runs(const struct aws_result *res, void *arg)
 			r->st.source.warnings++;
 			log_warning(&r->lg, "'%s': more than %d pages of runs, keeping the first %u runs", it->name,
 			            MAX_RUN_PAGES, it->n_runs);
+			it->runs_cut = 1;
 		} else if ((it->runs_token = strdup(tok->valuestring))) {
 			request_runs(it);
 			goto out;
+		} else {
+			it->runs_failed = 1;
 		}
 	}
-	if (it->n_runs >= r->o.max_runs_per_workflow && cJSON_IsString(tok) && in_window)
+	if (it->n_runs >= r->o.max_runs_per_workflow && cJSON_IsString(tok) && in_window) {
+		it->runs_cut = 1;
 		log_info(&r->lg, "'%s': keeping the newest %u %s (the per-workflow cap)", it->name, it->n_runs,
 		         PLURAL(it->n_runs, "run", "runs"));
+	}
 	it->runs_done = 1;
 	maybe_send_statuses(it);
 out:
@@ -576,6 +687,7 @@ request_runs(struct item *it)
 	in = cJSON_CreateObject();
 	if (stopping(r)) {
 		cJSON_Delete(in);
+		it->runs_failed = 1;
 		it->runs_done = 1;
 		return;
 	}
@@ -584,6 +696,7 @@ request_runs(struct item *it)
 	    !cJSON_AddNumberToObject(in, "MaxResults", RUNS_PAGE) ||
 	    (it->runs_token && !cJSON_AddStringToObject(in, "NextToken", it->runs_token))) {
 		cJSON_Delete(in);
+		it->runs_failed = 1;
 		it->runs_done = 1;
 		r->st.source.errors++;
 		item_fail(it);
@@ -1678,6 +1791,7 @@ run_start(struct http *h, const struct wf *wf, const struct run_opts *opts, run_
 		r->o.max_list_pages = 10000;
 	now = r->o.now_ms ? r->o.now_ms : time_now_ms();
 	r->cutoff_ms = now - wf->status_lookback_days * 86400000LL;
+	r->usage_from_ms = usage_from(r->cutoff_ms);
 	r->started_ms = time_now_ms();
 	if (secrets_needed(wf)) {
 		r->secrets = secrets_resolve(h, wf, &r->lg, on_secrets, r);
@@ -1801,6 +1915,7 @@ run_free(struct run *r)
 		free(r->items[i]->fqn);
 		free(r->items[i]->runs_token);
 		cJSON_Delete(r->items[i]->statuses);
+		cJSON_Delete(r->items[i]->usage_runs);
 		cJSON_Delete(r->items[i]->req);
 		cJSON_Delete(r->items[i]->jobs);
 		free(r->items[i]->description);

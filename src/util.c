@@ -7,6 +7,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
 #include <openssl/crypto.h>
 
 #include "util.h"
@@ -426,4 +427,173 @@ str_urlencode_printf(const char *fmt, const char *raw)
 	}
 	free(enc);
 	return buf_steal(&b);
+}
+
+size_t
+utf8_decode(const char *s, size_t n, uint32_t *cp)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t need, i;
+	uint32_t v;
+
+	if (u[0] < 0x80) {
+		*cp = u[0];
+		return 1;
+	}
+	/* the well-formed sequences of Unicode's table 3-7 */
+	if (u[0] >= 0xc2 && u[0] <= 0xdf) {
+		need = 1;
+		v = u[0] & 0x1f;
+	} else if (u[0] >= 0xe0 && u[0] <= 0xef) {
+		need = 2;
+		v = u[0] & 0x0f;
+		if (u[0] == 0xe0)
+			lo = 0xa0;              /* overlong */
+		else if (u[0] == 0xed)
+			hi = 0x9f;              /* surrogates */
+	} else if (u[0] >= 0xf0 && u[0] <= 0xf4) {
+		need = 3;
+		v = u[0] & 0x07;
+		if (u[0] == 0xf0)
+			lo = 0x90;              /* overlong */
+		else if (u[0] == 0xf4)
+			hi = 0x8f;              /* past U+10FFFF */
+	} else {
+		*cp = UTF8_INVALID;
+		return 1;
+	}
+	for (i = 1; i <= need; i++) {
+		if (i >= n || u[i] < lo || u[i] > hi) {
+			*cp = UTF8_INVALID;
+			return i;
+		}
+		v = v << 6 | (u[i] & 0x3f);
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	*cp = v;
+	return need + 1;
+}
+
+size_t
+utf8_encode(uint32_t cp, char out[4])
+{
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xc0 | cp >> 6);
+		out[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char)(0xe0 | cp >> 12);
+		out[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+		out[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	out[0] = (char)(0xf0 | cp >> 18);
+	out[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+	out[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+	out[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+size_t
+str_sanitize_buf(char *dst, size_t n, const char *src)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t len = strlen(src), i = 0, total = 0, written = 0, k, pl;
+	int full = n == 0;
+	char esc[4];
+	const char *piece;
+	uint32_t cp;
+
+	while (i < len) {
+		k = utf8_decode(src + i, len - i, &cp);
+		piece = src + i;
+		pl = k;
+		if (cp == UTF8_INVALID) {
+			piece = "\xef\xbf\xbd";         /* U+FFFD */
+			pl = 3;
+		} else if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) {
+			esc[0] = '\\';
+			esc[1] = 'x';
+			esc[2] = hex[cp >> 4];
+			esc[3] = hex[cp & 15];
+			piece = esc;
+			pl = 4;
+		}
+		/* once a piece does not fit, nothing after it is written */
+		if (!full && written + pl < n) {
+			memcpy(dst + written, piece, pl);
+			written += pl;
+		} else {
+			full = 1;
+		}
+		total += pl;
+		i += k;
+	}
+	if (n)
+		dst[written] = '\0';
+	return total;
+}
+
+char *
+str_sanitize(const char *src)
+{
+	size_t len = str_sanitize_buf(NULL, 0, src);
+	char *s = malloc(len + 1);
+
+	if (s)
+		str_sanitize_buf(s, len + 1, src);
+	return s;
+}
+
+/* Replaces *p (allocated by cJSON) with its sanitized form when it differs. */
+static int
+json_sanitize_str(char **p)
+{
+	char *s, *c;
+	size_t len;
+
+	if (!*p)
+		return 0;
+	if (!(s = str_sanitize(*p)))
+		return -ENOMEM;
+	if (strcmp(s, *p) == 0) {
+		free(s);
+		return 0;
+	}
+	len = strlen(s);
+	c = cJSON_malloc(len + 1);
+	if (c)
+		memcpy(c, s, len + 1);
+	free(s);
+	if (!c)
+		return -ENOMEM;
+	cJSON_free(*p);
+	*p = c;
+	return 0;
+}
+
+int
+json_sanitize(cJSON *j)
+{
+	cJSON *c;
+
+	/* a reference shares its strings with another tree: left to that one */
+	if (!j || (j->type & cJSON_IsReference))
+		return 0;
+	if (cJSON_IsString(j) && json_sanitize_str(&j->valuestring) < 0)
+		return -ENOMEM;
+	for (c = j->child; c; c = c->next) {
+		if (!(c->type & cJSON_StringIsConst) && json_sanitize_str(&c->string) < 0)
+			return -ENOMEM;
+		if (json_sanitize(c) < 0)
+			return -ENOMEM;
+	}
+	return 0;
 }

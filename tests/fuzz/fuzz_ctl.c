@@ -3,8 +3,9 @@
  * sending side); the loop runs until the server has answered and closed.
  * Checks: the handler sees a non-empty command without leading spaces or
  * control characters and an argument that does not start with a space; the
- * client gets at most one line, a JSON object; an answer always comes for
- * a request holding a newline or 1024 bytes. */
+ * client gets at most one line, a JSON object of valid UTF-8 without
+ * control characters (the handler echoes what it was given); an answer
+ * always comes for a request holding a newline or 1024 bytes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -112,7 +113,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	reply[got] = '\0';
 	FUZZ_CHECK(handled <= 1);
 	if (got) {
-		char *nl = strchr(reply, '\n');
+		char *nl = strchr(reply, '\n'), *clean;
 		cJSON *j;
 
 		FUZZ_CHECK(nl && nl[1] == '\0');
@@ -120,6 +121,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		j = cJSON_Parse(reply);
 		FUZZ_CHECK(cJSON_IsObject(j));
 		cJSON_Delete(j);
+		clean = str_sanitize(reply);
+		FUZZ_CHECK(clean && strcmp(clean, reply) == 0);
+		free(clean);
 	}
 	if (memchr(data, '\n', size < CTL_MAX_REQUEST ? size : CTL_MAX_REQUEST) ||
 	    size >= CTL_MAX_REQUEST)

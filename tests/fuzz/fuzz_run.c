@@ -181,6 +181,7 @@ setup(void)
 	        "        awsRegion: us-east-1\n        endPointURL: http://127.0.0.1:%d/\n"
 	        "  sourceConfig:\n    config:\n      type: PipelineMetadata\n"
 	        "      markDeletedPipelines: true\n      statusLookbackDays: 3650\n"
+	        "      overrideLineage: true\n"
 	        "sink:\n  type: metadata-rest\n  config: {}\n"
 	        "workflowConfig:\n  openMetadataServerConfig:\n"
 	        "    hostPort: http://127.0.0.1:%d/api\n    authProvider: openmetadata\n"

@@ -73,3 +73,26 @@ def statuses(workflow, lookback_days, now=None):
     cutoff = (now - lookback_days * 86400) * 1000
     return {s["timestamp"]: s for s in (status(r) for r in workflow.get("Runs", []))
             if s["timestamp"] >= cutoff}
+
+
+def usage(workflow):
+    """{date: count}: per UTC day, the task runs (each job's or crawler's latest
+    run in a workflow run, as in its status) that started on it, in every run
+    of the workflow."""
+    out = {}
+    for run in workflow.get("Runs", []):
+        for n in (run.get("Graph") or {}).get("Nodes") or []:
+            if n["Type"] == "JOB":
+                runs = (n.get("JobDetails") or {}).get("JobRuns") or []
+            elif n["Type"] == "CRAWLER":
+                runs = (n.get("CrawlerDetails") or {}).get("Crawls") or []
+            else:
+                continue
+            if not runs:
+                continue
+            last = max(runs, key=lambda r: r.get("StartedOn", -1))
+            if "StartedOn" not in last:
+                continue
+            day = time.strftime("%Y-%m-%d", time.gmtime(ms(last["StartedOn"]) // 1000))
+            out[day] = out.get(day, 0) + 1
+    return out

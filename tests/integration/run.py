@@ -62,7 +62,8 @@ def worker(args):
     sys.path.insert(0, HERE)
     suite = unittest.defaultTestLoader.loadTestsFromNames(args.worker)
     result = unittest.TextTestRunner(stream=sys.stdout, verbosity=2).run(suite)
-    summary = {"run": result.testsRun, "failed": len(result.failures) + len(result.errors),
+    failed = len(result.failures) + len(result.errors)
+    summary = {"run": max(result.testsRun, failed), "failed": failed,
                "skipped": len(result.skipped)}
     with open(args.result, "w") as fh:
         json.dump(summary, fh)

@@ -261,7 +261,7 @@ class TestTransportFaults(IngestCase):
              "action": "truncate", "times": 2},
             {"method": "PUT", "path": self.status_path(n[7]), "action": "stall", "times": 1},
             {"method": "PUT", "path": self.status_path(n[8]), "action": "truncate", "times": 2},
-            {"method": "PUT", "path": "^/api/v1/usage/", "action": "reset", "times": 3}])
+            {"method": "POST", "path": "^/api/v1/usage/pipeline/", "action": "reset", "times": 3}])
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertIn("Total errors: 0", p.stdout)
         self.assertEqual(self.hits()[1], [1, 1, 2, 2, 1, 2, 3])

@@ -419,7 +419,12 @@ class TestFakeOpenMetadataCatalog(unittest.TestCase):
         st, out = self.api("POST", path, {"date": "2025-01-02", "count": 3})
         self.assertEqual(st, 201, out)
         self.assertEqual(out["usage"][0]["dailyStats"]["count"], 3)
-        self.assertEqual(self.api("PUT", path, {"date": "2025-01-02", "count": 5})[0], 200)
+        # as the server: PUT adds to the day's count, POST replaces it
+        st, out = self.api("PUT", path, {"date": "2025-01-02", "count": 5})
+        self.assertEqual((st, out["usage"][0]["dailyStats"]["count"]), (201, 8))
+        st, out = self.api("POST", path, {"date": "2025-01-02", "count": 5})
+        self.assertEqual((st, out["usage"][0]["dailyStats"]["count"]), (201, 5))
+        self.assertEqual(self.api("PUT", path, {"date": "2025-01-04", "count": 2})[0], 201)
         self.assertEqual(self.api("POST", path, {"date": "2025-01-03", "count": 0})[0], 201)
         for bad in ({"date": "2025-01-02"}, {"date": "2025-01-02", "count": "3"},
                     {"date": "02/01/2025", "count": 1}, {"date": "2025-01-02", "count": 1,
@@ -430,9 +435,10 @@ class TestFakeOpenMetadataCatalog(unittest.TestCase):
                                           "0000-" + "0" * 12, {"date": "2025-01-02",
                                                                "count": 1})[0], 404)
         self.assertEqual(self.api("POST", "/api/v1/usage/compute.percentile/pipeline/"
-                                          "2025-01-03")[0], 200)
+                                          "2025-01-03")[0], 201)
         d = self.om.call("GET", "/__fake/dump")
-        self.assertEqual(d["usage"], {"glue.wf": {"2025-01-02": 5, "2025-01-03": 0}})
+        self.assertEqual(d["usage"], {"glue.wf": {"2025-01-02": 5, "2025-01-03": 0,
+                                                  "2025-01-04": 2}})
         self.assertEqual(d["percentileRuns"], [{"entity": "pipeline", "date": "2025-01-03"}])
 
     def test_lineage_between_tables_and_containers(self):
@@ -462,6 +468,68 @@ class TestFakeOpenMetadataCatalog(unittest.TestCase):
         self.assertEqual(len(d["rejected"]), 3)
         st, _ = self.api("DELETE", f"/api/v1/lineage/pipeline/{p['id']}/type/PipelineLineage")
         self.assertEqual(self.om.call("GET", "/__fake/dump")["lineage"], [])
+
+    def test_lineage_reads_and_deletes_as_the_server(self):
+        st, p = self.pipeline()
+        ids = {n: self.api("GET", f"/api/v1/tables/name/{n}")[1]["id"] for n in
+               ("redshift_prod.salesdb.public.orders", "pg_prod.salesdb.public.orders",
+                "pg_prod.crm.public.Contacts")}
+        red, pg, crm = ids.values()
+        c = self.api("GET", "/api/v1/containers/name/s3_prod.lake.raw")[1]["id"]
+
+        def edge(f, ft, to, tt, **d):
+            st, out = self.api("PUT", "/api/v1/lineage", {"edge": {
+                "fromEntity": {"id": f, "type": ft}, "toEntity": {"id": to, "type": tt},
+                "lineageDetails": d}})
+            self.assertEqual(st, 200, out)
+        pipe = {"id": p["id"], "type": "pipeline"}
+        edge(red, "table", c, "container", pipeline=pipe, source="PipelineLineage")
+        edge(pg, "table", c, "container", pipeline=pipe, source="PipelineLineage")
+        edge(red, "table", crm, "table", pipeline=pipe, source="Manual")   # a person's
+        edge(pg, "table", crm, "table", source="Manual")
+        # the pipeline's lineage: the rows naming it, each as from-node -> pipeline
+        st, out = self.api("GET", f"/api/v1/lineage/pipeline/{p['id']}?upstreamDepth=1"
+                                  "&downstreamDepth=0")
+        self.assertEqual(st, 200, out)
+        self.assertEqual(sorted((e["fromEntity"], e["toEntity"], e["lineageDetails"]["source"])
+                                for e in out["upstreamEdges"]),
+                         sorted([(red, p["id"], "PipelineLineage"), (pg, p["id"], "PipelineLineage"),
+                                 (red, p["id"], "Manual")]))
+        self.assertEqual(out["downstreamEdges"], [])
+        self.assertEqual({n["id"]: n["type"] for n in out["nodes"]},
+                         {red: "table", pg: "table"})
+        # a table's: the edges out of it, with their other ends
+        st, out = self.api("GET", f"/api/v1/lineage/table/{red}?upstreamDepth=0&downstreamDepth=1")
+        self.assertEqual(sorted((e["fromEntity"], e["toEntity"]) for e in out["downstreamEdges"]),
+                         sorted([(red, c), (red, crm)]))
+        self.assertEqual({n["id"]: n["type"] for n in out["nodes"]},
+                         {c: "container", crm: "table"})
+        self.assertEqual(self.api("GET", f"/api/v1/lineage/table/{red}?upstreamDepth=4")[0], 400)
+        self.assertEqual(self.api("GET", f"/api/v1/lineage/table/{p['id']}")[0], 404)
+        # one edge by its ends; again: 404
+        path = f"/api/v1/lineage/table/{pg}/container/{c}"
+        self.assertEqual(self.api("DELETE", path)[0], 200)
+        self.assertEqual(self.api("DELETE", path)[0], 404)
+        # the server's delete-by-source removes the person's edge naming the pipeline
+        # too (its SQL's OR), and only the edge without a pipeline stays
+        st, _ = self.api("DELETE", f"/api/v1/lineage/pipeline/{p['id']}/type/PipelineLineage")
+        self.assertEqual(st, 200)
+        self.assertEqual([(e["from"], e["to"], e["source"]) for e in
+                          self.om.call("GET", "/__fake/dump")["lineageFqn"]],
+                         [("pg_prod.salesdb.public.orders", "pg_prod.crm.public.Contacts",
+                           "Manual")])
+        self.assertEqual(len(self.rejected()), 1)          # the depth of 4
+
+    def test_search_of_an_older_server_ignores_deleted(self):
+        hits = self.search("table_search_index", "fullyQualifiedName", "pg_prod.crm.*")[0]
+        self.assertEqual([h["fullyQualifiedName"] for h in hits], ["pg_prod.crm.public.Contacts"])
+        self.om.call("POST", "/__fake/config", {"search_ignores_deleted": True})
+        try:
+            hits = self.search("table_search_index", "fullyQualifiedName", "pg_prod.crm.*")[0]
+        finally:
+            self.om.call("POST", "/__fake/config", {"search_ignores_deleted": False})
+        self.assertEqual([(h["fullyQualifiedName"], h["deleted"]) for h in hits],
+                         [("pg_prod.crm.public.Contacts", False), ("pg_prod.crm.public.gone", True)])
 
 
 class TestLineageEstate(unittest.TestCase):

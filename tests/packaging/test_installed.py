@@ -89,11 +89,24 @@ class TestInstalled(unittest.TestCase):
 
     def test_daemon_runs_the_packaged_example(self):
         estate = os.path.join(self.tmp, "estate.json")
-        harness.gen_estate(estate, 5, seed=9)
-        s = harness.Standins(estate, glue_port=4566, om_port=8585, tmp=self.tmp,
+        est = harness.gen_estate(estate, 5, seed=9)
+        s = harness.Standins(estate, tmp=self.tmp,
                              access_key=DEMO_AK, secret_key=DEMO_SK, token=DEMO_JWT)
+        # STS tells the account for the Glue tags, S3 holds the job scripts
+        aux = []
         proc = None
         try:
+            aux.append(harness.Server([harness.PY, os.path.join(harness.STANDINS, "fake_sts.py"),
+                                       "--region", "eu-west-1", "--base-access-key", DEMO_AK,
+                                       "--base-secret-key", DEMO_SK,
+                                       "--role-arn", "arn:aws:iam::123456789012:role/demo",
+                                       "--access-key", "ASIADEMOUNUSED000000",
+                                       "--secret-key", "unused", "--session-token", "unused",
+                                       "--account", est["account"]], "sts", 0, self.tmp))
+            aux.append(harness.Server([harness.PY, os.path.join(harness.STANDINS, "fake_s3.py"),
+                                       "--estate", estate, "--region", "eu-west-1",
+                                       "--access-key", DEMO_AK, "--secret-key", DEMO_SK],
+                                      "s3", 0, self.tmp))
             # the unit's folders: RuntimeDirectory, StateDirectory, ConfigurationDirectory
             for d in ("/run/gluemetad", "/var/lib/gluemetad"):
                 shutil.rmtree(d, ignore_errors=True)     # as on a fresh machine
@@ -101,7 +114,12 @@ class TestInstalled(unittest.TestCase):
                 shutil.chown(d, "gluemetad", "gluemetad")
                 os.chmod(d, 0o750)
             wfdir = "/etc/gluemetad/workflows"
-            shutil.copy("/usr/share/doc/gluemetad/examples/demo.yaml", wfdir + "/demo.yaml")
+            # the packaged example, pointed at the stand-ins' ports
+            with open("/usr/share/doc/gluemetad/examples/demo.yaml") as fh:
+                text = fh.read().replace("http://127.0.0.1:4566", s.glue.url) \
+                    .replace("http://127.0.0.1:8585", s.om.url)
+            with open(wfdir + "/demo.yaml", "w") as fh:
+                fh.write(text)
             shutil.chown(wfdir + "/demo.yaml", "root", "gluemetad")
             os.chmod(wfdir + "/demo.yaml", 0o640)
             cfg = os.path.join(self.tmp, "gluemetad.yaml")
@@ -123,7 +141,9 @@ class TestInstalled(unittest.TestCase):
             proc = subprocess.Popen(
                 ["setpriv", "--reuid", "gluemetad", "--regid", "gluemetad", "--init-groups",
                  "--no-new-privs", "/usr/sbin/gluemetad", "daemon", "--config", cfg],
-                env={"PATH": "/usr/bin:/bin", "NOTIFY_SOCKET": notify}, stdout=log, stderr=log)
+                env={"PATH": "/usr/bin:/bin", "NOTIFY_SOCKET": notify,
+                     "AWS_ENDPOINT_URL_STS": aux[0].url + "/", "AWS_ENDPOINT_URL_S3": aux[1].url,
+                     "AWS_EC2_METADATA_DISABLED": "true"}, stdout=log, stderr=log)
             msgs = []
             while not any("READY=1" in m for m in msgs):
                 msgs.append(ns.recv(4096).decode())
@@ -153,6 +173,8 @@ class TestInstalled(unittest.TestCase):
         finally:
             if proc:
                 proc.kill()
+            for x in aux:
+                x.stop()
             s.stop()
             for f in ("/etc/gluemetad/workflows/demo.yaml",):
                 if os.path.exists(f):

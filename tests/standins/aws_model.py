@@ -1,15 +1,45 @@
 """Validation of values against a botocore service model (service-2.json):
 structures (required, unknown members), strings (length in characters,
 enums, patterns matched against the whole value), integers/longs (min/max), booleans, lists, maps, timestamps (epoch
-seconds as JSON numbers on the JSON protocol), doubles."""
+seconds as JSON numbers on the JSON protocol), doubles.
+
+Also where the stand-ins find the specification folder, and whether they
+check against it (shared_dir(), validating(), model())."""
 import glob
 import json
 import os
 import re
+import sys
 import unicodedata
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_MODELS = os.path.join(HERE, "..", "..", "..", "shared", "aws-models")
+
+
+def shared_dir():
+    """The specification folder (AWS's service models and SigV4 suites,
+    OpenMetadata's JSON schemas), outside the repository: $GLUEMETAD_SHARED
+    (what make's SHARED= and run.py's --shared set), else `shared` beside the
+    checkout."""
+    return os.path.abspath(os.environ.get("GLUEMETAD_SHARED") or
+                           os.path.join(HERE, "..", "..", "..", "shared"))
+
+
+DEFAULT_MODELS = os.path.join(shared_dir(), "aws-models")
+
+
+def validating():
+    """False with GLUEMETAD_VALIDATE=off: requests and replies are then not
+    checked against the specification folder, which need not exist (make demo
+    in a clone alone).  Otherwise a missing folder is an error."""
+    return os.environ.get("GLUEMETAD_VALIDATE", "on") != "off"
+
+
+def missing(what, where):
+    """Exits with one line saying what the stand-in needs and where it looked."""
+    sys.exit(f"{os.path.basename(sys.argv[0])}: no {what} under {where}: the specification "
+             f"folder (GLUEMETAD_SHARED, make's SHARED=; default ../shared beside the checkout) "
+             f"is missing or incomplete; GLUEMETAD_VALIDATE=off runs the stand-ins without "
+             f"checking requests and replies against it")
 
 
 def load(service, models_dir=DEFAULT_MODELS):
@@ -159,3 +189,29 @@ class Model:
         else:
             errors.append(f"{where}: unsupported shape type {t}")
         return errors
+
+
+class Unchecked:
+    """A model that finds everything valid: validation is off."""
+
+    def input_shape(self, op):
+        return None
+
+    def output_shape(self, op):
+        return None
+
+    def validate(self, shape_name, value, path="", errors=None):
+        return [] if errors is None else errors
+
+
+def model(service, models_dir=None):
+    """The service's Model from models_dir (default: the specification
+    folder's aws-models), Unchecked() when validation is off; a missing model
+    ends the stand-in with missing()."""
+    if not validating():
+        return Unchecked()
+    models_dir = models_dir or DEFAULT_MODELS
+    try:
+        return Model(service, models_dir)
+    except FileNotFoundError:
+        missing(f"service-2.json for {service}", os.path.abspath(models_dir))

@@ -46,7 +46,7 @@ class RawReply(Exception):
 class State:
     def __init__(self, args):
         self.args = args
-        self.model = aws_model.Model("glue", args.models)
+        self.model = aws_model.model("glue", args.models)
         self.lock = threading.Lock()
         self.rng = random.Random(args.seed)
         self.token_key = os.urandom(16)

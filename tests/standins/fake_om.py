@@ -25,9 +25,9 @@ from http.server import BaseHTTPRequestHandler
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import aws_model  # noqa: E402  (the specification folder)
 import serve  # noqa: E402
-DEFAULT_SPEC = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared",
-                                             "openmetadata-spec"))
+DEFAULT_SPEC = os.path.join(aws_model.shared_dir(), "openmetadata-spec")
 
 SCHEMAS = {
     "service": "api/services/createPipelineService.json",
@@ -36,6 +36,7 @@ SCHEMAS = {
     "entity": "entity/data/pipeline.json",
     "service_entity": "entity/services/pipelineService.json",
     "lineage": "api/lineage/addLineage.json",
+    "entity_lineage": "type/entityLineage.json",
     "ingestion_status": "entity/services/ingestionPipelines/ingestionPipeline.json"
                         "#/definitions/pipelineStatus",
     "table_entity": "entity/data/table.json",
@@ -193,16 +194,22 @@ def stable_id(*parts):
 class Store:
     def __init__(self, args):
         self.args = args
-        sys.path.insert(0, args.spec_dir)
-        import validate  # the spec's own validator (file-relative $refs)
-        root = os.path.join(args.spec_dir, "json", "schema")
-        self.validators = {}
-        for key, rel in SCHEMAS.items():
-            path, _, ptr = rel.partition("#")
-            self.validators[key] = validate.make_validator(os.path.join(root, path), ptr)
+        self.validators = None          # GLUEMETAD_VALIDATE=off: nothing is checked
+        if aws_model.validating():
+            if not os.path.isfile(os.path.join(args.spec_dir, "validate.py")):
+                aws_model.missing("validate.py and json/schema/", os.path.abspath(args.spec_dir))
+            sys.path.insert(0, args.spec_dir)
+            import validate  # the spec's own validator (file-relative $refs)
+            root = os.path.join(args.spec_dir, "json", "schema")
+            self.validators = {}
+            for key, rel in SCHEMAS.items():
+                path, _, ptr = rel.partition("#")
+                self.validators[key] = validate.make_validator(os.path.join(root, path), ptr)
         self.lock = threading.Lock()
         self.latency_ms = args.latency_ms
         self.faults = []
+        # an older server: /search/fieldQuery has no deleted filter (see h_search_field)
+        self.search_ignores_deleted = False
         self.in_flight = 0
         before = set(vars(self))
         self.reset()
@@ -250,6 +257,8 @@ class Store:
         self.max_in_flight = 0
 
     def check(self, key, body, method, path):
+        if self.validators is None:
+            return
         errs = sorted((e for e in self.validators[key].iter_errors(body)
                        if not float_multiple(e)), key=lambda e: list(e.absolute_path))
         if errs:
@@ -362,6 +371,23 @@ class Store:
                 if i > 2:
                     req["parent"] = fqn_build(*parts[:i - 1])
                 self.put_tag(req)
+        for item in seed.get("lineage", []):    # edges a person drew, by FQN
+            ends = []
+            for k in ("from", "to"):
+                etype = item.get(k + "Type", "table")
+                ent = (self.store_of(etype) or {}).get(item[k])
+                if not ent:
+                    raise OMError(404, f"{etype} instance for {item[k]} not found")
+                ends.append({"id": ent["id"], "type": etype})
+            details = {"source": item.get("source", "Manual")}
+            if item.get("pipeline"):
+                p = self.pipelines.get(item["pipeline"])
+                if not p:
+                    raise OMError(404, f"pipeline instance for {item['pipeline']} not found")
+                details["pipeline"] = {"id": p["id"], "type": "pipeline"}
+            edge = {"fromEntity": ends[0], "toEntity": ends[1], "lineageDetails": details}
+            self.check("lineage", {"edge": edge}, "SEED", "lineage")
+            self.lineage[(ends[0]["id"], ends[1]["id"])] = edge
 
     def put_classification(self, body):
         fqn = quote_name(body["name"])
@@ -558,6 +584,17 @@ class Handler(BaseHTTPRequestHandler):
                              "ingestionPipelineStatusLog": st.ingestion_log, "counts": st.counts,
                              "total": st.total, "rejected": st.rejected,
                              "max_in_flight": st.max_in_flight}
+            if method == "POST" and self.path == "/__fake/snapshot":
+                # the whole store, kept aside to be put back by /__fake/restore
+                st.snapshot = copy.deepcopy({k: getattr(st, k) for k in st.state_keys})
+                return 200, {}
+            if method == "POST" and self.path == "/__fake/restore":
+                if getattr(st, "snapshot", None) is None:
+                    return 409, {"message": "no snapshot"}
+                for k, v in copy.deepcopy(st.snapshot).items():
+                    setattr(st, k, v)
+                st.persist()
+                return 200, {}
             if method == "POST" and self.path == "/__fake/reset":
                 st.reset()
                 st.persist()
@@ -590,6 +627,8 @@ class Handler(BaseHTTPRequestHandler):
                     st.faults = [dict(f, hits=0) for f in cfg["faults"]]
                 if "latency_ms" in cfg:
                     st.latency_ms = int(cfg["latency_ms"])
+                if "search_ignores_deleted" in cfg:
+                    st.search_ignores_deleted = bool(cfg["search_ignores_deleted"])
                 return 200, {}
             if method == "GET" and self.path == "/__fake/faults":
                 return 200, {"faults": st.faults}
@@ -702,6 +741,10 @@ class Handler(BaseHTTPRequestHandler):
         ("PUT", r"/api/v1/lineage", "/api/v1/lineage", "put_lineage"),
         ("DELETE", r"/api/v1/lineage/pipeline/([0-9a-f-]{36})/type/([^/]+)",
          "/api/v1/lineage/pipeline/{id}/type/{source}", "delete_lineage_by_source"),
+        ("DELETE", r"/api/v1/lineage/([a-zA-Z]+)/([0-9a-f-]{36})/([a-zA-Z]+)/([0-9a-f-]{36})",
+         "/api/v1/lineage/{fromEntity}/{fromId}/{toEntity}/{toId}", "delete_lineage_edge"),
+        ("GET", r"/api/v1/lineage/([a-zA-Z]+)/([0-9a-f-]{36})", "/api/v1/lineage/{entity}/{id}",
+         "get_lineage"),
         ("PUT", r"/api/v1/services/ingestionPipelines/([^/]+)/pipelineStatus",
          "/api/v1/services/ingestionPipelines/{fqn}/pipelineStatus", "put_ingestion_status"),
         ("GET", r"/api/v1/tables/name/([^/]+)", "/api/v1/tables/name/{fqn}", "get_table_by_name"),
@@ -975,12 +1018,111 @@ class Handler(BaseHTTPRequestHandler):
         return 200, None
 
     def h_delete_lineage_by_source(self, method, path, q, body, pid, source):
+        """DELETE /lineage/{entityType}/{entityId}/type/{lineageSource}, as the
+        server runs it (open-metadata/OpenMetadata, openmetadata-service/.../
+        jdbi3/LineageRepository.java deleteLineageBySource): for PipelineLineage
+        (and OpenLineage) it calls EntityRelationshipDAO.deleteLineageBySourcePipeline
+        (.../jdbi3/CollectionDAO.java), whose SQL is
+          DELETE FROM entity_relationship WHERE json->'pipeline'->>'id' = :toId
+            OR toId = :toId AND relation = :relation AND json->>'source' = :source
+        AND binds tighter than OR, so every edge whose lineageDetails name the
+        pipeline goes, whatever its source -- a person's Manual edge included --
+        plus the edges into the entity with that source.  Other sources go through
+        deleteLineageBySource: source = :source AND toId = :toId AND toEntity =
+        :toEntity.  (Older servers pass toEntity where the source belongs, which
+        leaves only the first condition: the same edges go.)"""
         st = self.st
-        for k in [k for k, e in st.lineage.items()
-                  if (e.get("lineageDetails") or {}).get("pipeline", {}).get("id") == pid and
-                  (e.get("lineageDetails") or {}).get("source") == source]:
+
+        def details(e):
+            return e.get("lineageDetails") or {}
+        if source in ("PipelineLineage", "OpenLineage"):
+            doomed = [k for k, e in st.lineage.items()
+                      if (details(e).get("pipeline") or {}).get("id") == pid or
+                      (e["toEntity"]["id"] == pid and details(e).get("source") == source)]
+        else:
+            doomed = [k for k, e in st.lineage.items()
+                      if e["toEntity"]["id"] == pid and e["toEntity"]["type"] == "pipeline" and
+                      details(e).get("source", "Manual") == source]
+        for k in doomed:
             del st.lineage[k]
         return 200, None
+
+    def h_delete_lineage_edge(self, method, path, q, body, from_type, from_id, to_type, to_id):
+        """DELETE /lineage/{fromEntity}/{fromId}/{toEntity}/{toId}: LineageResource
+        .deleteLineage -> LineageRepository.deleteLineage: both ends must exist
+        (Include.ALL), then the one edge between them goes; none: 404 "Lineage
+        edge not found"."""
+        st = self.st
+        for etype, eid in ((from_type, from_id), (to_type, to_id)):
+            if not st.by_id(etype, eid):
+                raise OMError(404, f"{etype} instance for {eid} not found")
+        if (from_id, to_id) not in st.lineage:
+            raise OMError(404, "Lineage edge not found")
+        del st.lineage[(from_id, to_id)]
+        return 200, None
+
+    def h_get_lineage(self, method, path, q, body, etype, eid):
+        """GET /lineage/{entity}/{id}?upstreamDepth=&downstreamDepth= (default 1,
+        0..3), from the database as LineageRepository.computeLineage does it: for a
+        pipeline, the upstream edges are the rows whose lineageDetails name it
+        (findFromPipeline), each reported as {fromEntity: the row's from, toEntity:
+        the pipeline} -- the row's own downstream end is not in the answer -- and
+        the downstream edges likewise (findToPipeline); for any other entity, the
+        edges into it (findFrom) and out of it (findTo).  Nodes are the entities
+        met (deleted ones included)."""
+        st = self.st
+        primary = st.by_id(etype, eid)
+        if not primary or primary.get("deleted"):
+            raise OMError(404, f"{etype} instance for {eid} not found")
+        depth = {}
+        for k in ("upstreamDepth", "downstreamDepth"):
+            try:
+                depth[k] = int(q.get(k, "1"))
+            except ValueError:
+                st.refuse(400, f"query param {k} must be a number", method, path)
+            if not 0 <= depth[k] <= 3:
+                st.refuse(400, f"query param {k} must be between 0 and 3", method, path)
+        nodes, up, down = [], [], []
+
+        def names(e, nid):
+            return (e.get("lineageDetails") or {}).get("pipeline", {}).get("id") == nid
+
+        def walk(nid, ntype, d, upstream):
+            if d == 0:
+                return
+            far = "fromEntity" if upstream else "toEntity"
+            near = "toEntity" if upstream else "fromEntity"
+            if ntype == "pipeline":
+                rows = [e for e in st.lineage.values() if names(e, nid) or e[near]["id"] == nid]
+            else:
+                rows = [e for e in st.lineage.values()
+                        if e[near]["id"] == nid and e[near]["type"] == ntype]
+            refs = []
+            for e in sorted(rows, key=lambda e: e[far]["id"]):
+                ent = st.by_id(e[far]["type"], e[far]["id"])
+                if not ent:
+                    continue
+                ref = st.ref(ent, e[far]["type"])
+                out = {"fromEntity": ref["id"] if upstream else nid,
+                       "toEntity": nid if upstream else ref["id"]}
+                if e.get("lineageDetails") is not None:
+                    out["lineageDetails"] = copy.deepcopy(e["lineageDetails"])
+                (up if upstream else down).append(out)
+                refs.append(ref)
+            nodes.extend(refs)
+            for ref in refs:
+                walk(ref["id"], ref["type"], d - 1, upstream)
+        walk(eid, etype, depth["upstreamDepth"], True)
+        walk(eid, etype, depth["downstreamDepth"], False)
+        seen, distinct = set(), []
+        for n in nodes:
+            if n["id"] not in seen:
+                seen.add(n["id"])
+                distinct.append(n)
+        out = {"entity": st.ref(primary, etype), "nodes": distinct, "upstreamEdges": up,
+               "downstreamEdges": down}
+        st.check("entity_lineage", out, method, path + " (reply)")
+        return 200, out
 
     # -- tables, containers, users, teams --
     def get_named(self, etype, key, q):
@@ -1042,19 +1184,29 @@ class Handler(BaseHTTPRequestHandler):
         store = getattr(st, INDEX_STORE[index][1])
         if kind is None:            # a wildcard query on an unmapped field finds nothing
             return []
-        return [d for d in store.values() if bool(d.get("deleted")) == deleted and
+        return [d for d in store.values()
+                if (deleted is None or bool(d.get("deleted")) == deleted) and
                 es_match(kind[0], kind[1], field_value(d, field), pattern)]
 
     def h_search_field(self, method, path, q, body):
         """GET /search/fieldQuery?fieldName=&fieldValue=&index=&deleted= : a wildcard
         query on one field plus a term filter on `deleted`.  The endpoint has no
         from/size parameters (a client may send them; they are ignored), so at most
-        Elasticsearch's default 10 hits come back, with the full total."""
+        Elasticsearch's default 10 hits come back, with the full total.
+
+        With the control switch search_ignores_deleted, as an older server: its
+        searchByField(fieldName, fieldValue, index) (open-metadata/OpenMetadata,
+        openmetadata-service/.../search/elasticsearch/ElasticSearchClient.java and
+        .../opensearch/OpenSearchClient.java) ran only wildcardQuery(fieldName,
+        fieldValue), without the .filter(termQuery("deleted", deleted)) newer
+        ones add: deleted entities come back among the hits, in index order."""
         st = self.st
         if not q.get("fieldName") or "fieldValue" not in q:
             st.refuse(400, "fieldName and fieldValue are required", method, path)
         index = q.get("index", "table_search_index")
         deleted = q.get("deleted", "false").lower() == "true"
+        if st.search_ignores_deleted:
+            deleted = None
         docs = self.search_docs(index, q["fieldName"], q["fieldValue"], deleted, method, path)
         return self.es_reply(index, docs, 0, ES_DEFAULT_SIZE)
 
@@ -1125,14 +1277,25 @@ class Handler(BaseHTTPRequestHandler):
         p = st.by_id("pipeline", pid)
         if not p or p["deleted"]:
             raise OMError(404, f"pipeline instance for {pid} not found")
+        # As OpenMetadata's server does (open-metadata/OpenMetadata,
+        # openmetadata-service/.../resources/usage/UsageResource.java and
+        # .../jdbi3/UsageRepository.java insertToUsageRepository): POST is
+        # create() -> UsageDAO.insertOrReplaceCount, "ON DUPLICATE KEY UPDATE ...
+        # count1 = :count1" -- the day's count is replaced; PUT is createOrUpdate()
+        # -> UsageDAO.insertOrUpdateCount, "ON DUPLICATE KEY UPDATE count1 = count1
+        # + :count1" -- the count is ADDED to the stored one (the DAO is in
+        # .../jdbi3/CollectionDAO.java, interface UsageDAO).  Both answer 201
+        # (RestUtil.PutResponse with Response.Status.CREATED).
         days = st.usage.setdefault(pid, {})
-        existed = body["date"] in days
-        days[body["date"]] = body["count"]
+        if method == "PUT":
+            days[body["date"]] = days.get(body["date"], 0) + body["count"]
+        else:
+            days[body["date"]] = body["count"]
         out = {"entity": st.ref(p, "pipeline"),
-               "usage": [{"date": body["date"], "dailyStats": {"count": body["count"],
+               "usage": [{"date": body["date"], "dailyStats": {"count": days[body["date"]],
                                                                 "percentileRank": 0.0}}]}
         st.check("entity_usage", out, method, path + " (reply)")
-        return (200 if existed or method == "PUT" else 201), out
+        return 201, out
 
     def h_compute_percentile(self, method, path, q, body, date):
         st = self.st
@@ -1141,7 +1304,7 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             st.refuse(400, f"Invalid date {date}", method, path)
         st.percentile_runs.append({"entity": "pipeline", "date": date})
-        return 200, None
+        return 201, None        # UsageResource.computePercentile: Response.Status.CREATED
 
     def h_put_ingestion_status(self, method, path, q, body, fqn):
         st = self.st

@@ -43,6 +43,14 @@ def load_model(models_dir):
         return aws_model.Model("s3", os.path.join(HERE, "models"))
 
 
+class RawReply(Exception):
+    """A broken reply, sent as it is (fault injection)."""
+
+    def __init__(self, status, body):
+        super().__init__(body)
+        self.status, self.body = status, body
+
+
 class S3Error(Exception):
     def __init__(self, status, code, message, rejected=True, **extra):
         super().__init__(message)
@@ -187,6 +195,12 @@ class Handler(BaseHTTPRequestHandler):
         entry = {"method": method, "path": self.path, "ok": False}
         try:
             status, body, headers = self.api(method, raw, entry)
+        except serve.Misbehave as m:
+            serve.misbehave(self, m.fault, "application/xml")
+            return
+        except RawReply as r:
+            self.send(r.status, r.body.encode(), [("Content-Type", "application/xml")])
+            return
         except S3Error as e:
             entry.update(status=e.status, code=e.code, message=e.message)
             with st.lock:
@@ -238,6 +252,10 @@ class Handler(BaseHTTPRequestHandler):
                     continue
                 if f.get("times", -1) > 0:
                     f["times"] -= 1
+                if "action" in f:           # transport-level: reset, stall, truncate
+                    raise serve.Misbehave(f)
+                if "raw_body" in f:
+                    raise RawReply(int(f.get("status", 200)), f["raw_body"])
                 raise S3Error(int(f.get("status", 500)), f.get("code", "InternalError"),
                               f.get("message", "We encountered an internal error. Please try "
                                     "again."), rejected=False)

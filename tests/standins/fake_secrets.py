@@ -134,7 +134,7 @@ def main():
     args = ap.parse_args()
     with open(args.secrets) as fh:
         secrets = json.load(fh)
-    models = {s: aws_model.Model(s, args.models) for s in ("secretsmanager", "ssm")}
+    models = {s: aws_model.model(s, args.models) for s in ("secretsmanager", "ssm")}
     st = {"lock": threading.Lock(), "requests": [], "arrived": 0}
     return serve.serve(Handler, args.port, args.port_file, st=st, args=args, secrets=secrets,
                        models=models)

@@ -66,7 +66,35 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/__fake/reset":
             with self.server.st["lock"]:
                 self.server.st["requests"].clear()
+                self.server.st["faults"] = []
+        elif self.path == "/__fake/faults":
+            # [{"action": "GetCallerIdentity", "status": 403, "code": "AccessDenied"}
+            #  or {"action": ..., "fault": "reset"|"stall"|"truncate"} (serve.misbehave)
+            #  or {"action": ..., "raw_body": "..."}], each "times" (default -1: always)
+            faults = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+            with self.server.st["lock"]:
+                self.server.st["faults"] = faults
         self.reply(200, "")
+
+    def injected(self, params):
+        """Answers with a configured fault for this action; True when it did."""
+        with self.server.st["lock"]:
+            for f in self.server.st.get("faults", []):
+                if f.get("action") != params.get("Action") or f.get("times", -1) == 0:
+                    continue
+                if f.get("times", -1) > 0:
+                    f["times"] -= 1
+                break
+            else:
+                return False
+        if "fault" in f:
+            serve.misbehave(self, dict(f, action=f["fault"]), "text/xml")
+        elif "raw_body" in f:
+            self.reply(int(f.get("status", 200)), f["raw_body"])
+        else:
+            self.error(int(f.get("status", 500)), f.get("code", "InternalFailure"),
+                       f.get("message", "injected fault"), params)
+        return True
 
     def do_POST(self):
         a = self.server.args
@@ -75,6 +103,8 @@ class Handler(BaseHTTPRequestHandler):
         action = params.get("Action")
         if self.headers.get("Content-Type", "").split(";")[0] != "application/x-www-form-urlencoded":
             return self.error(400, "InvalidParameterValue", "bad content type", params)
+        if self.injected(params):
+            return None
         if action == "GetCallerIdentity":
             return self.caller_identity(body, params)
         if params.get("Version") != "2011-06-15" or not params.get("RoleArn") or \
@@ -229,7 +259,7 @@ def main():
     args = ap.parse_args()
     st = {"lock": threading.Lock(), "requests": []}
     return serve.serve(Handler, args.port, args.port_file, st=st, args=args,
-                       model=aws_model.Model("sts", args.models))
+                       model=aws_model.model("sts", args.models))
 
 
 if __name__ == "__main__":

@@ -272,11 +272,13 @@ test_usage_counts(void **state)
 }
 
 static char *
-patch_text(const char *entity, const char *tags, const char *owner, const char *desc, int ovr)
+patch_known(const char *entity, const char *tags, enum enrich_known known, const char *owner,
+            const char *desc, int ovr)
 {
 	cJSON *e = cJSON_Parse(entity), *t = tags ? cJSON_Parse(tags) : NULL;
 	cJSON *o = owner ? cJSON_Parse(owner) : NULL;
-	cJSON *ops = enrich_patch(e, t, o, desc, ovr);
+	struct enrich_want want = { t, o, known };
+	cJSON *ops = enrich_patch(e, &want, desc, ovr);
 	char *text = ops ? cJSON_PrintUnformatted(ops) : NULL;
 
 	cJSON_Delete(ops);
@@ -284,6 +286,13 @@ patch_text(const char *entity, const char *tags, const char *owner, const char *
 	cJSON_Delete(t);
 	cJSON_Delete(o);
 	return text;
+}
+
+/* tags from a read that completed */
+static char *
+patch_text(const char *entity, const char *tags, const char *owner, const char *desc, int ovr)
+{
+	return patch_known(entity, tags, ENRICH_KNOWN, owner, desc, ovr);
 }
 
 static void
@@ -324,6 +333,20 @@ test_patch(void **state)
 	                       "\"description\":\"d\",\"tags\":[{\"tagFQN\":\"GlueTags.env.prod\"}]}",
 	                       want, owner, "d", 1));
 	assert_null(patch_text("{\"id\":\"p\"}", NULL, NULL, "d", 0));
+	/* tags unknown (GetTags failed, the account unknown, a tag lookup
+	 * failed): no GlueTags label is removed, whatever the rest */
+	assert_null(patch_known(stored, NULL, ENRICH_UNKNOWN, NULL, NULL, 0));
+	assert_null(patch_known(stored, want, ENRICH_UNKNOWN, NULL, NULL, 0));
+	t = patch_known(stored, NULL, ENRICH_UNKNOWN, owner, "from glue", 1);
+	assert_string_equal(t, "[{\"op\":\"replace\",\"path\":\"/owners\",\"value\":[{\"id\":\"u-glue\","
+	                       "\"type\":\"user\"}]},"
+	                       "{\"op\":\"replace\",\"path\":\"/description\",\"value\":\"from glue\"}]");
+	free(t);
+	/* known and empty: every GlueTags label goes, PII stays */
+	t = patch_known(stored, NULL, ENRICH_KNOWN, NULL, NULL, 0);
+	assert_string_equal(t, "[{\"op\":\"remove\",\"path\":\"/tags/2\"},"
+	                       "{\"op\":\"remove\",\"path\":\"/tags/1\"}]");
+	free(t);
 }
 
 int
