@@ -121,7 +121,8 @@ VALGRIND_CLASSES = test_daemon.TestDaemon test_faults.TestSighupStorm test_fault
                    test_text.TestOutsideText test_safety.TestGlueReadFailures \
                    test_safety.TestGlueReadFailures2 test_safety.TestAwsReadFailures \
                    test_safety.TestOpenMetadataReadFailures1 test_safety.TestOpenMetadataReadFailures2 \
-                   test_safety.TestRandomFailures1 test_safety.TestRandomFailures2 test_parity.TestUsage
+                   test_safety.TestRandomFailures1 test_safety.TestRandomFailures2 test_parity.TestUsage \
+                   test_safety.TestLineageReadFailuresOverride
 comma := ,
 empty :=
 space := $(empty) $(empty)

@@ -532,10 +532,13 @@ tag_step(struct tagop *t)
 	if (t->step == 2 || e->cancelled) {
 		struct wfop *op = t->op;
 
-		if (t->step == 2)
+		if (t->step == 2) {
 			add_label(op, t->fqn);
-		else
+		} else {
 			op->tag_failed = 1;
+			if (t->absent)  /* looked up, not made: others wait on this tag */
+				enrich__done(e, 'g', t->step ? t->fqn : t->key_fqn);
+		}
 		tagop_free(t);
 		wfop_settle(op);
 		return;

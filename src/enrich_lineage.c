@@ -361,6 +361,7 @@ resolve_step(struct refop *r)
 		buf_clear(&q);
 	}
 	if (!path) {
+		r->j->op->read_failed = 1;      /* not looked up: not known absent */
 		refop_end(r, NULL, NULL, 0);
 		return;
 	}
@@ -377,8 +378,10 @@ start_resolve(struct jobl *j, size_t i)
 	struct buf k = {0};
 	struct strmap_entry *kv;
 
-	if (!r)
+	if (!r) {
+		j->op->read_failed = 1;
 		return;
+	}
 	r->j = j;
 	r->i = i;
 	if (ref->kind == LINEAGE_S3) {
@@ -458,7 +461,9 @@ on_connection(const struct aws_result *res, void *arg)
 			            j->op->workflow, j->name, c->name, res->ok ? "" : ": ",
 			            res->ok ? "" : (res->code ? res->code : "error"));
 		}
-		strmap_put(&e->conns, c->name, db);
+		/* only what was read is remembered: a failed read is asked again */
+		if (res->ok || str_eq(res->code, "EntityNotFoundException"))
+			strmap_put(&e->conns, c->name, db);
 	}
 	enrich__done(e, 'c', c->name);
 	conn_apply(c, db);
@@ -472,6 +477,8 @@ conn_resume(void *arg)
 	struct connop *c = arg;
 	struct strmap_entry *kv = strmap_get(&c->j->op->e->conns, c->name);
 
+	if (!kv && !c->j->op->e->cancelled)
+		c->j->op->read_failed = 1;      /* the read it waited for failed */
 	conn_apply(c, kv ? kv->value : NULL);
 }
 
@@ -512,6 +519,7 @@ with_refs(struct jobl *j)
 			if (c)
 				free(c->name);
 			free(c);
+			j->op->read_failed = 1;
 			continue;
 		}
 		c->j = j;
@@ -574,8 +582,10 @@ job_lineage(struct linop *op, const cJSON *job)
 	char *bucket = NULL, *key = NULL;
 	int r;
 
-	if (!name || !(j = jobl_new(op, name)))
+	if (!name || !(j = jobl_new(op, name))) {
+		op->read_failed = 1;
 		return;
+	}
 	r = lineage_from_job(job, &j->refs, &err);
 	if (r < 0) {
 		e->x.source->warnings++;
@@ -636,6 +646,7 @@ read_jobs(struct linop *op)
 			cJSON_AddItemToArray(names, cJSON_CreateString(op->jobs[i]));
 		if (!names) {
 			cJSON_Delete(in);
+			op->read_failed = 1;    /* the other jobs are not read */
 			return;
 		}
 		op->pending++;
@@ -947,9 +958,12 @@ enrich_lineage(struct enrich *e, const char *workflow, const char *pipeline_id,
 		cb(arg);
 		return;
 	}
-	cJSON_ArrayForEach(j, jobs)
+	cJSON_ArrayForEach(j, jobs) {
 		if (cJSON_IsString(j) && n < MAX_JOBS && (op->jobs[n] = strdup(j->valuestring)))
 			n++;
+		else if (cJSON_IsString(j))
+			op->read_failed = 1;    /* a job left out: the edges are only part */
+	}
 	op->n_jobs = n;
 	op->e = e;
 	op->cb = cb;

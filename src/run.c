@@ -597,6 +597,7 @@ on_runs(const struct aws_result *res, void *arg)
 		if (entity_pipeline_status(run, &status, &e) < 0) {
 			r->st.source.warnings++;
 			log_warning(&r->lg, "'%s': skipping a workflow run: %s", it->name, e.msg);
+			it->runs_failed = 1;    /* a day without it would replace a whole count */
 			continue;
 		}
 		if (str_eq(jstr(status, "executionStatus"), "Pending"))
@@ -714,8 +715,11 @@ pipeline_fp(struct item *it, const cJSON *req)
 	char *b = it->want.owner ? cJSON_PrintUnformatted(it->want.owner) : NULL;
 	struct buf all = {0};
 
-	if (buf_printf(&all, "%s\x1f%s\x1f%s\x1f%d", a ? a : "", b ? b : "",
-	               it->description ? it->description : "", it->run->wf->override_metadata) == 0)
+	/* tags_known: a pipeline written from a failed tag read never looks
+	 * like one written from a complete read, whose patch removes stale tags */
+	if (buf_printf(&all, "%s\x1f%s\x1f%s\x1f%d\x1f%d", a ? a : "", b ? b : "",
+	               it->description ? it->description : "", it->run->wf->override_metadata,
+	               (int)it->want.tags_known) == 0)
 		memo_fp(all.data, it->fp);
 	else
 		memo_fp("", it->fp);

@@ -94,6 +94,7 @@ class SafetyCase(ParityCase):
     """A store from a good run plus a person's edits, kept as a snapshot
     that every case starts from."""
     workflows = 8
+    override = False            # overrideLineage in every run of the class
 
     @classmethod
     def setUpClass(cls):
@@ -103,7 +104,7 @@ class SafetyCase(ParityCase):
         om.call("POST", "/__fake/reset")
         om.call("POST", "/__fake/seed", cls.estate["om_seed"])
         self = cls("setUp")
-        p = self.ingest(override=False)
+        p = self.ingest(override=cls.override)
         if p.returncode != 0:
             raise RuntimeError("the good run failed:\n" + p.stdout + p.stderr)
         fq = lambda i: f"{SERVICE}.{cls.names[i]}"          # noqa: E731
@@ -144,7 +145,7 @@ class SafetyCase(ParityCase):
 
     def run_faulty(self, env=None):
         env = self.env(GLUEMETAD_HTTP_TIMEOUT_MS=STALL_TIMEOUT_MS, **(env or {}))
-        return self.ingest(env=env)
+        return self.ingest(env=env, override=self.override)
 
     def assertKept(self, before, after, what):
         """Everything before holds is still in after (statuses and versions
@@ -249,6 +250,71 @@ class TestGlueReadFailures2(TestGlueReadFailures):
         self.assertEqual(p.returncode, 1)
         self.assertIn("GetTags failed, the pipeline keeps its tags", p.stderr)
         self.assertIn("AccessDeniedException", p.stderr)
+
+
+class TestLineageReadFailuresOverride(GlueFaults):
+    """With overrideLineage, a lineage read that fails must not let the
+    pipeline's earlier edges be deleted: not its own, nor those of other
+    workflows that wait for, or reuse, the same answer."""
+    override = True
+
+    def test_lineage_reads_failing_with_override_lineage(self):
+        cases = [("glue", "BatchGetJobs"), ("glue", "GetConnection"), ("s3", None),
+                 ("om", "table lookup"), ("om", "container lookup"), ("om", "search")]
+        for i, (where, read) in enumerate(cases):
+            kinds = ["error500", "garbage"] if not harness.WRAPPER else [KINDS[i % 2 + 1]]
+            for kind in kinds:
+                with self.subTest(where=where, read=read, kind=kind):
+                    self.setUp()
+                    if where == "glue":
+                        self.s.glue.call("POST", "/__fake/config",
+                                         {"faults": self.glue_faults(read, kind)})
+                    elif where == "s3":
+                        self.s3.call("POST", "/__fake/config",
+                                     {"faults": [dict(S3_FAULTS[kind], uri="s3://")]})
+                    else:
+                        self.s.om.call("POST", "/__fake/config", {"faults": [
+                            dict(OM_FAULTS[kind], method="GET", path=OM_READS[read], times=-1)]})
+                    p = self.run_faulty()
+                    if where == "om" and not self.s.om.call("GET", "/__fake/faults")[
+                            "faults"][0]["hits"]:
+                        continue            # this estate's lineage makes no such read
+                    self.s.om.call("POST", "/__fake/config", {"faults": []})
+                    what = f"overrideLineage, {where} {read} {kind}"
+                    self.assertKept(self.before, self.s.om.call("GET", "/__fake/dump"), what)
+                    self.assertReported(p, what)
+
+
+class TestIncrementalAfterAFailedTagRead(SafetyCase):
+    """An incremental run (--state) after one whose GetTags failed still
+    removes a Glue tag that is gone: the failed run's pipeline must not look
+    written and complete."""
+
+    def test_stale_glue_tag_removed_after_a_failed_read(self):
+        memo = os.path.join(self.tmp, "tags.memo")
+        if os.path.exists(memo):
+            os.unlink(memo)
+        estate = json.loads(json.dumps(self.estate))
+        w = next(x for x in estate["workflows"] if x.get("Tags"))
+        fqn = f"{SERVICE}.{w['Name']}"
+        try:
+            self.assertEqual(self.ingest(args=["--state", memo]).returncode, 0)
+            w["Tags"] = {}
+            self.s.glue.call("POST", "/__fake/estate", estate)
+            self.s.glue.call("POST", "/__fake/config", {"faults": [dict(
+                GLUE_FAULTS["denied"], op="GetTags", times=-1)]})
+            p = self.ingest(args=["--state", memo])
+            self.assertEqual(p.returncode, 1)
+            pipes = {x["fullyQualifiedName"]: x for x in self.s.dump()["pipelines"]}
+            self.assertTrue(any(t.startswith("GlueTags.") for t in labels(pipes[fqn])))
+            self.s.glue.call("POST", "/__fake/config", {"faults": []})
+            p = self.ingest(args=["--state", memo])
+            self.assertEqual(p.returncode, 0, p.stderr[-2000:])
+            pipes = {x["fullyQualifiedName"]: x for x in self.s.dump()["pipelines"]}
+            self.assertEqual({t for t in labels(pipes[fqn]) if t.startswith("GlueTags.")}, set(),
+                             "the tag gone from Glue stayed")
+        finally:
+            self.s.glue.call("POST", "/__fake/estate", self.estate)
 
 
 class TestAwsReadFailures(SafetyCase):
