@@ -9,6 +9,9 @@ set -u
 MAKE=${MAKE:-make}
 repo=$(pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gluemetad-check.XXXXXX") || exit 1
+# others may pass through, not list it: the packaging test runs the
+# installed daemon as its own user on a configuration below it
+chmod 0711 "$tmp"
 times="$tmp/.times" summaries="$tmp/.summaries"
 export TMPDIR="$tmp" GLUEMETAD_SUMMARY="$summaries"
 : >"$times"

@@ -262,7 +262,8 @@ class TestLineageReadFailuresOverride(GlueFaults):
         cases = [("glue", "BatchGetJobs"), ("glue", "GetConnection"), ("s3", None),
                  ("om", "table lookup"), ("om", "container lookup"), ("om", "search")]
         for i, (where, read) in enumerate(cases):
-            kinds = ["error500", "garbage"] if not harness.WRAPPER else [KINDS[i % 2 + 1]]
+            kinds = ["error500", "garbage"] if not harness.WRAPPER else [
+                ["error500", "garbage"][i % 2]]
             for kind in kinds:
                 with self.subTest(where=where, read=read, kind=kind):
                     self.setUp()
