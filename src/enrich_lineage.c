@@ -559,7 +559,7 @@ on_script(const struct aws_result *res, void *arg)
 		          j->op->workflow, j->name, j->refs.n);
 	} else if (!res->cancelled) {
 		/* a script that is not there is known; one that could not be read is not */
-		if (res->code && strcmp(res->code, "NoSuchKey") == 0) {
+		if (str_eq(res->code, "NoSuchKey") || str_eq(res->code, "NoSuchBucket")) {
 			e->x.source->warnings++;
 		} else {
 			e->x.source->errors++;

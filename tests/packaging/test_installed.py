@@ -156,7 +156,8 @@ class TestInstalled(unittest.TestCase):
                         if r["run_id"] == run_id]
                 time.sleep(0.2)
             self.assertTrue(runs, open(os.path.join(self.tmp, "daemon.log")).read())
-            self.assertEqual(runs[0]["result"], "success", runs[0])
+            self.assertEqual(runs[0]["result"], "success",
+                             f"{runs[0]}\n" + open(os.path.join(self.tmp, "daemon.log")).read())
             landed = {p["name"] for p in s.dump()["pipelines"]}
             self.assertEqual(len(landed), 5)
             proc.send_signal(signal.SIGHUP)
