@@ -193,13 +193,13 @@ class TestTransportFaults(IngestCase):
     workflows = 30           # two ListWorkflows pages of 25
     timeout_ms = 1000 * (3 if harness.WRAPPER else 1)   # GLUEMETAD_HTTP_TIMEOUT_MS
 
-    def run_with_faults(self, glue=(), om=(), bound=90):
+    def run_with_faults(self, glue=(), om=(), bound=90, timeout_ms=None):
         self.s.glue.call("POST", "/__fake/config", {"faults": list(glue)})
         self.s.om.call("POST", "/__fake/config", {"faults": list(om)})
         path = os.path.join(self.tmp, "wf.yaml")
         with open(path, "w") as fh:
             fh.write(harness.workflow_yaml(self.s))
-        env = dict(os.environ, GLUEMETAD_HTTP_TIMEOUT_MS=str(self.timeout_ms))
+        env = dict(os.environ, GLUEMETAD_HTTP_TIMEOUT_MS=str(timeout_ms or self.timeout_ms))
         return run_bounded(self, ["ingest", "-c", path], bound * SCALE, env=env)
 
     def hits(self):
@@ -302,7 +302,11 @@ class TestTransportFaults(IngestCase):
             om=[{"method": "PUT", "path": "^/api/v1/pipelines$",
                  "match_body": f'"name": ?"{n[3]}"', "action": "oversize", "times": -1},
                 {"method": "PUT", "path": self.status_path(n[4]), "action": "oversize",
-                 "chunked": True, "times": 1}], bound=180)
+                 "chunked": True, "times": 1}], bound=180,
+            # the stand-in streams 64 MiB before the limit is reached: on a
+            # loaded machine that outlasts the 1 s the stall tests use, and a
+            # timeout is retried, unlike a body over the limit
+            timeout_ms=30000 * SCALE)
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
         self.assertIn("Total errors: 4", p.stdout)
         for name in n[1:5]:
