@@ -28,4 +28,12 @@ struct om_client *om_client_free(struct om_client *c);
 void om_call(struct om_client *c, const char *method, const char *path, struct cJSON *body,
              om_done_cb cb, void *arg);
 
+/* ==== the API of the run: service, pipelines, statuses, usage, ingestion pipeline ==== */
+
+
+
+/* ==== the API of enrichment: tags, classifications, owners, lineage, search ==== */
+
+
+
 #endif

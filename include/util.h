@@ -102,4 +102,24 @@ void str_uuid4(char out[37]);
 /* The noun for a count in a message: PLURAL(n, "page", "pages"). */
 #define PLURAL(n, one, many) ((n) == 1 ? (one) : (many))
 
+/* A join: what is in flight, counted; the one who brings the count to zero
+ * continues.  Hold one while submitting a batch so that a callback that
+ * runs at once cannot finish the join early. */
+struct join {
+	unsigned pending;
+};
+
+static inline void
+join_add(struct join *j, unsigned n)
+{
+	j->pending += n;
+}
+
+/* 1 when this was the last in flight. */
+static inline int
+join_done(struct join *j)
+{
+	return j->pending && --j->pending == 0;
+}
+
 #endif

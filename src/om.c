@@ -147,3 +147,12 @@ fail:
 	cJSON_Delete(body);
 	cb(&fail, arg);
 }
+
+/* ==== the API of the run: service, pipelines, statuses, usage, ingestion pipeline ==== */
+
+
+
+/* ==== the API of enrichment: tags, classifications, owners, lineage, search ==== */
+
+
+
