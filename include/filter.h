@@ -13,12 +13,12 @@
 #include <stddef.h>
 
 struct filter;
-struct wf_strlist;
+struct strlist;
 
 /* Returns 0 if the pattern compiles, else -EINVAL with a reason in why. */
 int filter_check_pattern(const char *pattern, char *why, size_t why_len);
 /* Lists are borrowed for the call only.  -EINVAL on a bad pattern. */
-int filter_new(const struct wf_strlist *includes, const struct wf_strlist *excludes,
+int filter_new(const struct strlist *includes, const struct strlist *excludes,
                struct filter **ret);
 struct filter *filter_free(struct filter *f);
 /* 1 when the name is filtered out, 0 when kept. */

@@ -74,6 +74,13 @@ struct cJSON;
  * printing.  0 or -ENOMEM (the tree is then partly done). */
 int json_sanitize(struct cJSON *j);
 
+/* A list of strings (a workflow file's includes, service names); each
+ * string and the array are owned by whoever filled the list. */
+struct strlist {
+	char **v;
+	size_t n;
+};
+
 /* A map of strings to strings (values may be NULL), by open addressing. */
 struct strmap_entry {
 	char *key;                  /* NULL: a free slot */

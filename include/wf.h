@@ -8,13 +8,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util.h"
+
 struct gm_err;
 struct cJSON;
 
-struct wf_strlist {
-	char **v;
-	size_t n;
-};
+/* The lists below are struct strlist (util.h); the old name still
+ * compiles for callers written against it. */
+#define wf_strlist strlist
 
 struct wf {
 	char *path;
@@ -41,10 +42,10 @@ struct wf {
 	int override_metadata;
 	int override_lineage;
 	int64_t status_lookback_days;
-	struct wf_strlist db_service_names;
-	struct wf_strlist storage_service_names;
-	struct wf_strlist filter_includes;
-	struct wf_strlist filter_excludes;
+	struct strlist db_service_names;
+	struct strlist storage_service_names;
+	struct strlist filter_includes;
+	struct strlist filter_excludes;
 
 	/* workflowConfig */
 	char *logger_level;

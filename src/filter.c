@@ -10,7 +10,6 @@
 
 #include "filter.h"
 #include "util.h"
-#include "wf.h"
 
 struct filter {
 	locale_t loc;               /* C.UTF-8, or (locale_t)0 */
@@ -211,7 +210,7 @@ filter_check_pattern(const char *pattern, char *why, size_t why_len)
 }
 
 static int
-compile_list(const struct wf_strlist *l, locale_t loc, regex_t **ret, size_t *n)
+compile_list(const struct strlist *l, locale_t loc, regex_t **ret, size_t *n)
 {
 	size_t i;
 	int r;
@@ -231,7 +230,7 @@ compile_list(const struct wf_strlist *l, locale_t loc, regex_t **ret, size_t *n)
 }
 
 int
-filter_new(const struct wf_strlist *includes, const struct wf_strlist *excludes,
+filter_new(const struct strlist *includes, const struct strlist *excludes,
            struct filter **ret)
 {
 	struct filter *f = calloc(1, sizeof(*f));

@@ -310,7 +310,7 @@ take_bool(const struct ynode *n, int dflt)
 }
 
 static int
-take_list(struct wf_strlist *l, const struct ynode *n)
+take_list(struct strlist *l, const struct ynode *n)
 {
 	size_t i;
 
@@ -328,7 +328,7 @@ take_list(struct wf_strlist *l, const struct ynode *n)
 }
 
 static void
-list_free(struct wf_strlist *l)
+list_free(struct strlist *l)
 {
 	size_t i;
 

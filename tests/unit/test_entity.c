@@ -207,7 +207,7 @@ static void
 test_filter(void **state)
 {
 	char *inc_v[] = { "^etl_\\d+", "Nightly" }, *exc_v[] = { "etl_1" };
-	struct wf_strlist inc = { inc_v, 2 }, exc = { exc_v, 1 }, none = { NULL, 0 };
+	struct strlist inc = { inc_v, 2 }, exc = { exc_v, 1 }, none = { NULL, 0 };
 	struct filter *f = NULL;
 	char why[128];
 

@@ -231,7 +231,7 @@ static int
 kept(const char *pattern, const char *name)
 {
 	char *v[] = { (char *)pattern };
-	struct wf_strlist inc = { v, 1 };
+	struct strlist inc = { v, 1 };
 	struct filter *f = NULL;
 	int r;
 
