@@ -27,6 +27,25 @@ def shared_dir():
 DEFAULT_MODELS = os.path.join(shared_dir(), "aws-models")
 
 
+def add_shared_option(ap):
+    """--shared DIR on a stand-in's command line: the specification folder,
+    ahead of $GLUEMETAD_SHARED and the default beside the checkout."""
+    ap.add_argument("--shared", default=None,
+                    help="the specification folder (default: $GLUEMETAD_SHARED, else "
+                         "../shared beside the checkout)")
+
+
+def use_shared(args):
+    """After parse_args: a --shared given becomes what shared_dir() answers
+    (for this process and what it starts), and --models, when not given,
+    its aws-models folder."""
+    if args.shared:
+        os.environ["GLUEMETAD_SHARED"] = os.path.abspath(args.shared)
+    if hasattr(args, "models") and not args.models:
+        args.models = os.path.join(shared_dir(), "aws-models")
+    return args
+
+
 def validating():
     """False with GLUEMETAD_VALIDATE=off: requests and replies are then not
     checked against the specification folder, which need not exist (make demo
@@ -42,7 +61,8 @@ def missing(what, where):
              f"checking requests and replies against it")
 
 
-def load(service, models_dir=DEFAULT_MODELS):
+def load(service, models_dir=None):
+    models_dir = models_dir or os.path.join(shared_dir(), "aws-models")
     paths = sorted(glob.glob(os.path.join(models_dir, service, "*", "service-2.json")))
     if not paths:
         raise FileNotFoundError(f"no service-2.json for {service} under {models_dir}")
@@ -88,7 +108,7 @@ class _Pattern:
 
 
 class Model:
-    def __init__(self, service, models_dir=DEFAULT_MODELS):
+    def __init__(self, service, models_dir=None):
         self.m = load(service, models_dir)
         self.shapes = self.m["shapes"]
         self.ops = self.m["operations"]
@@ -210,7 +230,7 @@ def model(service, models_dir=None):
     ends the stand-in with missing()."""
     if not validating():
         return Unchecked()
-    models_dir = models_dir or DEFAULT_MODELS
+    models_dir = models_dir or os.path.join(shared_dir(), "aws-models")
     try:
         return Model(service, models_dir)
     except FileNotFoundError:

@@ -538,9 +538,10 @@ def main():
     ap.add_argument("--latency-ms", type=int, default=0)
     ap.add_argument("--page-size", type=int, default=25)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--models", default=aws_model.DEFAULT_MODELS)
+    ap.add_argument("--models", default=None)
+    aws_model.add_shared_option(ap)
     ap.add_argument("--selfcheck-estate", action="store_true")
-    args = ap.parse_args()
+    args = aws_model.use_shared(ap.parse_args())
     state = State(args)
     if args.selfcheck_estate:
         errs = check_estate(state)

@@ -1327,9 +1327,11 @@ def main():
     ap.add_argument("--tls-client-ca", help="require a client certificate signed by this CA")
     ap.add_argument("--version", default="1.13.2")
     ap.add_argument("--latency-ms", type=int, default=0)
-    ap.add_argument("--spec-dir", default=DEFAULT_SPEC)
+    ap.add_argument("--spec-dir", default=None)
+    aws_model.add_shared_option(ap)
     ap.add_argument("--state-file", help="keep the store in this file across restarts")
-    args = ap.parse_args()
+    args = aws_model.use_shared(ap.parse_args())
+    args.spec_dir = args.spec_dir or os.path.join(aws_model.shared_dir(), "openmetadata-spec")
     store = Store(args)
     return serve.serve(Handler, args.port, args.port_file, tls_cert=args.tls_cert,
                        tls_key=args.tls_key, tls_client_ca=args.tls_client_ca, store=store)

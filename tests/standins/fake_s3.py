@@ -448,8 +448,9 @@ def main():
     ap.add_argument("--session-token", default=None)
     ap.add_argument("--region", default="us-east-1")
     ap.add_argument("--latency-ms", type=int, default=0)
-    ap.add_argument("--models", default=aws_model.DEFAULT_MODELS)
-    args = ap.parse_args()
+    ap.add_argument("--models", default=None)
+    aws_model.add_shared_option(ap)
+    args = aws_model.use_shared(ap.parse_args())
     state = State(args)
     return serve.serve(Handler, args.port, args.port_file, state=state)
 

@@ -129,9 +129,10 @@ def main():
     ap.add_argument("--access-key", required=True)
     ap.add_argument("--secret-key", required=True)
     ap.add_argument("--secrets", required=True, help="JSON file {id: value}")
-    ap.add_argument("--models", default=aws_model.DEFAULT_MODELS)
+    ap.add_argument("--models", default=None)
+    aws_model.add_shared_option(ap)
     ap.add_argument("--latency-ms", type=int, default=0)
-    args = ap.parse_args()
+    args = aws_model.use_shared(ap.parse_args())
     with open(args.secrets) as fh:
         secrets = json.load(fh)
     models = {s: aws_model.model(s, args.models) for s in ("secretsmanager", "ssm")}

@@ -255,8 +255,9 @@ def main():
                     help="refuse every request after this many credentials were issued")
     ap.add_argument("--account", default="123456789012",
                     help="the account GetCallerIdentity reports")
-    ap.add_argument("--models", default=aws_model.DEFAULT_MODELS)
-    args = ap.parse_args()
+    ap.add_argument("--models", default=None)
+    aws_model.add_shared_option(ap)
+    args = aws_model.use_shared(ap.parse_args())
     st = {"lock": threading.Lock(), "requests": []}
     return serve.serve(Handler, args.port, args.port_file, st=st, args=args,
                        model=aws_model.model("sts", args.models))
