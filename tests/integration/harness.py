@@ -1,14 +1,27 @@
 """Starts the local stand-ins and runs gluemetad against them.
 
 Used by the integration tests, the demo and the benchmark.  Everything
-listens on 127.0.0.1 only."""
+listens on 127.0.0.1 only.  Also the fixtures the integration test files
+share: DaemonCase (a daemon with its control socket and NOTIFY_SOCKET),
+IngestCase (`gluemetad ingest` against a generated estate) and ParityCase
+(the same with STS and S3, lineage and tags), and class_tmp(),
+class_server() and class_estate(), which give a test class its directory
+and stand-ins and remove them when the class ends (unittest's class
+cleanups run even when setUpClass fails half-way, so a run leaves no
+temporary directory behind)."""
 import json
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import tempfile
+import threading
 import time
+import unittest
 import urllib.request
+
+import expect
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 STANDINS = os.path.join(os.path.dirname(HERE), "standins")
@@ -169,3 +182,344 @@ def run_gluemetad(binary, args, timeout=600, env=None):
                        timeout=timeout, env=env)
     p.elapsed = time.time() - t0
     return p
+
+
+BIN = os.environ.get("GLUEMETAD_BIN", "build/gluemetad")
+CTL = os.path.join(os.path.dirname(BIN), "gluemetactl")
+SERVICE = "glue_it"
+
+
+def class_tmp(cls, prefix):
+    """cls.tmp: a directory of the class's own, removed when the class ends."""
+    cls.tmp = tempfile.mkdtemp(prefix=prefix)
+    cls.addClassCleanup(shutil.rmtree, cls.tmp, ignore_errors=True)
+    return cls.tmp
+
+
+def class_server(cls, argv, what, port=0, **kw):
+    """A stand-in writing into cls.tmp, stopped when the class ends (before
+    its directory goes: cleanups run last in, first out)."""
+    srv = Server(argv, what, port, cls.tmp, **kw)
+    cls.addClassCleanup(srv.stop)
+    return srv
+
+
+def class_estate(cls, prefix, workflows, seed=1, odd=False, extra=(), edit=None,
+                 **standins_kw):
+    """cls.tmp, cls.estate_path and cls.estate (gen_estate(); edit(estate),
+    when given, changes it before the stand-ins read it), and cls.s, a fake
+    Glue and a fake OpenMetadata on it (standins_kw go to Standins);
+    everything goes when the class ends.  prefix None: cls.tmp is there
+    already (class_tmp())."""
+    if prefix is not None:
+        class_tmp(cls, prefix)
+    cls.estate_path = os.path.join(cls.tmp, "estate.json")
+    cls.estate = gen_estate(cls.estate_path, workflows, seed=seed, odd=odd, extra=extra)
+    if edit:
+        edit(cls.estate)
+        with open(cls.estate_path, "w") as fh:
+            json.dump(cls.estate, fh, ensure_ascii=False)
+    cls.s = Standins(cls.estate_path, tmp=cls.tmp, **standins_kw)
+    cls.addClassCleanup(cls.s.stop)
+    return cls.s
+
+
+def fake_sts_argv(*args):
+    return [PY, os.path.join(STANDINS, "fake_sts.py"), "--region", REGION] + list(args)
+
+
+def fake_s3_argv(estate_path, *args):
+    return [PY, os.path.join(STANDINS, "fake_s3.py"), "--estate", estate_path,
+            "--region", REGION, "--access-key", AK, "--secret-key", SK] + list(args)
+
+
+class Notify:
+    """A NOTIFY_SOCKET the daemon reports to."""
+
+    def __init__(self, path):
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(path)
+        self.msgs = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self.loop, daemon=True).start()
+
+    def loop(self):
+        while True:
+            try:
+                data = self.sock.recv(65536)
+            except OSError:
+                return
+            with self.lock:
+                self.msgs.append(data.decode())
+
+    def wait_for(self, text, timeout=15, after=0):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            with self.lock:
+                for i, m in enumerate(self.msgs[after:], after):
+                    if text in m.split("\n"):
+                        return i
+            time.sleep(0.05)
+        raise AssertionError(f"{text!r} not notified; got {self.msgs}")
+
+    def count(self):
+        with self.lock:
+            return len(self.msgs)
+
+    def close(self):
+        self.sock.close()
+
+
+class DaemonCase(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        class_estate(cls, "gm-dm-", 6, seed=5)
+
+    def setUp(self):
+        self.s.om.call("POST", "/__fake/reset")
+        self.s.om.call("POST", "/__fake/config", {"latency_ms": 0, "faults": []})
+        self.s.glue.call("POST", "/__fake/config", {"latency_ms": 0, "faults": []})
+        self.dir = tempfile.mkdtemp(prefix="d-", dir=self.tmp)
+        self.proc = None
+        self.notify = Notify(os.path.join(self.dir, "notify.sock"))
+        for n in ("a", "b", "c", "d"):
+            self.write(f"{n}.yaml", workflow_yaml(self.s, service="svc_" + n))
+
+    def tearDown(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.notify.close()
+
+    def write(self, name, text):
+        with open(os.path.join(self.dir, name), "w") as fh:
+            fh.write(text)
+
+    def config(self, workflows, max_runs=4):
+        lines = [f"socket: {self.dir}/gm.sock", f"state_dir: {self.dir}/state",
+                 f"max_concurrent_runs: {max_runs}", "workflows:"]
+        for name, sched, *extra in workflows:
+            lines += [f"  - name: {name}", f"    file: {name}.yaml", f"    schedule: \"{sched}\""]
+            lines += [f"    {x}" for x in extra]
+        self.write("gluemetad.yaml", "\n".join(lines) + "\n")
+
+    def start(self, extra_env=None, wrap=None):
+        seen = self.notify.count()
+        env = dict(os.environ, NOTIFY_SOCKET=self.notify.path)
+        env.pop("JOURNAL_STREAM", None)
+        env.update(extra_env or {})
+        self.err = open(os.path.join(self.dir, "daemon.log"), "a")
+        argv = WRAPPER + [BIN, "daemon", "--config",
+                                  os.path.join(self.dir, "gluemetad.yaml")]
+        self.proc = subprocess.Popen((wrap or []) + argv, env=env, stdout=self.err,
+                                     stderr=self.err)
+        self.notify.wait_for("READY=1", timeout=30, after=seen)
+
+    def log(self):
+        with open(os.path.join(self.dir, "daemon.log")) as fh:
+            return fh.read()
+
+    def ctl(self, *args, ok=True):
+        p = subprocess.run([CTL, "--socket", os.path.join(self.dir, "gm.sock")] + list(args),
+                           capture_output=True, text=True, timeout=30)
+        if ok:
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        return p
+
+    def status(self):
+        return json.loads(self.ctl("--json", "status").stdout)
+
+    def by_name(self, st=None):
+        st = st or self.status()
+        return {w["name"]: w for w in st["workflows"]}
+
+    def wait(self, cond, timeout=30, what="condition"):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            v = cond()
+            if v:
+                return v
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {what}; log:\n{self.log()[-3000:]}")
+
+    def services(self):
+        return {p["service"]["name"] for p in self.s.dump()["pipelines"]}
+
+    def stop(self, timeout=15):
+        self.proc.send_signal(signal.SIGTERM)
+        t0 = time.time()
+        rc = self.proc.wait(timeout)
+        return rc, time.time() - t0
+
+
+class IngestCase(unittest.TestCase):
+    workflows = 60
+    odd = False
+    latency = 0
+
+    @classmethod
+    def setUpClass(cls):
+        class_estate(cls, "gm-it-", cls.workflows, seed=7, odd=cls.odd, latency_ms=cls.latency)
+
+    def setUp(self):
+        self.s.om.call("POST", "/__fake/reset")
+        self.s.om.call("POST", "/__fake/config", {"latency_ms": self.latency, "faults": []})
+        self.s.glue.call("POST", "/__fake/config", {"latency_ms": self.latency, "faults": [],
+                                                     "throttle_percent": 0, "error_percent": 0})
+        self.s.glue.call("POST", "/__fake/estate", self.estate)
+        self.s.glue.call("POST", "/__fake/stats/reset")
+
+    def ingest(self, env=None, **kw):
+        path = os.path.join(self.tmp, "wf.yaml")
+        with open(path, "w") as fh:
+            fh.write(workflow_yaml(self.s, **kw))
+        p = run_gluemetad(BIN, ["ingest", "-c", path], env=env)
+        self.last = p
+        return p
+
+    def pipelines(self, dump=None, deleted=False):
+        dump = dump or self.s.dump()
+        return {p["name"]: p for p in dump["pipelines"] if bool(p.get("deleted")) == deleted}
+
+    def assertNoRejections(self):
+        d = self.s.dump()
+        g = self.s.glue_stats()
+        self.assertEqual(d["rejected"], [], "fake OpenMetadata rejected requests")
+        self.assertEqual(g["rejected"], [], "fake Glue rejected requests")
+
+    def assertLanded(self, names, service="glue_it", lookback=3):
+        dump = self.s.dump()
+        got = self.pipelines(dump)
+        self.assertEqual(set(got), set(names))
+        now = time.time()
+        by_name = {w["Name"]: w for w in self.estate["workflows"]}
+        for name in names:
+            wf, p = by_name[name], got[name]
+            self.assertEqual(p["fullyQualifiedName"], expect.fqn(service, name))
+            self.assertEqual(p["displayName"], name)
+            want = expect.tasks(wf)
+            have = [{k: t[k] for k in ("name", "displayName", "taskType", "downstreamTasks")
+                     if k in t} for t in p.get("tasks", [])]
+            for t in have:
+                if t.get("downstreamTasks") == []:
+                    del t["downstreamTasks"]
+            self.assertEqual(have, want, name)
+            self.assertIn("/glue/home?region=eu-west-1#/v2/etl-configuration/workflows/view/",
+                          p["sourceUrl"])
+            exp = expect.statuses(wf, lookback, now)
+            have_st = {s["timestamp"]: s for s in p.get("statuses", [])}
+            self.assertEqual(set(have_st), set(exp), f"{name}: status timestamps")
+            for ts, e in exp.items():
+                h = have_st[ts]
+                self.assertEqual(h["executionStatus"], e["executionStatus"], f"{name} @ {ts}")
+                self.assertEqual({t["name"]: t["executionStatus"] for t in h.get("taskStatus", [])},
+                                 e["tasks"], f"{name} @ {ts}")
+                for t in h.get("taskStatus", []):
+                    if t["executionStatus"] == "Pending":
+                        self.assertNotIn("endTime", t)
+        return got
+
+
+def lineage_block(services, override=False, override_metadata=False):
+    lines = ["      lineageInformation:",
+             "        dbServiceNames: " + json.dumps(services),
+             "        storageServiceNames: [\"s3_prod\"]"]
+    if override:
+        lines.append("      overrideLineage: true")
+    if override_metadata:
+        lines.append("      overrideMetadata: true")
+    return "\n".join(lines)
+
+
+class ParityCase(unittest.TestCase):
+    workflows = 12
+
+    @classmethod
+    def setUpClass(cls):
+        def untaggable(estate):
+            # a tag OpenMetadata cannot name as it is
+            estate["workflows"][0]["Tags"]["cost.center"] = "eu:west"
+
+        class_estate(cls, "gm-it-", cls.workflows, seed=21, extra=["--lineage"],
+                     edit=untaggable)
+        cls.sts = class_server(cls, fake_sts_argv(
+            "--base-access-key", AK, "--base-secret-key", SK,
+            "--role-arn", "arn:aws:iam::123456789012:role/unused",
+            "--access-key", "ASIAUNUSEDUNUSED0001", "--secret-key", "x",
+            "--session-token", "y", "--account", cls.estate["account"]), "sts")
+        cls.s3 = class_server(cls, fake_s3_argv(cls.estate_path), "s3")
+
+    def setUp(self):
+        self.s.om.call("POST", "/__fake/reset")
+        self.s.om.call("POST", "/__fake/seed", self.estate["om_seed"])
+        self.sts.call("PUT", "/__fake/reset")
+        self.s3.call("POST", "/__fake/reset")
+
+    def env(self, **kw):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update(AWS_EC2_METADATA_DISABLED="true", HOME=self.tmp,
+                   AWS_ENDPOINT_URL_STS=self.sts.url + "/", AWS_ENDPOINT_URL_S3=self.s3.url)
+        env.update(kw)
+        return env
+
+    def ingest(self, services=None, override=False, override_metadata=False, lineage=True,
+               tags=True, owners=True, env=None, name="wf.yaml", lookback=3, args=()):
+        services = self.estate["lineage_db_service_names"] if services is None else services
+        text = workflow_yaml(self.s, service=SERVICE, lookback=lookback, lineage=lineage,
+                                     tags=tags, owners=owners,
+                                     extra_source=lineage_block(services, override,
+                                                                override_metadata))
+        path = os.path.join(self.tmp, name)
+        with open(path, "w") as fh:
+            fh.write(text)
+        p = run_gluemetad(BIN, ["ingest", "-c", path] + list(args), env=env or self.env())
+        self.assertNotIn("AddressSanitizer", p.stderr)
+        return p
+
+    def dump(self):
+        d = self.s.dump()
+        self.assertEqual(d["rejected"], [], "the fake OpenMetadata refused requests")
+        return d
+
+    def edges(self, d):
+        return {(e["from"], e["to"], e["pipeline"]) for e in d["lineageFqn"]}
+
+    def expected(self, key="lineage_expected"):
+        """The generator's expectation (OpenMetadata's connector), with one
+        documented difference: the database of a JDBC connector node is
+        read from its Glue connection's JDBC URL (the connector leaves it
+        unknown and takes the first service holding a table of that name)."""
+        order = self.estate["lineage_db_service_names"]
+        if key.endswith("_reversed"):
+            order = order[::-1]
+        tables = [t if isinstance(t, str) else t["fqn"] for t in self.estate["om_seed"]["tables"]]
+        conn_db = {}
+        for name, c in self.estate.get("connections", {}).items():
+            url = c.get("ConnectionProperties", {}).get("JDBC_CONNECTION_URL", "")
+            conn_db[name] = url.rsplit("/", 1)[-1].split("?")[0] if "/" in url else None
+        fix = {}
+        for jname, job in self.estate["jobs"].items():
+            for node in (job.get("CodeGenConfigurationNodes") or {}).values():
+                for kind, body in node.items():
+                    if not kind.startswith("JDBCConnector") or not conn_db.get(
+                            body.get("ConnectionName")):
+                        continue
+                    db, t = conn_db[body["ConnectionName"]], body["ConnectionTable"]
+                    schema = body.get("SchemaName")
+                    for svc in order:
+                        hit = [x for x in tables if x.split(".")[:2] == [svc, db] and
+                               x.split(".")[3] == t and (not schema or x.split(".")[2] == schema)]
+                        if hit:
+                            fix[(jname, t)] = hit[0]
+                            break
+        out = set()
+        for e in self.estate[key]:
+            ends = []
+            for end in ("from_fqn", "to_fqn"):
+                v = e[end]
+                if e[end.replace("fqn", "type")] == "table":
+                    v = fix.get((e["job"], v.split(".")[-1]), v)
+                ends.append(v)
+            out.add((ends[0], ends[1], f"{SERVICE}.{e['workflow']}"))
+        return out

@@ -5,9 +5,7 @@ Every variant is also validated with the official schema (validate.py from
 what `metadata ingest -c` accepts."""
 import os
 import re
-import shutil
 import subprocess
-import tempfile
 import unittest
 
 import harness
@@ -60,11 +58,7 @@ def schema_valid(path):
 class TestCheck(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="gm-cfg-")
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+        harness.class_tmp(cls, "gm-cfg-")
 
     def write(self, name, text):
         path = os.path.join(self.tmp, re.sub(r"\W+", "_", name) + ".yaml")

@@ -6,7 +6,6 @@ when gluemetad refreshes them in time (or, told nothing, after the
 ExpiredTokenException)."""
 import json
 import os
-import shutil
 import sys
 import tempfile
 import unittest
@@ -14,7 +13,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import harness  # noqa: E402
-from test_daemon import DaemonCase  # noqa: E402
+from harness import DaemonCase  # noqa: E402
 
 BIN = os.environ["GLUEMETAD_BIN"]
 
@@ -30,23 +29,12 @@ class CredCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="gm-it-")
-        cls.estate_path = os.path.join(cls.tmp, "estate.json")
-        cls.estate = harness.gen_estate(cls.estate_path, cls.workflows, seed=5)
-        cls.s = harness.Standins(cls.estate_path, tmp=cls.tmp, latency_ms=cls.latency,
-                                 access_key=TEMP_AK, secret_key=TEMP_SK, session_token=TEMP_TOKEN)
-        cls.sts = harness.Server([harness.PY, os.path.join(harness.STANDINS, "fake_sts.py"),
-                                  "--region", harness.REGION, "--base-access-key", BASE_AK,
-                                  "--base-secret-key", BASE_SK, "--role-arn", ROLE,
-                                  "--access-key", TEMP_AK, "--secret-key", TEMP_SK,
-                                  "--session-token", TEMP_TOKEN] + list(cls.sts_args),
-                                 "sts", 0, cls.tmp)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.sts.stop()
-        cls.s.stop()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+        harness.class_estate(cls, "gm-it-", cls.workflows, seed=5, latency_ms=cls.latency,
+                             access_key=TEMP_AK, secret_key=TEMP_SK, session_token=TEMP_TOKEN)
+        cls.sts = harness.class_server(cls, harness.fake_sts_argv(
+            "--base-access-key", BASE_AK, "--base-secret-key", BASE_SK, "--role-arn", ROLE,
+            "--access-key", TEMP_AK, "--secret-key", TEMP_SK,
+            "--session-token", TEMP_TOKEN, *cls.sts_args), "sts")
 
     def setUp(self):
         self.s.om.call("POST", "/__fake/reset")
@@ -242,22 +230,12 @@ class TestDaemonRefresh(DaemonCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="gm-dm-")
-        cls.estate_path = os.path.join(cls.tmp, "estate.json")
-        cls.estate = harness.gen_estate(cls.estate_path, 30, seed=6)
-        cls.s = harness.Standins(cls.estate_path, tmp=cls.tmp, access_key=TEMP_AK,
-                                 secret_key=TEMP_SK, session_token=TEMP_TOKEN)
-        cls.sts = harness.Server([harness.PY, os.path.join(harness.STANDINS, "fake_sts.py"),
-                                  "--region", harness.REGION, "--base-access-key", BASE_AK,
-                                  "--base-secret-key", BASE_SK, "--role-arn", ROLE,
-                                  "--access-key", TEMP_AK, "--secret-key", TEMP_SK,
-                                  "--session-token", TEMP_TOKEN, "--lifetime", "8"],
-                                 "sts", 0, cls.tmp)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.sts.stop()
-        super().tearDownClass()
+        harness.class_estate(cls, "gm-dm-", 30, seed=6, access_key=TEMP_AK,
+                             secret_key=TEMP_SK, session_token=TEMP_TOKEN)
+        cls.sts = harness.class_server(cls, harness.fake_sts_argv(
+            "--base-access-key", BASE_AK, "--base-secret-key", BASE_SK, "--role-arn", ROLE,
+            "--access-key", TEMP_AK, "--secret-key", TEMP_SK,
+            "--session-token", TEMP_TOKEN, "--lifetime", "8"), "sts")
 
     def test_refreshed_during_a_long_daemon_run(self):
         self.s.glue.call("POST", "/__fake/config", {"latency_ms": 250, "faults": []})

@@ -10,7 +10,6 @@ import json
 import os
 import random
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -21,8 +20,7 @@ import unittest
 
 import expect
 import harness
-from test_daemon import DaemonCase
-from test_ingest import IngestCase
+from harness import DaemonCase, IngestCase
 
 BIN = os.environ.get("GLUEMETAD_BIN", "build/gluemetad")
 CTL = os.path.join(os.path.dirname(BIN), "gluemetactl")
@@ -90,18 +88,11 @@ class TestOpenMetadataRestart(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="gm-ft-")
-        cls.estate_path = os.path.join(cls.tmp, "estate.json")
-        cls.estate = harness.gen_estate(cls.estate_path, cls.workflows, seed=11)
+        harness.class_tmp(cls, "gm-ft-")
         cls.om_state = os.path.join(cls.tmp, "om.state")
-        cls.s = harness.Standins(cls.estate_path, tmp=cls.tmp,
-                                 om_args=["--state-file", cls.om_state])
+        harness.class_estate(cls, None, cls.workflows, seed=11,
+                             om_args=["--state-file", cls.om_state])
         cls.restarts = 0
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.s.stop()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def om_argv(self):
         return [harness.PY, os.path.join(harness.STANDINS, "fake_om.py"), "--token", harness.JWT,

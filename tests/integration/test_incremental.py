@@ -21,20 +21,8 @@ class TestIncremental(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="gm-it-")
-        cls.estate_path = os.path.join(cls.tmp, "estate.json")
-        cls.estate = harness.gen_estate(cls.estate_path, cls.workflows, seed=31,
-                                        extra=["--lineage"])
-        cls.s = harness.Standins(cls.estate_path, tmp=cls.tmp)
-        cls.s3 = harness.Server([harness.PY, os.path.join(harness.STANDINS, "fake_s3.py"),
-                                 "--estate", cls.estate_path, "--region", harness.REGION,
-                                 "--access-key", harness.AK, "--secret-key", harness.SK],
-                                "s3", 0, cls.tmp)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.s3.stop()
-        cls.s.stop()
+        harness.class_estate(cls, "gm-it-", cls.workflows, seed=31, extra=["--lineage"])
+        cls.s3 = harness.class_server(cls, harness.fake_s3_argv(cls.estate_path), "s3")
 
     def setUp(self):
         self.s.om.call("POST", "/__fake/reset")

@@ -16,7 +16,7 @@ import unittest
 import urllib.request
 
 import harness
-from test_parity import BIN, SERVICE, ParityCase
+from harness import BIN, SERVICE, ParityCase
 
 # A request that stalls is given up after this long (each of its attempts).
 STALL_TIMEOUT_MS = "4000" if harness.WRAPPER else "1000"

@@ -15,7 +15,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import harness  # noqa: E402
-from test_daemon import DaemonCase  # noqa: E402
+from harness import DaemonCase  # noqa: E402
 
 BIN = os.environ.get("GLUEMETAD_BIN", "build/gluemetad")
 SM_AK, SM_SK = "AKIASECRETSREADER001", "secrets/reader+key/0123"
@@ -44,16 +44,9 @@ class SecretsCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="gm-it-")
-        cls.estate_path = os.path.join(cls.tmp, "estate.json")
-        cls.estate = harness.gen_estate(cls.estate_path, cls.workflows, seed=9)
-        cls.s = harness.Standins(cls.estate_path, tmp=cls.tmp)
+        harness.class_estate(cls, "gm-it-", cls.workflows, seed=9)
         cls.sm = start_fake_secrets(cls.tmp)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.sm.stop()
-        cls.s.stop()
+        cls.addClassCleanup(cls.sm.stop)
 
     def setUp(self):
         self.s.om.call("POST", "/__fake/reset")

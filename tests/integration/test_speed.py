@@ -1,12 +1,10 @@
 """Throughput under pressure: the adaptive (AIMD) concurrency towards Glue,
 judged from the fake Glue's own records of the requests it served."""
-import os
 import re
-import tempfile
 import unittest
 
 import harness
-from test_ingest import IngestCase
+from harness import IngestCase
 
 
 def mean_in_flight(timeline, after=0.0):
@@ -77,11 +75,8 @@ class TestBacklog(IngestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="gm-it-")
-        cls.estate_path = os.path.join(cls.tmp, "estate.json")
-        cls.estate = harness.gen_estate(cls.estate_path, cls.workflows, seed=12,
-                                        extra=["--runs-per-workflow", str(cls.runs)])
-        cls.s = harness.Standins(cls.estate_path, tmp=cls.tmp)
+        harness.class_estate(cls, "gm-it-", cls.workflows, seed=12,
+                             extra=["--runs-per-workflow", str(cls.runs)])
 
     def test_more_writes_than_the_backlog_all_land(self):
         self.s.om.call("POST", "/__fake/config", {"latency_ms": 5})

@@ -87,15 +87,7 @@ class TestSigV4Verifier(unittest.TestCase):
 class TestFakeGlueRejects(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="gm-sa-")
-        path = os.path.join(cls.tmp, "estate.json")
-        harness.gen_estate(path, 60, seed=3)
-        cls.s = harness.Standins(path, tmp=cls.tmp)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.s.stop()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+        harness.class_estate(cls, "gm-sa-", 60, seed=3)
 
     def call(self, op, body, secret=harness.SK, key=harness.AK, date=None, ctype=None,
              sign_target=True, region=harness.REGION):
@@ -163,15 +155,7 @@ class TestFakeGlueRejects(unittest.TestCase):
 class TestFakeOpenMetadataRejects(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="gm-so-")
-        path = os.path.join(cls.tmp, "estate.json")
-        harness.gen_estate(path, 1)
-        cls.s = harness.Standins(path, tmp=cls.tmp)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.s.stop()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+        harness.class_estate(cls, "gm-so-", 1)
 
     def put(self, path, body, token=harness.JWT):
         req = urllib.request.Request(self.s.om.url + path, data=json.dumps(body).encode(),
@@ -242,14 +226,9 @@ class TestFakeOpenMetadataCatalog(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="gm-sc-")
-        cls.om = harness.Server([harness.PY, os.path.join(harness.STANDINS, "fake_om.py"),
-                                 "--token", harness.JWT], "om", 0, cls.tmp)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.om.stop()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+        harness.class_tmp(cls, "gm-sc-")
+        cls.om = harness.class_server(cls, [harness.PY, os.path.join(harness.STANDINS, "fake_om.py"),
+                                            "--token", harness.JWT], "om")
 
     def setUp(self):
         self.om.call("POST", "/__fake/reset")
@@ -539,13 +518,9 @@ class TestLineageEstate(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="gm-sl-")
+        harness.class_tmp(cls, "gm-sl-")
         cls.path = os.path.join(cls.tmp, "estate.json")
         cls.estate = harness.gen_estate(cls.path, 8, seed=4, extra=["--lineage"])
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def test_valid_and_default_unchanged(self):
         import subprocess
@@ -607,15 +582,7 @@ class TestLineageEstate(unittest.TestCase):
 class TestFakeGlueConnections(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="gm-sg-")
-        path = os.path.join(cls.tmp, "estate.json")
-        cls.estate = harness.gen_estate(path, 5, seed=2, extra=["--lineage"])
-        cls.s = harness.Standins(path, tmp=cls.tmp)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.s.stop()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+        harness.class_estate(cls, "gm-sg-", 5, seed=2, extra=["--lineage"])
 
     def call(self, op, body):
         return TestFakeGlueRejects.call(self, op, body)

@@ -21,7 +21,6 @@ import threading
 import unittest
 
 import harness
-import test_daemon
 
 BIN = os.environ.get("GLUEMETAD_BIN", "build/gluemetad")
 CTL = os.path.join(os.path.dirname(BIN), "gluemetactl")
@@ -86,7 +85,7 @@ def fault(message):
                         "status": 500, "body": {"code": 500, "message": message}}]}
 
 
-class TestOutsideText(Hygiene, test_daemon.DaemonCase):
+class TestOutsideText(Hygiene, harness.DaemonCase):
     def raw(self, data):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.settimeout(10)
@@ -296,23 +295,15 @@ class TestFilterCaseFolding(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="gm-fold-")
-        path = os.path.join(cls.tmp, "estate.json")
-        estate = harness.gen_estate(path, len(NAMES), seed=11,
-                                    extra=["--jobs-per-workflow", "1",
-                                           "--runs-per-workflow", "1"])
-        for w, name in zip(estate["workflows"], NAMES):
-            w["Name"] = name
-            for r in w.get("Runs", []):
-                r["Name"] = name
-        with open(path, "w") as fh:
-            json.dump(estate, fh, ensure_ascii=False)
-        cls.s = harness.Standins(path, tmp=cls.tmp)
+        def rename(estate):
+            for w, name in zip(estate["workflows"], NAMES):
+                w["Name"] = name
+                for r in w.get("Runs", []):
+                    r["Name"] = name
 
-    @classmethod
-    def tearDownClass(cls):
-        cls.s.stop()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+        harness.class_estate(cls, "gm-fold-", len(NAMES), seed=11,
+                             extra=["--jobs-per-workflow", "1", "--runs-per-workflow", "1"],
+                             edit=rename)
 
     def landed(self, includes=None, excludes=None):
         """The pipelines one run writes, or the run's complaint."""

@@ -3,11 +3,9 @@ certificate from a private CA made for the test, so a run lands only when
 the workflow file's verifySSL/sslConfig say how to trust it, as
 OpenMetadata's own client does."""
 import os
-import shutil
 import ssl
 import subprocess
 import sys
-import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -46,7 +44,7 @@ class TLSCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="gm-it-")
+        harness.class_tmp(cls, "gm-it-")
         cls.ca = make_ca(cls.tmp, "gluemetad-test-ca")
         cls.other_ca = make_ca(cls.tmp, "some-other-ca")
         cls.server = make_cert(cls.tmp, "om-server", cls.ca, san="IP:127.0.0.1,DNS:localhost")
@@ -56,14 +54,7 @@ class TLSCase(unittest.TestCase):
         if cls.client_ca:
             om_args += ["--tls-client-ca", cls.ca[1]]
             ctx.load_cert_chain(cls.client[1], cls.client[0])
-        cls.estate_path = os.path.join(cls.tmp, "estate.json")
-        cls.estate = harness.gen_estate(cls.estate_path, cls.workflows, seed=3)
-        cls.s = harness.Standins(cls.estate_path, tmp=cls.tmp, om_args=om_args, om_ssl_ctx=ctx)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.s.stop()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+        harness.class_estate(cls, None, cls.workflows, seed=3, om_args=om_args, om_ssl_ctx=ctx)
 
     def setUp(self):
         self.s.om.call("POST", "/__fake/reset")
