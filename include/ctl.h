@@ -22,6 +22,16 @@ struct ctl;
 /* Returns the reply (ownership passes to ctl). */
 typedef struct cJSON *(*ctl_handler)(const char *command, const char *argument, void *arg);
 
+/* One request line (NUL-terminated, its newline and a CR before it already
+ * cut; edited in place) split as the socket does it: leading spaces
+ * skipped, the command up to the first space, the argument from the next
+ * character that is not a space to the end (NULL when nothing is left).
+ * Returns 0, or -EINVAL with *reterr the text of the error reply (a
+ * control character other than tab, an empty request).  Pure, so that the
+ * protocol can be tested without a socket. */
+int ctl_parse_request(char *line, char **ret_command, char **ret_argument,
+                      const char **reterr);
+
 struct ctl *ctl_new(struct uv_loop_s *loop, const char *path, ctl_handler handler, void *arg,
                     struct gm_err *err);
 /* Stops listening, drops clients, unlinks the socket; frees itself once

@@ -198,16 +198,16 @@ error_reply(const char *msg)
 	return j;
 }
 
-static void
-handle_line(struct client *cl, char *line)
+int
+ctl_parse_request(char *line, char **ret_command, char **ret_argument, const char **reterr)
 {
 	char *cmd = line, *arg = NULL, *sp;
 	size_t i;
 
 	for (i = 0; line[i]; i++)
 		if ((unsigned char)line[i] < 0x20 && line[i] != '\t') {
-			reply(cl, error_reply("the request contains control characters"));
-			return;
+			*reterr = "the request contains control characters";
+			return -EINVAL;
 		}
 	while (*cmd == ' ')
 		cmd++;
@@ -221,7 +221,22 @@ handle_line(struct client *cl, char *line)
 			arg = NULL;
 	}
 	if (!*cmd) {
-		reply(cl, error_reply("empty request"));
+		*reterr = "empty request";
+		return -EINVAL;
+	}
+	*ret_command = cmd;
+	*ret_argument = arg;
+	return 0;
+}
+
+static void
+handle_line(struct client *cl, char *line)
+{
+	const char *why = NULL;
+	char *cmd = NULL, *arg = NULL;
+
+	if (ctl_parse_request(line, &cmd, &arg, &why) < 0) {
+		reply(cl, error_reply(why));
 		return;
 	}
 	reply(cl, cl->ctl->handler(cmd, arg, cl->ctl->arg));
