@@ -12,7 +12,6 @@
 
 #include "enrich.h"
 #include "entity.h"
-#include "filter.h"
 #include "util.h"
 #include "wf.h"
 
@@ -204,33 +203,6 @@ test_status_rejects_malformed(void **state)
 }
 
 static void
-test_filter(void **state)
-{
-	char *inc_v[] = { "^etl_\\d+", "Nightly" }, *exc_v[] = { "etl_1" };
-	struct strlist inc = { inc_v, 2 }, exc = { exc_v, 1 }, none = { NULL, 0 };
-	struct filter *f = NULL;
-	char why[128];
-
-	(void)state;
-	assert_int_equal(filter_new(&inc, &exc, &f), 0);
-	assert_false(filter_excludes(f, "etl_12"));     /* includes win over excludes */
-	assert_false(filter_excludes(f, "ETL_3x"));     /* case-insensitive */
-	assert_false(filter_excludes(f, "nightly_load"));
-	assert_true(filter_excludes(f, "my_nightly"));  /* anchored at the start */
-	assert_true(filter_excludes(f, "etl_x"));
-	f = filter_free(f);
-	assert_int_equal(filter_new(&none, &exc, &f), 0);
-	assert_true(filter_excludes(f, "ETL_100"));
-	assert_false(filter_excludes(f, "xetl_1"));
-	f = filter_free(f);
-	assert_int_equal(filter_new(&none, &none, &f), 0);
-	assert_false(filter_excludes(f, "anything"));
-	f = filter_free(f);
-	assert_int_equal(filter_check_pattern("a(b", why, sizeof(why)), -22);
-	assert_int_equal(filter_check_pattern("[\\w.-]+?_(?:x|y)\\s*$", why, sizeof(why)), 0);
-}
-
-static void
 test_job_names(void **state)
 {
 	cJSON *wf = cJSON_Parse("{\"Graph\":{\"Nodes\":["
@@ -359,7 +331,6 @@ main(void)
 		cmocka_unit_test(test_pipeline_request_rejects_malformed),
 		cmocka_unit_test(test_status_mapping),
 		cmocka_unit_test(test_status_rejects_malformed),
-		cmocka_unit_test(test_filter),
 		cmocka_unit_test(test_job_names),
 		cmocka_unit_test(test_usage_counts),
 		cmocka_unit_test(test_patch),

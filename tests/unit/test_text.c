@@ -1,8 +1,7 @@
 /* Text from outside: str_sanitize() and friends (valid UTF-8 out, control
- * characters escaped), and filter patterns folding case past ASCII.  The
- * expected values were computed with Python 3.11: bytes.decode("utf-8",
- * "replace") for the replacement characters, re.match(p, name,
- * re.IGNORECASE) for the filters. */
+ * characters escaped).  The expected values were computed with Python 3.11:
+ * bytes.decode("utf-8", "replace") for the replacement characters.  Filter
+ * patterns folding case past ASCII are in test_filter.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,9 +13,7 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 
-#include "filter.h"
 #include "util.h"
-#include "wf.h"
 
 #define FFFD "\xef\xbf\xbd"
 
@@ -226,66 +223,6 @@ test_json_sanitize(void **state)
 	assert_int_equal(json_sanitize(NULL), 0);
 }
 
-/* 1 when the name lands with the pattern as the only include. */
-static int
-kept(const char *pattern, const char *name)
-{
-	char *v[] = { (char *)pattern };
-	struct strlist inc = { v, 1 };
-	struct filter *f = NULL;
-	int r;
-
-	assert_int_equal(filter_new(&inc, NULL, &f), 0);
-	r = !filter_excludes(f, name);
-	filter_free(f);
-	return r;
-}
-
-static void
-test_filter_folds_case_past_ascii(void **state)
-{
-	static const struct {
-		const char *pattern, *name;
-		int match;                      /* Python's re.match(p, n, re.I) */
-	} t[] = {
-		{ "DONNÉES", "données_été_日本", 1 },
-		{ "données", "DONNÉES_BRUTES", 1 },
-		{ "DONN.ES", "données", 1 },            /* . is one character, not one byte */
-		{ "ΣΊΣΥΦΟΣ", "σίσυφος_φόρτωση", 1 },
-		{ "σ", "ς", 1 },
-		{ "ДАННЫЕ", "данные_ночь", 1 },
-		{ "данные", "ДАННЫЙ", 0 },
-		{ "k", "\xe2\x84\xaa" "elvin", 1 },     /* KELVIN SIGN */
-		{ "\xe2\x84\xab", "åsa", 1 },           /* ANGSTROM SIGN */
-		{ "ω", "\xe2\x84\xa6", 1 },             /* OHM SIGN */
-		{ "ß", "ẞ", 1 },
-		{ "straße", "STRASSE", 0 },             /* no full case folding in Python either */
-		{ "i", "İstanbul", 1 },
-		{ "ı", "Isparta", 1 },
-		{ "ǅ", "ǆemal", 1 },
-		{ "[à-þ]+_x", "ÉÈÇ_x", 1 },             /* a range past ASCII, by code point */
-		{ "[a-é]+$", "Été", 1 },
-		{ "[a-é]+$", "été_ü", 0 },
-		{ "[^é]", "É", 0 },
-		{ "\\w+_日本$", "Données_日本", 1 },
-		{ "etl_", "ETL_sales", 1 },
-	};
-	char why[256];
-	size_t i;
-
-	(void)state;
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		if (kept(t[i].pattern, t[i].name) != t[i].match)
-			fail_msg("re.match(%s, %s, re.I) is %s", t[i].pattern, t[i].name,
-			         t[i].match ? "a match" : "no match");
-	}
-	assert_int_equal(filter_check_pattern("[é-a]", why, sizeof(why)), -22);
-	assert_non_null(strstr(why, "bad character range"));
-	assert_int_equal(filter_check_pattern("[a-\xf4\x8f\xbf\xbf]", why, sizeof(why)), -22);
-	assert_non_null(strstr(why, "wider than"));
-	assert_int_equal(filter_check_pattern("[一-龥]+", why, sizeof(why)), 0);
-}
-
 int
 main(void)
 {
@@ -296,7 +233,6 @@ main(void)
 		cmocka_unit_test(test_sanitize_random_bytes),
 		cmocka_unit_test(test_sanitize_buf_never_cuts),
 		cmocka_unit_test(test_json_sanitize),
-		cmocka_unit_test(test_filter_folds_case_past_ascii),
 	};
 
 	return cmocka_run_group_tests_name("text", tests, NULL, NULL);
