@@ -149,8 +149,10 @@ check_field(struct checker *c, const struct ynode *v, const struct field *f, con
 {
 	size_t i;
 
-	if (v->kind == YNODE_SCALAR && ytree_scalar_type(v) == YS_NULL && !f->required)
-		return;         /* `key:` with no value is left unset, as pydantic does */
+	/* `key:` with no value is left unset, as pydantic does; a required one
+	 * is reported once, as missing, by check_obj() */
+	if (v->kind == YNODE_SCALAR && ytree_scalar_type(v) == YS_NULL)
+		return;
 	switch (f->type) {
 	case T_STR:
 	case T_UUID:
