@@ -1,0 +1,313 @@
+/* ctl: the control socket's protocol.  ctl_parse_request() splits a line
+ * into command and argument; through a real socket on a libuv loop, a
+ * request gets one JSON line back (the handler's, or an error), CRLF and
+ * a missing newline at EOF are handled, an overlong request is refused, the
+ * reply is sanitized, the socket is 0660 and replaces a stale one, and
+ * closing leaves no handle and no socket file behind. */
+#include <errno.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+#include <uv.h>
+
+#include "ctl.h"
+#include "util.h"
+
+/* ctl_parse_request() on a copy of text. */
+static int
+parse(const char *text, char *cmd, char *arg, const char **why)
+{
+	char line[256], *c = NULL, *a = NULL;
+	int r;
+
+	snprintf(line, sizeof(line), "%s", text);
+	*why = NULL;
+	r = ctl_parse_request(line, &c, &a, why);
+	if (r == 0) {
+		strcpy(cmd, c);
+		strcpy(arg, a ? a : "(none)");
+	}
+	return r;
+}
+
+static void
+test_parse_request(void **state)
+{
+	static const struct {
+		const char *line, *cmd, *arg;
+	} ok[] = {
+		{ "status", "status", "(none)" },
+		{ "run nightly", "run", "nightly" },
+		{ "   run    nightly", "run", "nightly" },         /* spaces around */
+		{ "run nightly etl  ", "run", "nightly etl  " },    /* the rest, as sent */
+		{ "status   ", "status", "(none)" },               /* nothing after spaces */
+		{ "run\tx", "run\tx", "(none)" },                   /* a tab is not a separator */
+		{ "history a\tb", "history", "a\tb" },
+		{ "x \xc3\xa9t\xc3\xa9", "x", "\xc3\xa9t\xc3\xa9" },
+	};
+	char cmd[256], arg[256];
+	const char *why;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		if (parse(ok[i].line, cmd, arg, &why) != 0)
+			fail_msg("'%s' refused: %s", ok[i].line, why);
+		assert_string_equal(cmd, ok[i].cmd);
+		assert_string_equal(arg, ok[i].arg);
+	}
+	assert_int_equal(parse("", cmd, arg, &why), -EINVAL);
+	assert_string_equal(why, "empty request");
+	assert_int_equal(parse("    ", cmd, arg, &why), -EINVAL);
+	assert_string_equal(why, "empty request");
+	assert_int_equal(parse("status\x1b[2J", cmd, arg, &why), -EINVAL);
+	assert_string_equal(why, "the request contains control characters");
+	assert_int_equal(parse("run a\rb", cmd, arg, &why), -EINVAL);
+	assert_string_equal(why, "the request contains control characters");
+	assert_int_equal(parse("\x7f", cmd, arg, &why), 0);       /* DEL is left to the reply */
+}
+
+static uv_loop_t loop;
+static struct ctl *ctl;
+static char sock_path[108];
+static int calls;
+static char seen_cmd[2048], seen_arg[2048];
+
+static cJSON *
+handler(const char *command, const char *argument, void *arg)
+{
+	cJSON *j = cJSON_CreateObject();
+
+	assert_ptr_equal(arg, &loop);
+	calls++;
+	snprintf(seen_cmd, sizeof(seen_cmd), "%s", command);
+	snprintf(seen_arg, sizeof(seen_arg), "%s", argument ? argument : "(none)");
+	if (strcmp(command, "null") == 0) {             /* a handler out of memory */
+		cJSON_Delete(j);
+		return NULL;
+	}
+	cJSON_AddBoolToObject(j, "ok", 1);
+	cJSON_AddStringToObject(j, "echo", argument ? argument : "");
+	return j;
+}
+
+static int
+setup(void **state)
+{
+	const char *t = getenv("TMPDIR");
+	struct gm_err err = {{0}};
+	struct stat st;
+
+	(void)state;
+	snprintf(sock_path, sizeof(sock_path), "%s/gm-ctl-%ld.sock", t && *t ? t : "/tmp",
+	         (long)getpid());
+	if (uv_loop_init(&loop) != 0)
+		return -1;
+	ctl = ctl_new(&loop, sock_path, handler, &loop, &err);
+	if (!ctl) {
+		fprintf(stderr, "ctl_new: %s\n", err.msg);
+		return -1;
+	}
+	if (stat(sock_path, &st) != 0 || !S_ISSOCK(st.st_mode) || (st.st_mode & 0777) != 0660) {
+		fprintf(stderr, "%s: not a 0660 socket\n", sock_path);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	ctl_close(ctl);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	if (access(sock_path, F_OK) == 0) {
+		fprintf(stderr, "%s left behind\n", sock_path);
+		return -1;
+	}
+	return uv_loop_close(&loop) == 0 ? 0 : -1;      /* every handle closed */
+}
+
+/* Sends n bytes on a new connection (then shuts down its side when eof),
+ * runs the loop until the server closes; the reply into out (cap bytes). */
+static size_t
+ask(const char *data, size_t n, int eof, char *out, size_t cap)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	size_t got = 0, sent = 0;
+	int fd, done = 0, spins = 0;
+
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", sock_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	while (!done) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN | (sent < n ? POLLOUT : 0) };
+		ssize_t k;
+
+		uv_run(&loop, UV_RUN_NOWAIT);
+		if (poll(&pfd, 1, 1) < 0)
+			continue;
+		if (sent < n && (pfd.revents & POLLOUT)) {
+			k = send(fd, data + sent, n - sent, MSG_NOSIGNAL);
+			if (k > 0)
+				sent += (size_t)k;
+			else if (k < 0 && errno != EAGAIN)
+				sent = n;               /* the server stopped reading */
+			if (sent == n && eof)
+				shutdown(fd, SHUT_WR);
+		}
+		if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
+			k = recv(fd, out + got, cap - 1 - got, 0);
+			if (k > 0)
+				got += (size_t)k;
+			else if (k == 0 || errno != EAGAIN)
+				done = 1;
+		}
+		assert_true(got < cap - 1);
+		if (++spins > 20000)
+			fail_msg("no answer within about 20 s");
+	}
+	close(fd);
+	uv_run(&loop, UV_RUN_NOWAIT);
+	out[got] = '\0';
+	return got;
+}
+
+static void
+expect_reply(const char *request, int eof, const char *want)
+{
+	char reply[8192];
+
+	ask(request, strlen(request), eof, reply, sizeof(reply));
+	if (strcmp(reply, want) != 0)
+		fail_msg("'%s':\n got '%s'\nwant '%s'", request, reply, want);
+}
+
+static void
+test_one_json_line_per_request(void **state)
+{
+	(void)state;
+	calls = 0;
+	expect_reply("status\n", 0, "{\"ok\":true,\"echo\":\"\"}\n");
+	assert_string_equal(seen_cmd, "status");
+	assert_string_equal(seen_arg, "(none)");
+	expect_reply("run  nightly\r\n", 0, "{\"ok\":true,\"echo\":\"nightly\"}\n");     /* CRLF */
+	assert_string_equal(seen_cmd, "run");
+	assert_string_equal(seen_arg, "nightly");
+	expect_reply("run a\nrun b\n", 0, "{\"ok\":true,\"echo\":\"a\"}\n");   /* one per connection */
+	assert_int_equal(calls, 3);
+	expect_reply("null\n", 0, "{}\n");             /* no reply object: an empty one */
+	assert_int_equal(calls, 4);
+}
+
+static void
+test_errors_are_replies(void **state)
+{
+	char big[CTL_MAX_REQUEST + 100], reply[512];
+
+	(void)state;
+	calls = 0;
+	expect_reply("\n", 0, "{\"ok\":false,\"error\":\"empty request\"}\n");
+	expect_reply("  \r\n", 0, "{\"ok\":false,\"error\":\"empty request\"}\n");
+	expect_reply("run \x1b]0;x\x07\n", 0,
+	             "{\"ok\":false,\"error\":\"the request contains control characters\"}\n");
+	memset(big, 'a', sizeof(big));
+	ask(big, sizeof(big), 0, reply, sizeof(reply));
+	assert_string_equal(reply, "{\"ok\":false,\"error\":\"request longer than 1024 bytes\"}\n");
+	/* 1023 bytes and a newline are a request */
+	memset(big, 'a', CTL_MAX_REQUEST - 1);
+	big[CTL_MAX_REQUEST - 1] = '\n';
+	ask(big, CTL_MAX_REQUEST, 0, reply, sizeof(reply));
+	assert_string_equal(reply, "{\"ok\":true,\"echo\":\"\"}\n");
+	assert_int_equal(strlen(seen_cmd), CTL_MAX_REQUEST - 1);
+	/* a client that closes without a newline gets nothing and is let go */
+	assert_int_equal(ask("status", 6, 1, reply, sizeof(reply)), 0);
+	assert_int_equal(calls, 1);
+}
+
+static void
+test_reply_is_sanitized(void **state)
+{
+	char reply[512];
+
+	(void)state;
+	/* what the handler quotes back cannot reach the terminal raw */
+	ask("run \x7f\xff\n", 7, 0, reply, sizeof(reply));
+	assert_string_equal(reply, "{\"ok\":true,\"echo\":\"\\\\x7f\xef\xbf\xbd\"}\n");
+}
+
+static void
+test_path_that_is_not_a_socket(void **state)
+{
+	struct gm_err err = {{0}};
+	char path[160];
+	uv_loop_t l;
+	FILE *f;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s.file", sock_path);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(uv_loop_init(&l), 0);
+	assert_null(ctl_new(&l, path, handler, &l, &err));
+	assert_non_null(strstr(err.msg, "exists and is not a socket"));
+	assert_int_equal(access(path, F_OK), 0);        /* left alone */
+	assert_int_equal(unlink(path), 0);
+	uv_run(&l, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&l), 0);
+}
+
+static void
+test_stale_socket_is_replaced(void **state)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct gm_err err = {{0}};
+	struct ctl *c;
+	uv_loop_t l;
+	int fd;
+
+	(void)state;
+	/* a socket file left by a daemon that died */
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s.stale", sock_path);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	close(fd);
+	assert_int_equal(uv_loop_init(&l), 0);
+	c = ctl_new(&l, addr.sun_path, handler, &l, &err);
+	if (!c)
+		fail_msg("ctl_new: %s", err.msg);
+	ctl_close(c);
+	uv_run(&l, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&l), 0);
+	assert_int_not_equal(access(addr.sun_path, F_OK), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_request),
+		cmocka_unit_test(test_one_json_line_per_request),
+		cmocka_unit_test(test_errors_are_replies),
+		cmocka_unit_test(test_reply_is_sanitized),
+		cmocka_unit_test(test_path_that_is_not_a_socket),
+		cmocka_unit_test(test_stale_socket_is_replaced),
+	};
+
+	return cmocka_run_group_tests_name("ctl", tests, setup, teardown);
+}
