@@ -39,10 +39,21 @@ static const char workflow[] =
 	"    securityConfig:\n"
 	"      jwtToken: token\n";
 
+static char wpath[128];
+
+/* The configuration, its workflow file and their folder go when the
+ * process ends. */
+static void
+cleanup(void)
+{
+	(void)unlink(path);
+	(void)unlink(wpath);
+	(void)rmdir(dir);
+}
+
 static void
 setup(void)
 {
-	char wpath[128];
 
 	snprintf(dir, sizeof(dir), "/dev/shm/gm-fuzz-cfg-%ld", (long)getpid());
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
@@ -51,6 +62,7 @@ setup(void)
 	snprintf(wpath, sizeof(wpath), "%s/wf.yaml", dir);
 	fuzz_write_file(wpath, (const uint8_t *)workflow, sizeof(workflow) - 1);
 	chmod(wpath, 0600);
+	atexit(cleanup);
 }
 
 int

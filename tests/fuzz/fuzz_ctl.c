@@ -49,6 +49,13 @@ handler(const char *command, const char *argument, void *arg)
 	return j;
 }
 
+/* The socket goes when the process ends. */
+static void
+cleanup(void)
+{
+	(void)unlink(addr.sun_path);
+}
+
 static void
 setup(void)
 {
@@ -63,6 +70,7 @@ setup(void)
 		fprintf(stderr, "ctl_new: %s\n", err.msg);
 		abort();
 	}
+	atexit(cleanup);
 }
 
 int

@@ -114,16 +114,25 @@ ini_plan(const char *path, const char *profile)
 	plan_clear(&p);
 }
 
+static char ini_path[64];
+
+/* The credentials file goes when the process ends. */
+static void
+ini_cleanup(void)
+{
+	(void)unlink(ini_path);
+}
+
 static void
 ini_file(const uint8_t *data, size_t size)
 {
-	static char path[64];
-
-	if (!path[0])
-		snprintf(path, sizeof(path), "/dev/shm/gm-fuzz-ini-%ld", (long)getpid());
-	fuzz_write_file(path, data, size);
-	ini_plan(path, "default");
-	ini_plan(path, "fuzz");
+	if (!ini_path[0]) {
+		snprintf(ini_path, sizeof(ini_path), "/dev/shm/gm-fuzz-ini-%ld", (long)getpid());
+		atexit(ini_cleanup);
+	}
+	fuzz_write_file(ini_path, data, size);
+	ini_plan(ini_path, "default");
+	ini_plan(ini_path, "fuzz");
 }
 
 int

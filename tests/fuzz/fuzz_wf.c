@@ -13,6 +13,13 @@
 
 static char path[64];
 
+/* The input file goes when the process ends. */
+static void
+cleanup(void)
+{
+	(void)unlink(path);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -21,8 +28,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct wf *w = NULL;
 	int r;
 
-	if (!path[0])
+	if (!path[0]) {
 		snprintf(path, sizeof(path), "/dev/shm/gm-fuzz-wf-%ld.yaml", (long)getpid());
+		atexit(cleanup);
+	}
 	r = ytree_load_string("fuzz.yaml", (const char *)data, size, &root, &err);
 	FUZZ_CHECK(r == 0 || r == -EINVAL);
 	FUZZ_CHECK(r == 0 || strncmp(err.msg, "fuzz.yaml:", 10) == 0);
