@@ -1,9 +1,7 @@
 /* daemon — see include/daemon.h.  Owns the process side of the service:
- * the workflows' jobs (a run, its memo and its history each), start-up and
- * shutdown order, signals, reload, sd_notify and the control commands.
- * When a workflow fires is sched's business (schedule.h), how runs are kept
- * is history's (history.h) and how a memo is read and written memo's
- * (memo.h). */
+ * start-up and shutdown order, signals, reload, sd_notify and the control
+ * commands.  A workflow's job (its runs, memo and history) is
+ * daemon_job.c's, when it fires sched's (schedule.h). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,59 +17,21 @@
 #include "cfg.h"
 #include "ctl.h"
 #include "daemon.h"
+#include "daemon_int.h"
 #include "history.h"
 #include "http.h"
 #include "log.h"
 #include "log_ids.h"
-#include "memo.h"
 #include "run.h"
 #include "schedule.h"
 #include "state.h"
 #include "util.h"
-#include "wf.h"
 
 #define STOP_GRACE_MS 10000
 
 #ifndef GLUEMETAD_VERSION
 #define GLUEMETAD_VERSION "0.1.0"
 #endif
-
-struct daemon;
-
-struct job {
-	struct daemon *d;
-	struct job *next;
-	char *name;
-	const struct cfg_workflow *w;   /* entry of d->cfg; NULL once removed */
-	struct sched_entry *se;
-	struct run *run;
-	struct cfg *run_cfg;            /* the config the run started with */
-	int run_done, removed;
-	char run_id[40];
-	char trigger[12];
-	int64_t run_started_ms;
-	struct history hist;
-	struct log_ctx lg;
-	struct memo *memo;              /* what the last run wrote, during a run */
-	char *memo_settings;
-};
-
-struct daemon {
-	uv_loop_t loop;
-	struct http *http;
-	struct cfg *cfg;
-	const char *cfg_path;
-	struct sched *sched;
-	struct job *jobs;
-	uv_signal_t sighup, sigterm, sigint;
-	uv_timer_t watchdog, reaper, stop_timer;
-	uv_timer_t reload_timer;        /* SIGHUPs become one reload per loop turn */
-	struct ctl *ctl;
-	int stopping, closed;
-	unsigned reloads;
-};
-
-static void on_reap(uv_timer_t *t);
 
 static void
 fmt_in(char *out, size_t n, time_t t)
@@ -90,8 +50,8 @@ fmt_in(char *out, size_t n, time_t t)
 		snprintf(out, n, "%ldd", s / 86400);
 }
 
-static void
-notify_status(struct daemon *d)
+void
+daemon__notify_status(struct daemon *d)
 {
 	struct job *j, *soon = NULL;
 	time_t soon_at = 0, at;
@@ -116,200 +76,6 @@ notify_status(struct daemon *d)
 	(void)sd_notify(0, line);
 }
 
-/* Saves the history of every job, removed ones with a run in progress
- * included, in the order of d->jobs. */
-static void
-save_history(struct daemon *d)
-{
-	const struct history **all;
-	struct job *j;
-	size_t n = 0;
-	int r;
-
-	for (j = d->jobs; j; j = j->next)
-		n++;
-	all = calloc(n ? n : 1, sizeof(*all));
-	if (!all)
-		return;
-	n = 0;
-	for (j = d->jobs; j; j = j->next)
-		all[n++] = &j->hist;
-	r = history_save(d->cfg->state_dir, all, n);
-	if (r < 0)
-		log_err(NULL, "cannot write %s/%s: %s", d->cfg->state_dir, HISTORY_FILE, strerror(-r));
-	free(all);
-}
-
-static void
-load_history(struct daemon *d, struct job *j)
-{
-	int r = history_load(d->cfg->state_dir, &j->hist);
-
-	/* a corrupt file (-EBADMSG) is replaced by the next save, as before */
-	if (r < 0 && r != -EBADMSG)
-		log_warning(NULL, "cannot read %s/%s: %s; starting without history",
-		            d->cfg->state_dir, HISTORY_FILE, strerror(-r));
-}
-
-static struct job *
-job_find(struct daemon *d, const char *name)
-{
-	struct job *j;
-
-	for (j = d->jobs; j; j = j->next)
-		if (!j->removed && strcmp(j->name, name) == 0)
-			return j;
-	return NULL;
-}
-
-/* A job a reload removed while its run was in progress. */
-static struct job *
-job_find_removed(struct daemon *d, const char *name)
-{
-	struct job *j;
-
-	for (j = d->jobs; j; j = j->next)
-		if (j->removed && strcmp(j->name, name) == 0)
-			return j;
-	return NULL;
-}
-
-static void
-job_unlink_free(struct job *j)
-{
-	struct daemon *d = j->d;
-	struct job **pp;
-
-	for (pp = &d->jobs; *pp; pp = &(*pp)->next)
-		if (*pp == j) {
-			*pp = j->next;
-			break;
-		}
-	sched_entry_free(j->se);
-	free(j->name);
-	free(j);
-}
-
-static struct job *
-job_new(struct daemon *d, const struct cfg_workflow *w)
-{
-	struct job *j = calloc(1, sizeof(*j));
-
-	if (!j || !(j->name = strdup(w->name)))
-		goto fail;
-	j->se = sched_entry_new(d->sched, w, j);
-	if (!j->se)
-		goto fail;
-	j->d = d;
-	j->w = w;
-	j->lg.workflow = j->name;
-	j->hist.name = j->name;
-	j->next = d->jobs;
-	d->jobs = j;
-	return j;
-fail:
-	if (j)
-		free(j->name);
-	free(j);
-	return NULL;
-}
-
-static void
-on_run_done(struct run *r, void *arg)
-{
-	struct job *j = arg;
-
-	(void)r;
-	j->run_done = 1;                /* finished in the reaper, outside the run */
-	uv_timer_start(&j->d->reaper, on_reap, 0, 0);
-}
-
-static void
-memo_file_name(const struct job *j, char *out, size_t n)
-{
-	snprintf(out, n, "memo-%s.json", j->name);
-}
-
-/* The memo of the last run into the run's options; with incremental runs
- * switched off, the memo goes (it would be stale when switched on again). */
-static void
-job_memo_open(struct job *j, struct run_opts *o)
-{
-	const struct cfg *c = j->d->cfg;
-	char name[128], why[256], path[4096];
-
-	memo_file_name(j, name, sizeof(name));
-	if (!c->incremental) {
-		snprintf(path, sizeof(path), "%s/%s", c->state_dir, name);
-		(void)unlink(path);
-		return;
-	}
-	j->memo = memo_open(c->state_dir, name, j->w->wf->path, &j->memo_settings, why,
-	                    sizeof(why));
-	if (!j->memo)
-		return;
-	if (!memo_size(j->memo) && why[0])
-		log_info(&j->lg, "full run: no usable record of the last run (%s)", why);
-	o->memo = j->memo;
-	o->memo_settings = j->memo_settings;
-}
-
-static void
-job_memo_close(struct job *j)
-{
-	struct memo *next = j->run && !run_stats(j->run)->cancelled ? run_take_memo(j->run) : NULL;
-	char name[128];
-	int r;
-
-	memo_file_name(j, name, sizeof(name));
-	if (next && (r = memo_save(j->run_cfg->state_dir, name, next)) < 0)
-		log_err(&j->lg, "cannot write %s/%s: %s", j->run_cfg->state_dir, name, strerror(-r));
-	memo_free(next);
-	j->memo = memo_free(j->memo);
-	free(j->memo_settings);
-	j->memo_settings = NULL;
-}
-
-static void
-finish_run(struct job *j)
-{
-	const struct run_stats *st = run_stats(j->run);
-	unsigned long errors = run_stats_errors(st);
-	const char *result = run_result(j->run);
-	struct history_run *h;
-
-	h = history_push(&j->hist);
-	snprintf(h->id, sizeof(h->id), "%s", j->run_id);
-	snprintf(h->trigger, sizeof(h->trigger), "%s", j->trigger);
-	snprintf(h->result, sizeof(h->result), "%s",
-	         strcmp(result, "stopped") == 0 ? "interrupted" : result);
-	if (st->fatal)
-		str_sanitize_buf(h->message, sizeof(h->message), st->fatal_msg);
-	h->started_ms = j->run_started_ms;
-	h->finished_ms = time_now_ms();
-	h->records = st->source.records + st->sink.records;
-	h->warnings = st->source.warnings + st->sink.warnings;
-	h->errors = errors;
-	h->filtered = st->source.filtered;
-	h->pipelines = st->pipelines_written;
-	h->statuses = st->statuses_written;
-	h->deleted = st->pipelines_deleted;
-	log_event(errors || st->cancelled ? LOG_WARNING : LOG_NOTICE, &j->lg, LOG_ID_RUN_FINISHED,
-	          "run %s %s in %.1fs: %lu pipelines, %lu statuses, %lu marked deleted, "
-	          "%lu filtered, %lu warnings, %lu errors%s%s", j->run_id, h->result,
-	          (double)(h->finished_ms - h->started_ms) / 1000.0, h->pipelines, h->statuses,
-	          h->deleted, h->filtered, h->warnings, errors, st->fatal ? ": " : "",
-	          st->fatal ? st->fatal_msg : "");
-	job_memo_close(j);
-	j->run = run_free(j->run);
-	cfg_unref(j->run_cfg);
-	j->run_cfg = NULL;
-	j->run_done = 0;
-	j->lg.run = NULL;
-	sched_entry_done(j->se);
-	save_history(j->d);
-}
-
 static void shutdown_finish(struct daemon *d);
 
 static void
@@ -321,77 +87,21 @@ on_reap(uv_timer_t *t)
 	for (j = d->jobs; j; j = next) {
 		next = j->next;
 		if (j->run && j->run_done) {
-			finish_run(j);
+			daemon__run_finish(j);
 			if (j->removed)
-				job_unlink_free(j);
+				daemon__job_free(j);
 		}
 	}
 	sched_start_queued(d->sched);
-	notify_status(d);
+	daemon__notify_status(d);
 	if (d->stopping && !sched_running(d->sched))
 		shutdown_finish(d);
 }
 
-/* sched_ops.start: a run of the job's workflow, on the current config. */
-static int
-start_run(struct sched_entry *e, const char *trigger, void *arg)
+void
+daemon__reap_soon(struct daemon *d)
 {
-	struct daemon *d = arg;
-	struct job *j = sched_entry_data(e);
-	struct run_opts o = {0};
-	struct gm_err err = {{0}};
-
-	str_uuid4(j->run_id);           /* as OpenMetadata's run ids */
-	snprintf(j->trigger, sizeof(j->trigger), "%s", trigger);
-	j->lg.run = j->run_id;
-	o.glue_concurrency = d->cfg->glue_concurrency;
-	o.om_concurrency = d->cfg->om_concurrency;
-	o.owner_tag = d->cfg->owner_tag;
-	job_memo_open(j, &o);
-	o.log_workflow = j->name;
-	o.run_id = j->run_id;
-	j->run_cfg = cfg_ref(d->cfg);
-	j->run_started_ms = time_now_ms();
-	j->run_done = 0;
-	log_event(LOG_NOTICE, &j->lg, LOG_ID_RUN_STARTED, "run %s started (%s) from %s", j->run_id,
-	          trigger, j->w->file);
-	if (run_start(d->http, j->w->wf, &o, on_run_done, j, &j->run, &err) < 0) {
-		log_err(&j->lg, "run %s cannot start: %s", j->run_id, err.msg);
-		j->run = NULL;
-		job_memo_close(j);      /* frees the memo; there is no run to save */
-		cfg_unref(j->run_cfg);
-		j->run_cfg = NULL;
-		j->lg.run = NULL;
-		return -EIO;
-	}
-	return 0;
-}
-
-/* sched_ops.event: what the schedule decided, told to the operator. */
-static void
-on_sched_event(struct sched_entry *e, enum sched_event ev, void *arg)
-{
-	struct daemon *d = arg;
-	struct job *j = sched_entry_data(e);
-	unsigned running = sched_running(d->sched);
-
-	switch (ev) {
-	case SCHED_SKIPPED:
-		log_event(LOG_WARNING, &j->lg, LOG_ID_RUN_SKIPPED, "still %s from the previous "
-		          "fire, skipping this one (%lu skipped so far)",
-		          sched_entry_running(e) ? "running" : "queued", sched_entry_skipped(e));
-		break;
-	case SCHED_QUEUED:
-		log_info(&j->lg, "queued: %u %s in progress (max_concurrent_runs)", running,
-		         PLURAL(running, "run", "runs"));
-		break;
-	case SCHED_NEVER_FIRES:
-		log_warning(&j->lg, "schedule '%s' never fires again", j->w->schedule);
-		break;
-	case SCHED_FIRED:
-		notify_status(d);
-		break;
-	}
+	uv_timer_start(&d->reaper, on_reap, 0, 0);
 }
 
 static void
@@ -403,7 +113,7 @@ job_remove(struct job *j)
 	log_notice(&j->lg, "removed from the configuration%s",
 	           j->run ? "; its run in progress finishes first" : "");
 	if (!j->run)
-		job_unlink_free(j);
+		daemon__job_free(j);
 }
 
 /* Puts the workflows of the new config d->cfg in place: the existing keep
@@ -428,9 +138,9 @@ apply_workflows(struct daemon *d)
 		sched_entry_update(j->se, j->w);
 	}
 	for (i = 0; i < nc->n_workflows; i++) {
-		if (job_find(d, nc->workflows[i].name))
+		if (daemon__job_find(d, nc->workflows[i].name, 0))
 			continue;
-		if ((j = job_find_removed(d, nc->workflows[i].name))) {
+		if ((j = daemon__job_find(d, nc->workflows[i].name, 1))) {
 			/* back before its run ended: the same job, its run and history
 			 * go on (a second job would run it twice and lose that run) */
 			j->removed = 0;
@@ -440,10 +150,10 @@ apply_workflows(struct daemon *d)
 			sched_entry_update(j->se, j->w);
 			continue;
 		}
-		j = job_new(d, &nc->workflows[i]);
+		j = daemon__job_new(d, &nc->workflows[i]);
 		if (!j)
 			continue;
-		load_history(d, j);
+		daemon__job_load_history(d, j);
 		log_notice(&j->lg, "added with schedule '%s'", j->w->schedule);
 		sched_entry_update(j->se, j->w);
 	}
@@ -488,7 +198,7 @@ reload(struct daemon *d, char *why, size_t why_len)
 		          "configuration: %s", err.msg);
 		snprintf(why, why_len, "%s", err.msg);
 		(void)sd_notify(0, "READY=1");
-		notify_status(d);
+		daemon__notify_status(d);
 		return -EINVAL;
 	}
 	if (strcmp(nc->socket, old->socket) != 0 || strcmp(nc->state_dir, old->state_dir) != 0)
@@ -505,7 +215,7 @@ reload(struct daemon *d, char *why, size_t why_len)
 	          nc->n_workflows);
 	(void)sd_notify(0, "READY=1");
 	sched_start_queued(d->sched);
-	notify_status(d);
+	daemon__notify_status(d);
 	return 0;
 }
 
@@ -569,7 +279,7 @@ cmd_status(struct daemon *d, struct job *unused, const char *arg)
 	cJSON_AddNumberToObject(o, "reloads", d->reloads);
 	arr = cJSON_AddArrayToObject(o, "workflows");
 	for (i = 0; i < d->cfg->n_workflows; i++) {
-		j = job_find(d, d->cfg->workflows[i].name);
+		j = daemon__job_find(d, d->cfg->workflows[i].name, 0);
 		if (!j)
 			continue;
 		n++;
@@ -606,7 +316,7 @@ cmd_run(struct daemon *d, struct job *j, const char *arg)
 		return reply_error("shutting down%s", "");
 	if (sched_fire(j->se, "manual") == -EBUSY)
 		return reply_error("'%s' is already running or queued", arg);
-	notify_status(d);
+	daemon__notify_status(d);
 	o = cJSON_CreateObject();
 	cJSON_AddBoolToObject(o, "ok", 1);
 	cJSON_AddStringToObject(o, "name", j->name);
@@ -661,7 +371,7 @@ on_ctl(const char *cmd, const char *arg, void *ud)
 		if (commands[i].flags & CMD_WORKFLOW) {
 			if (!arg)
 				return reply_error("%s needs a workflow name", cmd);
-			if (!(j = job_find(d, arg)))
+			if (!(j = daemon__job_find(d, arg, 0)))
 				return reply_error("no workflow named '%s'", arg);
 		}
 		return commands[i].handler(d, j, arg);
@@ -686,7 +396,7 @@ shutdown_finish(struct daemon *d)
 	if (d->sched)
 		sched_stop(d->sched);
 	while (d->jobs)
-		job_unlink_free(d->jobs);
+		daemon__job_free(d->jobs);
 	d->sched = sched_free(d->sched);
 	ctl_close(d->ctl);
 	d->ctl = NULL;
@@ -735,7 +445,7 @@ begin_stop(struct daemon *d, const char *why)
 	for (j = d->jobs; j; j = j->next)
 		if (j->run && !j->run_done)
 			run_cancel(j->run);
-	uv_timer_start(&d->reaper, on_reap, 0, 0);
+	daemon__reap_soon(d);
 }
 
 static void
@@ -771,10 +481,10 @@ start_jobs(struct daemon *d)
 	size_t i;
 
 	for (i = 0; i < d->cfg->n_workflows; i++) {
-		struct job *j = job_new(d, &d->cfg->workflows[i]);
+		struct job *j = daemon__job_new(d, &d->cfg->workflows[i]);
 
 		if (j) {
-			load_history(d, j);
+			daemon__job_load_history(d, j);
 			sched_entry_update(j->se, j->w);
 		}
 	}
@@ -783,7 +493,7 @@ start_jobs(struct daemon *d)
 int
 daemon_main(const char *config_path, int debug)
 {
-	static const struct sched_ops ops = { start_run, on_sched_event };
+	static const struct sched_ops ops = { daemon__run_start, daemon__sched_event };
 	struct daemon *d = calloc(1, sizeof(*d));
 	struct sched_clock clock;
 	struct gm_err err = {{0}};
@@ -836,7 +546,7 @@ daemon_main(const char *config_path, int debug)
 		log_notice(NULL, "started: %zu workflows, socket %s", d->cfg->n_workflows,
 		           d->cfg->socket);
 		(void)sd_notify(0, "READY=1");
-		notify_status(d);
+		daemon__notify_status(d);
 	} else {
 		shutdown_finish(d);
 	}

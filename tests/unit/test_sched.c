@@ -112,13 +112,13 @@ utc(int y, int mo, int d, int h, int mi, int s)
 }
 
 static void
-workflow(struct cfg_workflow *w, const char *schedule, unsigned jitter_s)
+workflow(struct cfg_workflow *w, char *schedule, unsigned jitter_s)
 {
 	char why[128] = "";
 
 	memset(w, 0, sizeof(*w));
 	w->name = (char *)"wf";
-	w->schedule = (char *)schedule;
+	w->schedule = schedule;
 	w->timezone = (char *)"UTC";
 	w->enabled = 1;
 	w->jitter_s = jitter_s;
