@@ -22,6 +22,24 @@ struct memo *memo_new(const char *settings);
 struct memo *memo_parse(const char *text, const char *settings, const char **why);
 /* The memo as JSON text, malloc'd. */
 char *memo_dump(const struct memo *m);
+/* The settings a memo belongs to: gluemetad's version and the workflow
+ * file's text (malloc'd, the caller frees), NULL with errno set when the
+ * file cannot be read. */
+char *memo_settings_read(const char *wf_path);
+/* The memo in dir/name made under settings; an empty one when there is
+ * none or it does not fit, with why (n bytes) saying so ("" when it was
+ * read).  NULL only without memory.  The caller frees the memo. */
+struct memo *memo_load(const char *dir, const char *name, const char *settings, char *why,
+                       size_t n);
+/* memo_settings_read() of wf_path, then memo_load() under those settings:
+ * the one way a run's memo is read (`ingest --state` and the daemon).  On
+ * success *ret_settings is the settings text (the caller frees it; the run
+ * options borrow it); NULL with errno set when the workflow file cannot be
+ * read or without memory. */
+struct memo *memo_open(const char *dir, const char *name, const char *wf_path,
+                       char **ret_settings, char *why, size_t n);
+/* Writes m to dir/name crash-safe (state_write()); 0 or a negative errno. */
+int memo_save(const char *dir, const char *name, const struct memo *m);
 size_t memo_size(const struct memo *m);
 struct memo *memo_free(struct memo *m);
 

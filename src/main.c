@@ -17,7 +17,6 @@
 #include "memo.h"
 #include "run.h"
 #include "secrets.h"
-#include "state.h"
 #include "util.h"
 #include "wf.h"
 #include "ytree.h"
@@ -151,13 +150,12 @@ load_memo(const char *state, const char *wf_path, struct run_opts *o, char **ret
 	if (!*dir)
 		snprintf(dir, n, "/");
 	snprintf(base, n, "%s", slash ? slash + 1 : state);
-	if (!(*ret_settings = state_memo_settings(wf_path)))
+	if (!(m = memo_open(dir, base, wf_path, ret_settings, why, sizeof(why))))
 		return NULL;
-	m = state_memo_load(dir, base, *ret_settings, why, sizeof(why));
-	if (m && memo_size(m))
+	if (memo_size(m))
 		log_info(NULL, "incremental run: %zu records of the last run in %s", memo_size(m),
 		         state);
-	else if (m && !o->full)
+	else if (!o->full)
 		log_info(NULL, "full run: no usable record of the last run in %s (%s)", state, why);
 	o->memo = m;
 	o->memo_settings = *ret_settings;
@@ -211,7 +209,7 @@ cmd_ingest(const char *path, const struct run_opts *opts_in, const char *state, 
 	print_summary(w, run_stats(in.run), (double)(time_mono_ms() - in.started_ms) / 1000.0);
 	rc = exit_status(w, in.run);
 	if (state && !run_stats(in.run)->cancelled && (next = run_take_memo(in.run))) {
-		int r = state_memo_save(dir, base, next);
+		int r = memo_save(dir, base, next);
 
 		if (r < 0)
 			fprintf(stderr, "gluemetad: cannot write %s: %s\n", state, strerror(-r));

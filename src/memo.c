@@ -1,6 +1,9 @@
 /* memo — see include/memo.h.  Saved as
- * {"memo": 1, "settings": FP, "entries": {key: fp, ...}}. */
+ * {"memo": 1, "settings": FP, "entries": {key: fp, ...}}, one file per
+ * workflow in state_dir (or the file `ingest --state` names), written
+ * through state_write(). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,6 +11,7 @@
 
 #include "memo.h"
 #include "sigv4.h"
+#include "state.h"
 #include "util.h"
 
 #define MEMO_FORMAT 1
@@ -97,6 +101,76 @@ memo_dump(const struct memo *m)
 out:
 	cJSON_Delete(j);
 	return text;
+}
+
+char *
+memo_settings_read(const char *wf_path)
+{
+	FILE *fp = fopen(wf_path, "re");
+	struct buf b = {0};
+	char chunk[4096];
+	size_t n;
+	int e;
+
+	if (!fp)
+		return NULL;
+	e = buf_puts(&b, "gluemetad " GLUEMETAD_VERSION "\n");
+	while (!e && (n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+		e = buf_append(&b, chunk, n);
+	if (ferror(fp))
+		e = -EIO;
+	fclose(fp);
+	if (e) {
+		buf_clear(&b);
+		return NULL;
+	}
+	return buf_steal(&b);
+}
+
+struct memo *
+memo_load(const char *dir, const char *name, const char *settings, char *why, size_t n)
+{
+	char *text = state_read(dir, name);
+	const char *reason = NULL;
+	struct memo *m;
+
+	if (!text) {
+		snprintf(why, n, "%s", errno == ENOENT ? "there is none yet" : strerror(errno));
+		return memo_new(settings);
+	}
+	m = memo_parse(text, settings, &reason);
+	free(text);
+	snprintf(why, n, "%s", reason ? reason : "");
+	return m;
+}
+
+struct memo *
+memo_open(const char *dir, const char *name, const char *wf_path, char **ret_settings,
+          char *why, size_t n)
+{
+	char *settings = memo_settings_read(wf_path);
+	struct memo *m;
+
+	if (!settings)
+		return NULL;
+	m = memo_load(dir, name, settings, why, n);
+	if (!m) {
+		free(settings);
+		errno = ENOMEM;
+		return NULL;
+	}
+	*ret_settings = settings;
+	return m;
+}
+
+int
+memo_save(const char *dir, const char *name, const struct memo *m)
+{
+	char *text = memo_dump(m);
+	int r = text ? state_write(dir, name, text, strlen(text)) : -ENOMEM;
+
+	free(text);
+	return r;
 }
 
 size_t

@@ -1,14 +1,13 @@
 /* state — see include/state.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "memo.h"
 #include "state.h"
 #include "util.h"
 
@@ -84,57 +83,6 @@ state_read(const char *dir, const char *name)
 	}
 	close(fd);
 	return buf_steal(&b);
-}
-
-char *
-state_memo_settings(const char *wf_path)
-{
-	FILE *fp = fopen(wf_path, "re");
-	struct buf b = {0};
-	char chunk[4096];
-	size_t n;
-	int e;
-
-	if (!fp)
-		return NULL;
-	e = buf_puts(&b, "gluemetad " GLUEMETAD_VERSION "\n");
-	while (!e && (n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		e = buf_append(&b, chunk, n);
-	if (ferror(fp))
-		e = -EIO;
-	fclose(fp);
-	if (e) {
-		buf_clear(&b);
-		return NULL;
-	}
-	return buf_steal(&b);
-}
-
-struct memo *
-state_memo_load(const char *dir, const char *name, const char *settings, char *why, size_t n)
-{
-	char *text = state_read(dir, name);
-	const char *reason = NULL;
-	struct memo *m;
-
-	if (!text) {
-		snprintf(why, n, "%s", errno == ENOENT ? "there is none yet" : strerror(errno));
-		return memo_new(settings);
-	}
-	m = memo_parse(text, settings, &reason);
-	free(text);
-	snprintf(why, n, "%s", reason ? reason : "");
-	return m;
-}
-
-int
-state_memo_save(const char *dir, const char *name, const struct memo *m)
-{
-	char *text = memo_dump(m);
-	int r = text ? state_write(dir, name, text, strlen(text)) : -ENOMEM;
-
-	free(text);
-	return r;
 }
 
 int

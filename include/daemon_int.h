@@ -1,0 +1,81 @@
+/* daemon internals shared by daemon.c (start-up, signals, reload, shutdown,
+ * control commands) and daemon_job.c (a workflow's job: its runs, memo and
+ * history); not for other modules. */
+#ifndef GLUEMETAD_DAEMON_INT_H
+#define GLUEMETAD_DAEMON_INT_H
+
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "history.h"
+#include "log.h"
+#include "schedule.h"
+
+struct cfg;
+struct cfg_workflow;
+struct ctl;
+struct http;
+struct memo;
+struct run;
+struct daemon;
+
+/* One workflow of the configuration, owned by d->jobs.  A job a reload
+ * removed stays (removed set, w NULL) until its run in progress ends. */
+struct job {
+	struct daemon *d;
+	struct job *next;
+	char *name;
+	const struct cfg_workflow *w;   /* entry of d->cfg; NULL once removed */
+	struct sched_entry *se;
+	struct run *run;
+	struct cfg *run_cfg;            /* the config the run started with */
+	int run_done, removed;
+	char run_id[40];
+	char trigger[12];
+	int64_t run_started_ms;
+	struct history hist;
+	struct log_ctx lg;
+	struct memo *memo;              /* what the last run wrote, during a run */
+	char *memo_settings;
+};
+
+struct daemon {
+	uv_loop_t loop;
+	struct http *http;
+	struct cfg *cfg;
+	const char *cfg_path;
+	struct sched *sched;
+	struct job *jobs;
+	uv_signal_t sighup, sigterm, sigint;
+	uv_timer_t watchdog, reaper, stop_timer;
+	uv_timer_t reload_timer;        /* SIGHUPs become one reload per loop turn */
+	struct ctl *ctl;
+	int stopping, closed;
+	unsigned reloads;
+};
+
+/* daemon.c */
+/* The STATUS= line for systemd: workflows, runs, the next fire. */
+void daemon__notify_status(struct daemon *d);
+/* Finishes the runs that ended from the reaper timer, outside the run. */
+void daemon__reap_soon(struct daemon *d);
+
+/* daemon_job.c */
+/* A job for w, first in d->jobs, not armed yet; NULL without memory. */
+struct job *daemon__job_new(struct daemon *d, const struct cfg_workflow *w);
+/* Unlinks j from d->jobs and frees it; its run must be over. */
+void daemon__job_free(struct job *j);
+/* The job of the workflow named name: a configured one, or with removed
+ * set, one a reload removed while its run was in progress. */
+struct job *daemon__job_find(struct daemon *d, const char *name, int removed);
+/* The job's saved runs from state_dir, a warning when they cannot be read. */
+void daemon__job_load_history(struct daemon *d, struct job *j);
+/* sched_ops of the daemon: start a run, tell what the schedule decided. */
+int daemon__run_start(struct sched_entry *e, const char *trigger, void *arg);
+void daemon__sched_event(struct sched_entry *e, enum sched_event ev, void *arg);
+/* Records the ended run of j in its history, saves its memo and the
+ * history, releases the run and its config. */
+void daemon__run_finish(struct job *j);
+
+#endif

@@ -1,0 +1,226 @@
+/* memo: the file a workflow's runs leave for the next one — round trip
+ * through memo_save() and memo_open(), a memo made under other settings
+ * read as empty, a corrupt or missing file read as empty with the reason. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "memo.h"
+#include "state.h"
+
+static char dir[64], wf_path[128], memo_path[128];
+
+static void
+write_wf(const char *text)
+{
+	FILE *fp = fopen(wf_path, "w");
+
+	assert_non_null(fp);
+	fputs(text, fp);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/gm-memo-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(wf_path, sizeof(wf_path), "%s/glue.yaml", dir);
+	snprintf(memo_path, sizeof(memo_path), "%s/memo-sales.json", dir);
+	write_wf("source:\n  type: gluepipeline\n");
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	(void)unlink(wf_path);
+	(void)unlink(memo_path);
+	return rmdir(dir);
+}
+
+/* A memo with two entries saved under the current workflow file. */
+static void
+save_two(void)
+{
+	char *settings = memo_settings_read(wf_path);
+	struct memo *m;
+
+	assert_non_null(settings);
+	m = memo_new(settings);
+	assert_non_null(m);
+	assert_int_equal(memo_put(m, "status/a", "0123456789abcdef0123456789abcdef"), 0);
+	assert_int_equal(memo_put(m, "usage/b", "fedcba9876543210fedcba9876543210"), 0);
+	assert_int_equal(memo_save(dir, "memo-sales.json", m), 0);
+	memo_free(m);
+	free(settings);
+}
+
+static void
+test_round_trip(void **state)
+{
+	char *settings = NULL, why[256] = "x";
+	struct memo *m;
+
+	(void)state;
+	save_two();
+	m = memo_open(dir, "memo-sales.json", wf_path, &settings, why, sizeof(why));
+	assert_non_null(m);
+	assert_non_null(settings);
+	assert_string_equal(why, "");
+	assert_int_equal(memo_size(m), 2);
+	assert_true(memo_same(m, "status/a", "0123456789abcdef0123456789abcdef"));
+	assert_true(memo_same(m, "usage/b", "fedcba9876543210fedcba9876543210"));
+	assert_false(memo_same(m, "usage/b", "0123456789abcdef0123456789abcdef"));
+	assert_false(memo_same(m, "lineage/c", "0123456789abcdef0123456789abcdef"));
+	memo_free(m);
+	free(settings);
+}
+
+static void
+test_settings_include_version(void **state)
+{
+	char *settings;
+
+	(void)state;
+	settings = memo_settings_read(wf_path);
+	assert_non_null(settings);
+	assert_string_equal(settings, "gluemetad " GLUEMETAD_VERSION "\n"
+	                    "source:\n  type: gluepipeline\n");
+	free(settings);
+}
+
+static void
+test_settings_mismatch_discards(void **state)
+{
+	char *settings = NULL, why[256] = "";
+	struct memo *m;
+
+	(void)state;
+	save_two();
+	write_wf("source:\n  type: gluepipeline\n  serviceName: other\n");
+	m = memo_open(dir, "memo-sales.json", wf_path, &settings, why, sizeof(why));
+	assert_non_null(m);
+	assert_int_equal(memo_size(m), 0);
+	assert_string_equal(why, "the workflow file changed since");
+	memo_free(m);
+	free(settings);
+	/* the same through memo_load() with settings given */
+	m = memo_load(dir, "memo-sales.json", "other settings", why, sizeof(why));
+	assert_non_null(m);
+	assert_int_equal(memo_size(m), 0);
+	assert_string_equal(why, "the workflow file changed since");
+	memo_free(m);
+}
+
+static void
+test_corrupt_file(void **state)
+{
+	static const char *const bad[] = {
+		"{\"memo\": 1, \"settings\": \"abc\", \"entr",
+		"not json at all",
+		"[1, 2, 3]",
+	};
+	char *settings = NULL, why[256] = "";
+	struct memo *m;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(state_write(dir, "memo-sales.json", bad[i], strlen(bad[i])), 0);
+		m = memo_open(dir, "memo-sales.json", wf_path, &settings, why, sizeof(why));
+		assert_non_null(m);
+		assert_int_equal(memo_size(m), 0);
+		assert_string_equal(why, "it is not a memo gluemetad wrote");
+		memo_free(m);
+		free(settings);
+		settings = NULL;
+	}
+}
+
+static void
+test_malformed_entry_and_format(void **state)
+{
+	char *settings = memo_settings_read(wf_path), why[256] = "", fp[33], text[512];
+	struct memo *m;
+
+	(void)state;
+	assert_non_null(settings);
+	memo_fp(settings, fp);
+	snprintf(text, sizeof(text), "{\"memo\": 1, \"settings\": \"%s\", \"entries\": "
+	         "{\"a\": \"0123456789abcdef0123456789abcdef\", \"b\": \"short\"}}", fp);
+	assert_int_equal(state_write(dir, "memo-sales.json", text, strlen(text)), 0);
+	m = memo_load(dir, "memo-sales.json", settings, why, sizeof(why));
+	assert_int_equal(memo_size(m), 0);
+	assert_string_equal(why, "an entry is malformed");
+	memo_free(m);
+	snprintf(text, sizeof(text), "{\"memo\": 2, \"settings\": \"%s\", \"entries\": {}}", fp);
+	assert_int_equal(state_write(dir, "memo-sales.json", text, strlen(text)), 0);
+	m = memo_load(dir, "memo-sales.json", settings, why, sizeof(why));
+	assert_int_equal(memo_size(m), 0);
+	assert_string_equal(why, "it was written in another format");
+	memo_free(m);
+	free(settings);
+}
+
+static void
+test_missing(void **state)
+{
+	char *settings = NULL, why[256] = "";
+	struct memo *m;
+
+	(void)state;
+	/* no memo yet: an empty one, and why */
+	m = memo_open(dir, "memo-sales.json", wf_path, &settings, why, sizeof(why));
+	assert_non_null(m);
+	assert_int_equal(memo_size(m), 0);
+	assert_string_equal(why, "there is none yet");
+	memo_free(m);
+	free(settings);
+	/* no workflow file: no memo, errno says why, *ret_settings untouched */
+	settings = NULL;
+	(void)unlink(wf_path);
+	errno = 0;
+	assert_null(memo_open(dir, "memo-sales.json", wf_path, &settings, why, sizeof(why)));
+	assert_int_equal(errno, ENOENT);
+	assert_null(settings);
+}
+
+static void
+test_save_fails_cleanly(void **state)
+{
+	struct memo *m = memo_new("s");
+
+	(void)state;
+	assert_non_null(m);
+	/* state_dir is a file: the save reports it */
+	assert_true(memo_save(wf_path, "memo-sales.json", m) < 0);
+	memo_free(m);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_settings_include_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_settings_mismatch_discards, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_malformed_entry_and_format, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_save_fails_cleanly, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
