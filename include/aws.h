@@ -62,6 +62,18 @@ char *aws_endpoint_for_opts(const char *service, const char *region, int fips, i
  * AWS_USE_DUALSTACK_ENDPOINT, as the AWS CLI reads them. */
 char *aws_endpoint_for(const char *service, const char *region);
 
+/* The one endpoint resolver: the URL a call to a service goes to,
+ * malloc'd (NULL for a malformed region or without memory).  In the order
+ * of the AWS SDKs: configured when it is set (a URL the workflow file
+ * gives, such as awsConfig.endPointURL for Glue; may be NULL), then
+ * AWS_ENDPOINT_URL_<SERVICE>, where SERVICE is service_id upper-cased with
+ * spaces as underscores ("Secrets Manager": AWS_ENDPOINT_URL_SECRETS_MANAGER),
+ * then AWS_ENDPOINT_URL, then the region's endpoint by aws_endpoint_for(),
+ * whose host name starts with the id in lower case without spaces.
+ * service_id is the SDK's: "Glue", "STS", "S3", "SSM", "Secrets Manager".
+ * Empty variables count as unset. */
+char *aws_endpoint_url(const char *service_id, const char *region, const char *configured);
+
 /* Host as SigV4 signs it (lower case, ":port" only when not the scheme's
  * default) and the path of url; both malloc'd.  -EINVAL on a bad URL. */
 int aws_url_parts(const char *url, char **ret_host, char **ret_path, struct gm_err *err);
@@ -74,7 +86,8 @@ int aws_sign_post(struct http_req *req, const char *host, const char *path, cons
                   const char *service, const struct aws_creds *creds, const char *content_type,
                   const char *target, long long epoch);
 
-/* endpoint_url NULL means the service's regional endpoint.  The source is
+/* endpoint_url is the configured URL of aws_endpoint_url(); NULL means
+ * the environment's or else the service's regional endpoint.  The source is
  * copied (its ctx must outlive the client).  target_prefix is "AWSGlue"
  * for Glue, "secretsmanager" for Secrets Manager. */
 struct aws_client *aws_client_new(struct http_pool *pool, const char *service,

@@ -102,6 +102,53 @@ aws_endpoint_for(const char *service, const char *region)
 	                             env_flag("AWS_USE_DUALSTACK_ENDPOINT"));
 }
 
+/* The SDK service ids of the services we call, by signing name, where the
+ * two differ by more than case (botocore's serviceId). */
+static const struct service_name {
+	const char *signing, *id;
+} service_names[] = {
+	{ "secretsmanager", "Secrets Manager" },
+};
+
+/* The endpoint variable of a service id: "AWS_ENDPOINT_URL_" and the id
+ * upper-cased with spaces as underscores, as the SDKs derive it. */
+static void
+endpoint_var(const char *service_id, char *out, size_t n)
+{
+	size_t i, k = (size_t)snprintf(out, n, "AWS_ENDPOINT_URL_");
+
+	for (i = 0; service_id[i] && k + 1 < n; i++, k++)
+		out[k] = service_id[i] == ' ' ? '_'
+		         : (service_id[i] >= 'a' && service_id[i] <= 'z')
+		         ? (char)(service_id[i] - 'a' + 'A') : service_id[i];
+	out[k < n ? k : n - 1] = '\0';
+}
+
+char *
+aws_endpoint_url(const char *service_id, const char *region, const char *configured)
+{
+	char var[96], prefix[64];
+	const char *v;
+	size_t i, k = 0;
+
+	if (configured && *configured)
+		return strdup(configured);
+	endpoint_var(service_id, var, sizeof(var));
+	v = getenv(var);
+	if (!v || !*v)
+		v = getenv("AWS_ENDPOINT_URL");
+	if (v && *v)
+		return strdup(v);
+	/* the host name prefix: the id in lower case without spaces
+	 * ("Secrets Manager" is secretsmanager.REGION.amazonaws.com) */
+	for (i = 0; service_id[i] && k + 1 < sizeof(prefix); i++)
+		if (service_id[i] != ' ')
+			prefix[k++] = (service_id[i] >= 'A' && service_id[i] <= 'Z')
+			              ? (char)(service_id[i] - 'A' + 'a') : service_id[i];
+	prefix[k] = '\0';
+	return aws_endpoint_for(prefix, region);
+}
+
 /* Host as SigV4 signs it and curl sends it: lower case, the port only
  * when it is not the scheme's default. */
 int
@@ -154,12 +201,17 @@ aws_client_new(struct http_pool *pool, const char *service, const char *target_p
                struct gm_err *err)
 {
 	struct aws_client *c = calloc(1, sizeof(*c));
+	const char *id = service;
+	size_t i;
 
 	if (!c)
 		goto oom;
 	c->pool = pool;
 	c->quota = AWS_RETRY_QUOTA;
-	c->url = endpoint_url ? strdup(endpoint_url) : aws_endpoint_for(service, region);
+	for (i = 0; i < sizeof(service_names) / sizeof(*service_names); i++)
+		if (strcmp(service, service_names[i].signing) == 0)
+			id = service_names[i].id;
+	c->url = aws_endpoint_url(id, region, endpoint_url);
 	if (!c->url) {
 		gm_err_set(err, "'%s' is not a valid AWS region name", region);
 		return aws_client_free(c);

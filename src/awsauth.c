@@ -1034,8 +1034,7 @@ awsauth_assume_role_form(const char *arn, const char *session, const char *exter
 static void
 sts_call(struct fetch *f, int action)
 {
-	const char *ep = getenv("AWS_ENDPOINT_URL_STS");
-	char *url = ep && *ep ? strdup(ep) : aws_endpoint_for("sts", f->w->aws_region);
+	char *url = aws_endpoint_url("STS", f->w->aws_region, NULL);
 	struct gm_err err = {{0}};
 	struct http_req *req = NULL;
 	struct buf body = {0};

@@ -207,8 +207,6 @@ on_creds(int r, const char *why, void *arg)
 {
 	struct secrets *s = arg;
 	struct gm_err err = {{0}};
-	const char *ep = getenv(provider_ssm(&s->copy) ? "AWS_ENDPOINT_URL_SSM"
-	                                               : "AWS_ENDPOINT_URL_SECRETS_MANAGER");
 	size_t i;
 
 	s->pending--;
@@ -219,11 +217,13 @@ on_creds(int r, const char *why, void *arg)
 		settle(s);
 		return;
 	}
+	/* no configured URL: aws_endpoint_url() takes AWS_ENDPOINT_URL_SSM or
+	 * _SECRETS_MANAGER, then AWS_ENDPOINT_URL, then the region's */
 	s->client = provider_ssm(&s->copy)
-	            ? aws_client_new(s->pool, "ssm", "AmazonSSM", s->bare.aws_region,
-	                             ep && *ep ? ep : NULL, awsauth_source(s->auth), &err)
+	            ? aws_client_new(s->pool, "ssm", "AmazonSSM", s->bare.aws_region, NULL,
+	                             awsauth_source(s->auth), &err)
 	            : aws_client_new(s->pool, "secretsmanager", "secretsmanager", s->bare.aws_region,
-	                             ep && *ep ? ep : NULL, awsauth_source(s->auth), &err);
+	                             NULL, awsauth_source(s->auth), &err);
 	if (!s->client) {
 		fail(s, "secrets manager: %s%s", err.msg, "");
 		settle(s);
