@@ -126,6 +126,10 @@ int aws_error_is_throttling(const char *code);
  * AWS_MAX_ATTEMPTS_THROTTLED attempts of any kind end it. */
 #define AWS_MAX_ATTEMPTS 3
 #define AWS_MAX_ATTEMPTS_THROTTLED 8
+/* That budget as backoff.h's policy, with AWS's delays (full jitter,
+ * 1 s doubling, capped at 20 s). */
+struct backoff;
+extern const struct backoff aws_backoff;
 
 /* Whether a call is tried again after a retryable failed attempt:
  * throttled says whether that attempt was throttled, failures counts the

@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 
 #include "aws.h"
+#include "backoff.h"
 #include "http.h"
 #include "sigv4.h"
 #include "util.h"
@@ -479,12 +480,18 @@ adjust_skew(struct call *k, const struct http_resp *resp, const char *code, cons
 	return 1;
 }
 
+/* AWS's standard retry mode: delay = random(0,1) * min(2^(attempt-1) s,
+ * 20 s) */
+const struct backoff aws_backoff = {
+	.max_attempts = AWS_MAX_ATTEMPTS_THROTTLED, .max_failures = AWS_MAX_ATTEMPTS,
+	.base_ms = 1000, .cap_ms = AWS_MAX_BACKOFF_MS,
+};
+
 int
 aws_retry_again(int throttled, int failures, int attempts)
 {
-	if (attempts >= AWS_MAX_ATTEMPTS_THROTTLED)
-		return 0;
-	return throttled || failures < AWS_MAX_ATTEMPTS;
+	return backoff_again(&aws_backoff, throttled, failures < 0 ? 0 : (unsigned)failures,
+	                     attempts < 0 ? 0 : (unsigned)attempts);
 }
 
 static long
@@ -493,8 +500,6 @@ on_retry(const struct http_resp *resp, void *arg)
 	struct call *k = arg;
 	char code[128], msg[256];
 	int cost, throttled;
-	double jitter;
-	long cap;
 
 	if (resp->status >= 200 && resp->status < 300)
 		return -1;
@@ -522,12 +527,7 @@ on_retry(const struct http_resp *resp, void *arg)
 		return -1;
 	k->c->quota -= cost;
 	k->quota_taken += cost;
-	/* delay = random(0,1) * min(2^(attempt-1) s, 20 s), AWS's full jitter */
-	cap = 1000L << (resp->attempts - 1 < 10 ? resp->attempts - 1 : 10);
-	if (cap > AWS_MAX_BACKOFF_MS)
-		cap = AWS_MAX_BACKOFF_MS;
-	jitter = (double)(rand_u64() >> 11) / (double)(1ULL << 53);
-	return (long)(jitter * (double)cap);
+	return backoff_delay(&aws_backoff, resp->attempts);
 }
 
 static void call_submit(struct call *k);
@@ -661,7 +661,7 @@ call_submit(struct call *k)
 	if (k->urgent)
 		http_req_urgent(req);
 	http_req_hooks(req, on_start, on_retry, k);
-	http_req_max_attempts(req, AWS_MAX_ATTEMPTS_THROTTLED);
+	http_req_max_attempts(req, aws_backoff.max_attempts);
 	http_req_timeout(req, 60000);
 	if (http_submit(c->pool, req, on_done, k) < 0)
 		call_fail(k, "ClientError", "shutting down", 1);

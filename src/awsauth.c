@@ -13,6 +13,7 @@
 
 #include "aws.h"
 #include "awsauth.h"
+#include "backoff.h"
 #include "http.h"
 #include "log.h"
 #include "util.h"
@@ -923,6 +924,11 @@ start_imds(struct fetch *f)
 
 /* ---- STS: AssumeRole and AssumeRoleWithWebIdentity (query protocol) ---- */
 
+/* 3 attempts of any kind, throttling included; delays of up to 1 s, 2 s */
+const struct backoff awsauth_sts_backoff = {
+	.max_attempts = 3, .max_failures = 3, .base_ms = 1000, .cap_ms = 20000,
+};
+
 static int
 sts_sign(struct http_req *req, void *arg)
 {
@@ -940,11 +946,13 @@ static long
 sts_retry(const struct http_resp *resp, void *arg)
 {
 	(void)arg;
-	if (resp->transport_error || resp->status >= 500 ||
-	    strstr(resp->body, "<Code>Throttling</Code>") ||
-	    strstr(resp->body, "<Code>IDPCommunicationError</Code>"))
-		return (long)(rand_u64() % (500UL << resp->attempts));
-	return -1;
+	if (!resp->transport_error && resp->status < 500 &&
+	    !strstr(resp->body, "<Code>Throttling</Code>") &&
+	    !strstr(resp->body, "<Code>IDPCommunicationError</Code>"))
+		return -1;
+	if (!backoff_again(&awsauth_sts_backoff, 0, resp->attempts, resp->attempts))
+		return -1;
+	return backoff_delay(&awsauth_sts_backoff, resp->attempts);
 }
 
 static void
@@ -1094,7 +1102,7 @@ sts_call(struct fetch *f, int action)
 	free(url);
 	buf_wipe(&body);
 	http_req_hooks(req, sts_sign, sts_retry, f);
-	http_req_max_attempts(req, 3);
+	http_req_max_attempts(req, awsauth_sts_backoff.max_attempts);
 	http_req_timeout(req, 10000);
 	if (http_submit(f->pool, req, on_sts, f) < 0)
 		fetch_end(f, -ECANCELED, "shutting down");

@@ -14,6 +14,8 @@
 
 #include "aws.h"
 #include "awsauth.h"
+#include "backoff.h"
+#include "om.h"
 #include "util.h"
 
 static char *
@@ -332,6 +334,54 @@ test_retry_budget(void **state)
 	assert_false(aws_retry_again(0, 3, 5));
 	/* never past 8 attempts, whatever the mix */
 	assert_false(aws_retry_again(0, 2, 8));
+	/* AWS's delays: full jitter below 1 s, 2 s, 4 s ..., never 20 s */
+	assert_int_equal(aws_backoff.max_attempts, 8);
+	assert_int_equal(aws_backoff.max_failures, 3);
+	assert_int_equal(aws_backoff.base_ms, 1000);
+	assert_int_equal(aws_backoff.cap_ms, 20000);
+	/* OpenMetadata: 3 attempts of any kind, below 0.5 s, 1 s ... 32 s */
+	assert_int_equal(om_backoff.max_attempts, 3);
+	assert_int_equal(om_backoff.max_failures, 3);
+	assert_int_equal(om_backoff.base_ms, 500);
+	assert_int_equal(om_backoff.cap_ms, 32000);
+	assert_true(backoff_again(&om_backoff, 0, 2, 2));
+	assert_false(backoff_again(&om_backoff, 0, 3, 3));
+	assert_false(backoff_again(&om_backoff, 1, 0, 3));
+	/* STS: 3 attempts of any kind, below 1 s then 2 s */
+	assert_int_equal(awsauth_sts_backoff.max_attempts, 3);
+	assert_int_equal(awsauth_sts_backoff.max_failures, 3);
+	assert_int_equal(awsauth_sts_backoff.base_ms, 1000);
+	assert_true(backoff_again(&awsauth_sts_backoff, 0, 2, 2));
+	assert_false(backoff_again(&awsauth_sts_backoff, 1, 0, 3));
+}
+
+/* The delays: uniform below min(base * 2^(attempts-1), cap). */
+static void
+test_backoff_delays(void **state)
+{
+	static const struct backoff b = { .max_attempts = 99, .max_failures = 99,
+	                                  .base_ms = 500, .cap_ms = 32000 };
+	unsigned a, i;
+
+	(void)state;
+	for (a = 1; a < 80; a++) {
+		long cap = a > 7 ? 32000 : 500L << (a - 1), top = 0;
+
+		for (i = 0; i < 200; i++) {
+			long d = backoff_delay(&b, a);
+
+			assert_true(d >= 0 && d < cap);
+			if (d > top)
+				top = d;
+		}
+		assert_true(top >= cap / 2);    /* all of the range is used */
+	}
+	for (i = 0; i < 200; i++) {
+		assert_true(backoff_delay(&aws_backoff, 1) < 1000);
+		assert_true(backoff_delay(&aws_backoff, 3) < 4000);
+		assert_true(backoff_delay(&aws_backoff, 7) < 20000);
+		assert_true(backoff_delay(&awsauth_sts_backoff, 2) < 2000);
+	}
 }
 
 int
@@ -342,6 +392,7 @@ main(void)
 		cmocka_unit_test(test_error_fallbacks),
 		cmocka_unit_test(test_retry_classes),
 		cmocka_unit_test(test_retry_budget),
+		cmocka_unit_test(test_backoff_delays),
 		cmocka_unit_test(test_endpoints),
 		cmocka_unit_test(test_endpoint_resolver),
 		cmocka_unit_test(test_partitions),
