@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+struct backoff;
 struct cJSON;
 struct http_pool;
 struct http_req;
@@ -45,7 +46,8 @@ struct aws_result {
 	const char *request_id;         /* x-amzn-RequestId, or NULL */
 	const struct cJSON *json;       /* parsed body on success; borrowed */
 	const char *body;               /* aws_call_query(), aws_get_object(): the raw
-	                                 * body on success (NUL-terminated); borrowed */
+	                                 * body on success (NUL-terminated), and for
+	                                 * aws_call_query() of an error reply; borrowed */
 	size_t body_len;
 	unsigned attempts;
 	int cancelled;
@@ -88,13 +90,18 @@ int aws_sign_post(struct http_req *req, const char *host, const char *path, cons
 
 /* endpoint_url is the configured URL of aws_endpoint_url(); NULL means
  * the environment's or else the service's regional endpoint.  The source is
- * copied (its ctx must outlive the client).  target_prefix is "AWSGlue"
+ * copied (its ctx must outlive the client); with src NULL the client sends
+ * its requests unsigned (STS AssumeRoleWithWebIdentity); a source without
+ * wait and expired is never refreshed.  target_prefix is "AWSGlue"
  * for Glue, "secretsmanager" for Secrets Manager. */
 struct aws_client *aws_client_new(struct http_pool *pool, const char *service,
                                   const char *target_prefix, const char *region,
                                   const char *endpoint_url, const struct aws_creds_source *src,
                                   struct gm_err *err);
 struct aws_client *aws_client_free(struct aws_client *c);
+/* The client's retry budget (b must outlive it) and the time limit of a
+ * request, instead of aws_backoff and 60 s (STS as awsauth calls it). */
+void aws_client_set_retry(struct aws_client *c, const struct backoff *b, long timeout_ms);
 
 /* Calls op with input (takes ownership; NULL sends {}).  The callback runs
  * exactly once, also on failure to submit (then before returning). */
@@ -128,7 +135,6 @@ int aws_error_is_throttling(const char *code);
 #define AWS_MAX_ATTEMPTS_THROTTLED 8
 /* That budget as backoff.h's policy, with AWS's delays (full jitter,
  * 1 s doubling, capped at 20 s). */
-struct backoff;
 extern const struct backoff aws_backoff;
 
 /* Whether a call is tried again after a retryable failed attempt:

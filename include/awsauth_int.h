@@ -17,6 +17,7 @@
 #include "awsauth.h"
 #include "util.h"
 
+struct aws_client;
 struct gm_err;
 struct http_pool;
 struct wf;
@@ -80,7 +81,7 @@ struct fetch {
 	char *token;                    /* IMDSv2 session token */
 	char static_why[1024];
 	int sts_action;                 /* 1 AssumeRole, 2 AssumeRoleWithWebIdentity */
-	char *sts_host, *sts_path;
+	struct aws_client *sts;         /* the STS call in flight */
 	struct awsauth_creds base;      /* AssumeRole's source credentials */
 	/* credential_process */
 	uv_process_t proc;

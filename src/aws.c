@@ -24,7 +24,9 @@
 struct aws_client {
 	struct http_pool *pool;
 	char *service, *target_prefix, *region, *url, *host, *path;
-	struct aws_creds_source src;
+	struct aws_creds_source src;    /* get NULL: requests go unsigned */
+	const struct backoff *backoff;
+	long timeout_ms;
 	int quota;
 	long long skew_s;               /* the service's clock minus ours */
 };
@@ -222,11 +224,21 @@ aws_client_new(struct http_pool *pool, const char *service, const char *target_p
 	if (!(c->service = strdup(service)) || !(c->target_prefix = strdup(target_prefix)) ||
 	    !(c->region = strdup(region)))
 		goto oom;
-	c->src = *src;
+	if (src)
+		c->src = *src;
+	c->backoff = &aws_backoff;
+	c->timeout_ms = 60000;
 	return c;
 oom:
 	gm_err_set(err, "out of memory");
 	return aws_client_free(c);
+}
+
+void
+aws_client_set_retry(struct aws_client *c, const struct backoff *b, long timeout_ms)
+{
+	c->backoff = b;
+	c->timeout_ms = timeout_ms;
 }
 
 struct aws_client *
@@ -335,6 +347,10 @@ on_start(struct http_req *req, void *arg)
 	long long now = (long long)time(NULL);
 	char target[256];
 
+	if (!c->src.get)                /* AssumeRoleWithWebIdentity */
+		return http_req_set_header(req, "Content-Type", k->kind == CALL_QUERY
+		                           ? "application/x-www-form-urlencoded; charset=utf-8"
+		                           : "application/x-amz-json-1.1");
 	if (c->src.get(c->src.ctx, now, &creds, &k->gen) < 0) {
 		k->need_creds = 1;
 		return -EKEYEXPIRED;
@@ -357,9 +373,11 @@ static const char *const throttling_codes[] = {
 	"LimitExceededException", "RequestThrottled", "SlowDown", "PriorRequestNotComplete",
 	"EC2ThrottledException", NULL
 };
+/* IDPCommunicationError: STS could not reach a web identity provider */
 static const char *const transient_codes[] = {
 	"RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete",
-	"InternalServiceException", "InternalFailure", "ServiceUnavailable", NULL
+	"InternalServiceException", "InternalFailure", "ServiceUnavailable",
+	"IDPCommunicationError", NULL
 };
 
 static int
@@ -504,7 +522,7 @@ on_retry(const struct http_resp *resp, void *arg)
 	if (resp->status >= 200 && resp->status < 300)
 		return -1;
 	if (resp->transport_error) {
-		if (!aws_retry_again(0, ++k->failures, resp->attempts))
+		if (!backoff_again(k->c->backoff, 0, (unsigned)++k->failures, resp->attempts))
 			return -1;
 		cost = strstr(resp->error ? resp->error : "", "imed out") ? AWS_TIMEOUT_RETRY_COST
 		                                                          : AWS_RETRY_COST;
@@ -518,8 +536,8 @@ on_retry(const struct http_resp *resp, void *arg)
 			http_resp_throttled(resp);
 		if (!throttled && !aws_error_is_transient(resp->status, code))
 			return -1;
-		if (!aws_retry_again(throttled, throttled ? k->failures : ++k->failures,
-		                     resp->attempts))
+		if (!backoff_again(k->c->backoff, throttled,
+		                   (unsigned)(throttled ? k->failures : ++k->failures), resp->attempts))
 			return -1;
 		cost = AWS_RETRY_COST;
 	}
@@ -527,7 +545,7 @@ on_retry(const struct http_resp *resp, void *arg)
 		return -1;
 	k->c->quota -= cost;
 	k->quota_taken += cost;
-	return backoff_delay(&aws_backoff, resp->attempts);
+	return backoff_delay(k->c->backoff, resp->attempts);
 }
 
 static void call_submit(struct call *k);
@@ -536,7 +554,7 @@ static void
 call_free(struct call *k)
 {
 	free(k->op);
-	free(k->body);
+	str_wipe_free(k->body);         /* a query may hold a web identity token */
 	free(k);
 }
 
@@ -566,7 +584,7 @@ on_creds_ready(int r, const char *why, void *arg)
 static int
 wait_creds(struct call *k)
 {
-	if (k->waits >= AWS_MAX_CRED_WAITS)
+	if (k->waits >= AWS_MAX_CRED_WAITS || !k->c->src.wait)
 		return 0;
 	k->waits++;
 	k->c->src.wait(k->c->src.ctx, on_creds_ready, k);
@@ -613,7 +631,7 @@ on_done(const struct http_resp *resp, void *arg)
 		aws_parse_error(resp->status, resp->body, http_resp_header(resp, "X-Amzn-ErrorType"),
 		                code, sizeof(code), message, sizeof(message));
 		/* credentials refused as expired: one refresh, one retry */
-		if (aws_error_is_expired_creds(code) && !k->refresh_retried) {
+		if (aws_error_is_expired_creds(code) && !k->refresh_retried && k->c->src.expired) {
 			k->refresh_retried = 1;
 			k->c->src.expired(k->c->src.ctx, k->gen);
 			if (wait_creds(k))
@@ -621,8 +639,12 @@ on_done(const struct http_resp *resp, void *arg)
 		}
 		res.code = code;
 		res.message = message[0] ? message : "no message";
+		if (k->kind == CALL_QUERY) {
+			res.body = resp->body;
+			res.body_len = resp->body_len;
+		}
 		/* the retry hook saw every attempt but the last */
-		if (resp->attempts >= AWS_MAX_ATTEMPTS_THROTTLED && aws_error_is_throttling(code))
+		if (resp->attempts >= k->c->backoff->max_attempts && aws_error_is_throttling(code))
 			http_resp_throttled(resp);
 	}
 	/* a success gives back the retry cost, as the standard mode does */
@@ -644,7 +666,7 @@ call_submit(struct call *k)
 	struct http_req *req;
 	unsigned gen;
 
-	if (c->src.get(c->src.ctx, (long long)time(NULL), &creds, &gen) < 0) {
+	if (c->src.get && c->src.get(c->src.ctx, (long long)time(NULL), &creds, &gen) < 0) {
 		if (!wait_creds(k))
 			call_fail(k, "CredentialsError", "no usable AWS credentials", 0);
 		return;
@@ -661,8 +683,8 @@ call_submit(struct call *k)
 	if (k->urgent)
 		http_req_urgent(req);
 	http_req_hooks(req, on_start, on_retry, k);
-	http_req_max_attempts(req, aws_backoff.max_attempts);
-	http_req_timeout(req, 60000);
+	http_req_max_attempts(req, c->backoff->max_attempts);
+	http_req_timeout(req, c->timeout_ms);
 	if (http_submit(c->pool, req, on_done, k) < 0)
 		call_fail(k, "ClientError", "shutting down", 1);
 }

@@ -31,8 +31,7 @@ awsauth__fetch_free(struct fetch *f)
 	awsauth_creds_clear(&f->base);
 	awsauth__plan_clear(&f->plan);
 	buf_wipe(&f->output);
-	free(f->sts_host);
-	free(f->sts_path);
+	aws_client_free(f->sts);
 	free(f);
 }
 

@@ -1,19 +1,18 @@
 /* awssts — STS AssumeRole (signed with the credentials of the step
  * before) and AssumeRoleWithWebIdentity (unsigned, with the token file
- * read afresh each time), query protocol.  See include/awsauth_int.h. */
+ * read afresh each time), sent through aws_client's query-protocol path
+ * (aws_call_query()) with STS's own retry budget.  See
+ * include/awsauth_int.h. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include <uv.h>
-
 #include "aws.h"
 #include "awsauth.h"
 #include "awsauth_int.h"
 #include "backoff.h"
-#include "http.h"
 #include "util.h"
 #include "wf.h"
 
@@ -22,50 +21,40 @@ const struct backoff awsauth_sts_backoff = {
 	.max_attempts = 3, .max_failures = 3, .base_ms = 1000, .cap_ms = 20000,
 };
 
+/* AssumeRole is signed with the credentials of the step before, which do
+ * not change while the call lasts and are never refreshed under it. */
 static int
-sts_sign(struct http_req *req, void *arg)
+base_get(void *ctx, long long now, struct aws_creds *out, unsigned *gen)
 {
-	struct fetch *f = arg;
-	struct aws_creds creds = { f->base.access_key, f->base.secret_key, f->base.session_token };
+	struct fetch *f = ctx;
 
-	if (f->sts_action != 1)
-		return 0;               /* web identity is not signed */
-	return aws_sign_post(req, f->sts_host, f->sts_path, f->w->aws_region, "sts", &creds,
-	                     "application/x-www-form-urlencoded; charset=utf-8", NULL,
-	                     (long long)time(NULL));
-}
-
-static long
-sts_retry(const struct http_resp *resp, void *arg)
-{
-	(void)arg;
-	if (!resp->transport_error && resp->status < 500 &&
-	    !strstr(resp->body, "<Code>Throttling</Code>") &&
-	    !strstr(resp->body, "<Code>IDPCommunicationError</Code>"))
-		return -1;
-	if (!backoff_again(&awsauth_sts_backoff, 0, resp->attempts, resp->attempts))
-		return -1;
-	return backoff_delay(&awsauth_sts_backoff, resp->attempts);
+	(void)now;
+	out->access_key = f->base.access_key;
+	out->secret_key = f->base.secret_key;
+	out->session_token = f->base.session_token;
+	*gen = 1;
+	return 0;
 }
 
 static void
-on_sts(const struct http_resp *resp, void *arg)
+on_sts(const struct aws_result *res, void *arg)
 {
 	struct fetch *f = arg;
 	const char *what = f->sts_action == 1 ? "AssumeRole" : "AssumeRoleWithWebIdentity";
 	char *ak = NULL, *sk = NULL, *tok = NULL, *exp = NULL, why[1200];
 	int r;
 
-	if (resp->status == 200) {
-		ak = str_xml_leaf(resp->body, "AccessKeyId");
-		sk = str_xml_leaf(resp->body, "SecretAccessKey");
-		tok = str_xml_leaf(resp->body, "SessionToken");
-		exp = str_xml_leaf(resp->body, "Expiration");
+	f->sts = aws_client_free(f->sts);   /* nothing of it is used after this */
+	if (res->ok) {
+		ak = str_xml_leaf(res->body, "AccessKeyId");
+		sk = str_xml_leaf(res->body, "SecretAccessKey");
+		tok = str_xml_leaf(res->body, "SessionToken");
+		exp = str_xml_leaf(res->body, "Expiration");
 	}
 	if (ak && sk && tok && *ak && *sk && *tok && exp && time_parse_iso8601(exp) > 0) {
 		awsauth_creds_clear(f->ret);
-		r = awsauth__take(f->ret, ak, sk, tok, f->sts_action == 1 ? "assumed role (STS AssumeRole)"
-		                                                : "web identity (STS)");
+		r = awsauth__take(f->ret, ak, sk, tok, f->sts_action == 1
+		                  ? "assumed role (STS AssumeRole)" : "web identity (STS)");
 		f->ret->expires = time_parse_iso8601(exp);
 		free(ak);
 		free(exp);
@@ -81,14 +70,19 @@ on_sts(const struct http_resp *resp, void *arg)
 	free(exp);
 	str_wipe_free(sk);
 	str_wipe_free(tok);
+	if (res->cancelled && !res->status && str_eq(res->code, "ClientError")) {
+		awsauth__fetch_end(f, -ECANCELED, res->message);        /* never sent */
+		return;
+	}
 	{
-		char *code = str_xml_leaf(resp->body, "Code"), *msg = str_xml_leaf(resp->body, "Message");
+		char *code = res->status ? str_xml_leaf(res->body, "Code") : NULL;
+		char *msg = res->status ? str_xml_leaf(res->body, "Message") : NULL;
 
 		snprintf(why, sizeof(why), "STS %s%s%s failed: %s%s%s", what,
 		         f->sts_action == 1 ? " " : "",
 		         f->sts_action == 1 ? f->plan.roles[f->role_i - 1].arn : "",
-		         resp->transport_error ? (resp->error ? resp->error : "no reply")
-		                               : code ? code : "malformed reply",
+		         !res->status ? (res->message ? res->message : "no reply")
+		                      : code ? code : "malformed reply",
 		         msg ? ": " : "", msg ? msg : "");
 		free(code);
 		free(msg);
@@ -135,22 +129,25 @@ awsauth_assume_role_form(const char *arn, const char *session, const char *exter
 void
 awsauth__sts_call(struct fetch *f, int action)
 {
+	static const struct aws_creds_source none = {0};
+	struct aws_creds_source base = { .get = base_get, .ctx = f };
 	char *url = aws_endpoint_url("STS", f->w->aws_region, NULL);
 	struct gm_err err = {{0}};
-	struct http_req *req = NULL;
 	struct buf body = {0};
 	char sess[64], tokbuf[8192];
 	int e = 0;
 
 	f->sts_action = action;
-	free(f->sts_host);
-	free(f->sts_path);
-	f->sts_host = f->sts_path = NULL;
-	if (!url || aws_url_parts(url, &f->sts_host, &f->sts_path, &err) < 0) {
-		free(url);
+	f->sts = aws_client_free(f->sts);
+	if (url)
+		f->sts = aws_client_new(f->pool, "sts", "", f->w->aws_region, url,
+		                        action == 1 ? &base : &none, &err);
+	free(url);
+	if (!f->sts) {
 		awsauth__fetch_end(f, -EINVAL, err.msg[0] ? err.msg : "no STS endpoint for the region");
 		return;
 	}
+	aws_client_set_retry(f->sts, &awsauth_sts_backoff, 10000);
 	if (action == 1) {
 		const struct role *ro = &f->plan.roles[f->role_i++];
 		char *form = awsauth_assume_role_form(ro->arn, ro->session, ro->external_id,
@@ -164,7 +161,6 @@ awsauth__sts_call(struct fetch *f, int action)
 		size_t n;
 
 		if (!fp) {
-			free(url);
 			awsauth__fetch_end(f, -errno, "cannot read AWS_WEB_IDENTITY_TOKEN_FILE");
 			return;
 		}
@@ -183,20 +179,12 @@ awsauth__sts_call(struct fetch *f, int action)
 		e |= form_add(&body, "WebIdentityToken", tokbuf);
 		explicit_bzero(tokbuf, sizeof(tokbuf));
 	}
-	if (e || !(req = http_req_new("POST", url)) ||
-	    http_req_header(req, "Content-Type", "application/x-www-form-urlencoded; charset=utf-8") < 0 ||
-	    http_req_body(req, body.data, body.len) < 0) {
-		free(url);
+	if (e) {
 		buf_wipe(&body);
-		http_req_free(req);
 		awsauth__fetch_end(f, -ENOMEM, "out of memory");
 		return;
 	}
-	free(url);
+	/* the fetch ends in on_sts, which runs exactly once */
+	aws_call_query(f->sts, body.data, on_sts, f);
 	buf_wipe(&body);
-	http_req_hooks(req, sts_sign, sts_retry, f);
-	http_req_max_attempts(req, awsauth_sts_backoff.max_attempts);
-	http_req_timeout(req, 10000);
-	if (http_submit(f->pool, req, on_sts, f) < 0)
-		awsauth__fetch_end(f, -ECANCELED, "shutting down");
 }
