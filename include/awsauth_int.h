@@ -88,7 +88,8 @@ struct fetch {
 	uv_pipe_t out;
 	uv_timer_t timer;
 	struct buf output;
-	int handles, exited, eof, timed_out;
+	int handles, exited, timed_out;
+	struct join ended;              /* the process's exit and its output's end */
 	int64_t exit_status;
 	int term_signal;
 	struct fetch **slot;            /* cleared when the fetch ends */

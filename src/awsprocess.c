@@ -89,13 +89,12 @@ process_handle_closed(uv_handle_t *h)
 		awsauth__fetch_free(f);
 }
 
+/* Runs once the process exited and its output ended, in either order. */
 static void
 process_settle(struct fetch *f)
 {
 	char why[1400];
 
-	if (!f->exited || !f->eof)
-		return;
 	if (!uv_is_closing((uv_handle_t *)&f->timer))
 		uv_close((uv_handle_t *)&f->timer, process_handle_closed);
 	if (f->timed_out)
@@ -135,7 +134,8 @@ on_process_exit(uv_process_t *p, int64_t status, int sig)
 	f->exit_status = status;
 	f->term_signal = sig;
 	uv_close((uv_handle_t *)p, process_handle_closed);
-	process_settle(f);
+	if (join_done(&f->ended))
+		process_settle(f);
 }
 
 static void
@@ -162,9 +162,9 @@ on_process_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 		return;
 	}
 	if (n < 0) {
-		f->eof = 1;
 		uv_close((uv_handle_t *)s, process_handle_closed);
-		process_settle(f);
+		if (join_done(&f->ended))
+			process_settle(f);
 	}
 }
 
@@ -221,6 +221,7 @@ awsauth__start_process(struct fetch *f)
 		awsauth__fetch_end(f, -ENOEXEC, why);
 		return;
 	}
+	join_add(&f->ended, 2);         /* the exit and the end of the output */
 	uv_timer_init(f->loop, &f->timer);
 	f->timer.data = f;
 	f->handles++;
