@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+struct backoff;
 struct cJSON;
 struct http_pool;
 struct http_req;
@@ -45,7 +46,8 @@ struct aws_result {
 	const char *request_id;         /* x-amzn-RequestId, or NULL */
 	const struct cJSON *json;       /* parsed body on success; borrowed */
 	const char *body;               /* aws_call_query(), aws_get_object(): the raw
-	                                 * body on success (NUL-terminated); borrowed */
+	                                 * body on success (NUL-terminated), and for
+	                                 * aws_call_query() of an error reply; borrowed */
 	size_t body_len;
 	unsigned attempts;
 	int cancelled;
@@ -62,6 +64,18 @@ char *aws_endpoint_for_opts(const char *service, const char *region, int fips, i
  * AWS_USE_DUALSTACK_ENDPOINT, as the AWS CLI reads them. */
 char *aws_endpoint_for(const char *service, const char *region);
 
+/* The one endpoint resolver: the URL a call to a service goes to,
+ * malloc'd (NULL for a malformed region or without memory).  In the order
+ * of the AWS SDKs: configured when it is set (a URL the workflow file
+ * gives, such as awsConfig.endPointURL for Glue; may be NULL), then
+ * AWS_ENDPOINT_URL_<SERVICE>, where SERVICE is service_id upper-cased with
+ * spaces as underscores ("Secrets Manager": AWS_ENDPOINT_URL_SECRETS_MANAGER),
+ * then AWS_ENDPOINT_URL, then the region's endpoint by aws_endpoint_for(),
+ * whose host name starts with the id in lower case without spaces.
+ * service_id is the SDK's: "Glue", "STS", "S3", "SSM", "Secrets Manager".
+ * Empty variables count as unset. */
+char *aws_endpoint_url(const char *service_id, const char *region, const char *configured);
+
 /* Host as SigV4 signs it (lower case, ":port" only when not the scheme's
  * default) and the path of url; both malloc'd.  -EINVAL on a bad URL. */
 int aws_url_parts(const char *url, char **ret_host, char **ret_path, struct gm_err *err);
@@ -74,14 +88,20 @@ int aws_sign_post(struct http_req *req, const char *host, const char *path, cons
                   const char *service, const struct aws_creds *creds, const char *content_type,
                   const char *target, long long epoch);
 
-/* endpoint_url NULL means the service's regional endpoint.  The source is
- * copied (its ctx must outlive the client).  target_prefix is "AWSGlue"
+/* endpoint_url is the configured URL of aws_endpoint_url(); NULL means
+ * the environment's or else the service's regional endpoint.  The source is
+ * copied (its ctx must outlive the client); with src NULL the client sends
+ * its requests unsigned (STS AssumeRoleWithWebIdentity); a source without
+ * wait and expired is never refreshed.  target_prefix is "AWSGlue"
  * for Glue, "secretsmanager" for Secrets Manager. */
 struct aws_client *aws_client_new(struct http_pool *pool, const char *service,
                                   const char *target_prefix, const char *region,
                                   const char *endpoint_url, const struct aws_creds_source *src,
                                   struct gm_err *err);
 struct aws_client *aws_client_free(struct aws_client *c);
+/* The client's retry budget (b must outlive it) and the time limit of a
+ * request, instead of aws_backoff and 60 s (STS as awsauth calls it). */
+void aws_client_set_retry(struct aws_client *c, const struct backoff *b, long timeout_ms);
 
 /* Calls op with input (takes ownership; NULL sends {}).  The callback runs
  * exactly once, also on failure to submit (then before returning). */
@@ -113,6 +133,9 @@ int aws_error_is_throttling(const char *code);
  * AWS_MAX_ATTEMPTS_THROTTLED attempts of any kind end it. */
 #define AWS_MAX_ATTEMPTS 3
 #define AWS_MAX_ATTEMPTS_THROTTLED 8
+/* That budget as backoff.h's policy, with AWS's delays (full jitter,
+ * 1 s doubling, capped at 20 s). */
+extern const struct backoff aws_backoff;
 
 /* Whether a call is tried again after a retryable failed attempt:
  * throttled says whether that attempt was throttled, failures counts the

@@ -65,6 +65,12 @@ void awsauth_free(struct awsauth *a);
 char *awsauth_assume_role_form(const char *arn, const char *session, const char *external_id,
                                const char *source_identity, int duration_s);
 
+/* The retry budget of STS AssumeRole and AssumeRoleWithWebIdentity
+ * (backoff.h): transport errors, 5xx, Throttling and IDPCommunicationError
+ * are retried, 3 attempts in all. */
+struct backoff;
+extern const struct backoff awsauth_sts_backoff;
+
 /* Wipes and frees the members. */
 void awsauth_creds_clear(struct awsauth_creds *c);
 

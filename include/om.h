@@ -18,6 +18,11 @@ struct om_result {
 
 typedef void (*om_done_cb)(const struct om_result *res, void *arg);
 
+/* The retry budget of a call (backoff.h): transport errors, 429 and
+ * 502/503/504 are retried, 3 attempts in all. */
+struct backoff;
+extern const struct backoff om_backoff;
+
 /* base is hostPort, e.g. "http://localhost:8585/api".  The JWT is copied
  * and never printed. */
 struct om_client *om_client_new(struct http_pool *pool, const char *base, const char *jwt);

@@ -14,7 +14,8 @@
  * awsauth.h without the workflow's awsConfig (environment, profile,
  * container, instance metadata), in AWS_REGION / AWS_DEFAULT_REGION or
  * the awsConfig region; AWS_ENDPOINT_URL_SECRETS_MANAGER and
- * AWS_ENDPOINT_URL_SSM override the endpoints. */
+ * AWS_ENDPOINT_URL_SSM, then AWS_ENDPOINT_URL, override the endpoints
+ * (aws_endpoint_url()). */
 #ifndef GLUEMETAD_SECRETS_H
 #define GLUEMETAD_SECRETS_H
 

@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 
 #include "aws.h"
+#include "backoff.h"
 #include "http.h"
 #include "sigv4.h"
 #include "util.h"
@@ -23,7 +24,9 @@
 struct aws_client {
 	struct http_pool *pool;
 	char *service, *target_prefix, *region, *url, *host, *path;
-	struct aws_creds_source src;
+	struct aws_creds_source src;    /* get NULL: requests go unsigned */
+	const struct backoff *backoff;
+	long timeout_ms;
 	int quota;
 	long long skew_s;               /* the service's clock minus ours */
 };
@@ -102,6 +105,53 @@ aws_endpoint_for(const char *service, const char *region)
 	                             env_flag("AWS_USE_DUALSTACK_ENDPOINT"));
 }
 
+/* The SDK service ids of the services we call, by signing name, where the
+ * two differ by more than case (botocore's serviceId). */
+static const struct service_name {
+	const char *signing, *id;
+} service_names[] = {
+	{ "secretsmanager", "Secrets Manager" },
+};
+
+/* The endpoint variable of a service id: "AWS_ENDPOINT_URL_" and the id
+ * upper-cased with spaces as underscores, as the SDKs derive it. */
+static void
+endpoint_var(const char *service_id, char *out, size_t n)
+{
+	size_t i, k = (size_t)snprintf(out, n, "AWS_ENDPOINT_URL_");
+
+	for (i = 0; service_id[i] && k + 1 < n; i++, k++)
+		out[k] = service_id[i] == ' ' ? '_'
+		         : (service_id[i] >= 'a' && service_id[i] <= 'z')
+		         ? (char)(service_id[i] - 'a' + 'A') : service_id[i];
+	out[k < n ? k : n - 1] = '\0';
+}
+
+char *
+aws_endpoint_url(const char *service_id, const char *region, const char *configured)
+{
+	char var[96], prefix[64];
+	const char *v;
+	size_t i, k = 0;
+
+	if (configured && *configured)
+		return strdup(configured);
+	endpoint_var(service_id, var, sizeof(var));
+	v = getenv(var);
+	if (!v || !*v)
+		v = getenv("AWS_ENDPOINT_URL");
+	if (v && *v)
+		return strdup(v);
+	/* the host name prefix: the id in lower case without spaces
+	 * ("Secrets Manager" is secretsmanager.REGION.amazonaws.com) */
+	for (i = 0; service_id[i] && k + 1 < sizeof(prefix); i++)
+		if (service_id[i] != ' ')
+			prefix[k++] = (service_id[i] >= 'A' && service_id[i] <= 'Z')
+			              ? (char)(service_id[i] - 'A' + 'a') : service_id[i];
+	prefix[k] = '\0';
+	return aws_endpoint_for(prefix, region);
+}
+
 /* Host as SigV4 signs it and curl sends it: lower case, the port only
  * when it is not the scheme's default. */
 int
@@ -154,12 +204,17 @@ aws_client_new(struct http_pool *pool, const char *service, const char *target_p
                struct gm_err *err)
 {
 	struct aws_client *c = calloc(1, sizeof(*c));
+	const char *id = service;
+	size_t i;
 
 	if (!c)
 		goto oom;
 	c->pool = pool;
 	c->quota = AWS_RETRY_QUOTA;
-	c->url = endpoint_url ? strdup(endpoint_url) : aws_endpoint_for(service, region);
+	for (i = 0; i < sizeof(service_names) / sizeof(*service_names); i++)
+		if (strcmp(service, service_names[i].signing) == 0)
+			id = service_names[i].id;
+	c->url = aws_endpoint_url(id, region, endpoint_url);
 	if (!c->url) {
 		gm_err_set(err, "'%s' is not a valid AWS region name", region);
 		return aws_client_free(c);
@@ -169,11 +224,21 @@ aws_client_new(struct http_pool *pool, const char *service, const char *target_p
 	if (!(c->service = strdup(service)) || !(c->target_prefix = strdup(target_prefix)) ||
 	    !(c->region = strdup(region)))
 		goto oom;
-	c->src = *src;
+	if (src)
+		c->src = *src;
+	c->backoff = &aws_backoff;
+	c->timeout_ms = 60000;
 	return c;
 oom:
 	gm_err_set(err, "out of memory");
 	return aws_client_free(c);
+}
+
+void
+aws_client_set_retry(struct aws_client *c, const struct backoff *b, long timeout_ms)
+{
+	c->backoff = b;
+	c->timeout_ms = timeout_ms;
 }
 
 struct aws_client *
@@ -282,6 +347,10 @@ on_start(struct http_req *req, void *arg)
 	long long now = (long long)time(NULL);
 	char target[256];
 
+	if (!c->src.get)                /* AssumeRoleWithWebIdentity */
+		return http_req_set_header(req, "Content-Type", k->kind == CALL_QUERY
+		                           ? "application/x-www-form-urlencoded; charset=utf-8"
+		                           : "application/x-amz-json-1.1");
 	if (c->src.get(c->src.ctx, now, &creds, &k->gen) < 0) {
 		k->need_creds = 1;
 		return -EKEYEXPIRED;
@@ -304,9 +373,11 @@ static const char *const throttling_codes[] = {
 	"LimitExceededException", "RequestThrottled", "SlowDown", "PriorRequestNotComplete",
 	"EC2ThrottledException", NULL
 };
+/* IDPCommunicationError: STS could not reach a web identity provider */
 static const char *const transient_codes[] = {
 	"RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete",
-	"InternalServiceException", "InternalFailure", "ServiceUnavailable", NULL
+	"InternalServiceException", "InternalFailure", "ServiceUnavailable",
+	"IDPCommunicationError", NULL
 };
 
 static int
@@ -427,12 +498,18 @@ adjust_skew(struct call *k, const struct http_resp *resp, const char *code, cons
 	return 1;
 }
 
+/* AWS's standard retry mode: delay = random(0,1) * min(2^(attempt-1) s,
+ * 20 s) */
+const struct backoff aws_backoff = {
+	.max_attempts = AWS_MAX_ATTEMPTS_THROTTLED, .max_failures = AWS_MAX_ATTEMPTS,
+	.base_ms = 1000, .cap_ms = AWS_MAX_BACKOFF_MS,
+};
+
 int
 aws_retry_again(int throttled, int failures, int attempts)
 {
-	if (attempts >= AWS_MAX_ATTEMPTS_THROTTLED)
-		return 0;
-	return throttled || failures < AWS_MAX_ATTEMPTS;
+	return backoff_again(&aws_backoff, throttled, failures < 0 ? 0 : (unsigned)failures,
+	                     attempts < 0 ? 0 : (unsigned)attempts);
 }
 
 static long
@@ -441,13 +518,11 @@ on_retry(const struct http_resp *resp, void *arg)
 	struct call *k = arg;
 	char code[128], msg[256];
 	int cost, throttled;
-	double jitter;
-	long cap;
 
 	if (resp->status >= 200 && resp->status < 300)
 		return -1;
 	if (resp->transport_error) {
-		if (!aws_retry_again(0, ++k->failures, resp->attempts))
+		if (!backoff_again(k->c->backoff, 0, (unsigned)++k->failures, resp->attempts))
 			return -1;
 		cost = strstr(resp->error ? resp->error : "", "imed out") ? AWS_TIMEOUT_RETRY_COST
 		                                                          : AWS_RETRY_COST;
@@ -461,8 +536,8 @@ on_retry(const struct http_resp *resp, void *arg)
 			http_resp_throttled(resp);
 		if (!throttled && !aws_error_is_transient(resp->status, code))
 			return -1;
-		if (!aws_retry_again(throttled, throttled ? k->failures : ++k->failures,
-		                     resp->attempts))
+		if (!backoff_again(k->c->backoff, throttled,
+		                   (unsigned)(throttled ? k->failures : ++k->failures), resp->attempts))
 			return -1;
 		cost = AWS_RETRY_COST;
 	}
@@ -470,12 +545,7 @@ on_retry(const struct http_resp *resp, void *arg)
 		return -1;
 	k->c->quota -= cost;
 	k->quota_taken += cost;
-	/* delay = random(0,1) * min(2^(attempt-1) s, 20 s), AWS's full jitter */
-	cap = 1000L << (resp->attempts - 1 < 10 ? resp->attempts - 1 : 10);
-	if (cap > AWS_MAX_BACKOFF_MS)
-		cap = AWS_MAX_BACKOFF_MS;
-	jitter = (double)(rand_u64() >> 11) / (double)(1ULL << 53);
-	return (long)(jitter * (double)cap);
+	return backoff_delay(k->c->backoff, resp->attempts);
 }
 
 static void call_submit(struct call *k);
@@ -484,7 +554,7 @@ static void
 call_free(struct call *k)
 {
 	free(k->op);
-	free(k->body);
+	str_wipe_free(k->body);         /* a query may hold a web identity token */
 	free(k);
 }
 
@@ -514,7 +584,7 @@ on_creds_ready(int r, const char *why, void *arg)
 static int
 wait_creds(struct call *k)
 {
-	if (k->waits >= AWS_MAX_CRED_WAITS)
+	if (k->waits >= AWS_MAX_CRED_WAITS || !k->c->src.wait)
 		return 0;
 	k->waits++;
 	k->c->src.wait(k->c->src.ctx, on_creds_ready, k);
@@ -561,7 +631,7 @@ on_done(const struct http_resp *resp, void *arg)
 		aws_parse_error(resp->status, resp->body, http_resp_header(resp, "X-Amzn-ErrorType"),
 		                code, sizeof(code), message, sizeof(message));
 		/* credentials refused as expired: one refresh, one retry */
-		if (aws_error_is_expired_creds(code) && !k->refresh_retried) {
+		if (aws_error_is_expired_creds(code) && !k->refresh_retried && k->c->src.expired) {
 			k->refresh_retried = 1;
 			k->c->src.expired(k->c->src.ctx, k->gen);
 			if (wait_creds(k))
@@ -569,8 +639,12 @@ on_done(const struct http_resp *resp, void *arg)
 		}
 		res.code = code;
 		res.message = message[0] ? message : "no message";
+		if (k->kind == CALL_QUERY) {
+			res.body = resp->body;
+			res.body_len = resp->body_len;
+		}
 		/* the retry hook saw every attempt but the last */
-		if (resp->attempts >= AWS_MAX_ATTEMPTS_THROTTLED && aws_error_is_throttling(code))
+		if (resp->attempts >= k->c->backoff->max_attempts && aws_error_is_throttling(code))
 			http_resp_throttled(resp);
 	}
 	/* a success gives back the retry cost, as the standard mode does */
@@ -592,7 +666,7 @@ call_submit(struct call *k)
 	struct http_req *req;
 	unsigned gen;
 
-	if (c->src.get(c->src.ctx, (long long)time(NULL), &creds, &gen) < 0) {
+	if (c->src.get && c->src.get(c->src.ctx, (long long)time(NULL), &creds, &gen) < 0) {
 		if (!wait_creds(k))
 			call_fail(k, "CredentialsError", "no usable AWS credentials", 0);
 		return;
@@ -609,8 +683,8 @@ call_submit(struct call *k)
 	if (k->urgent)
 		http_req_urgent(req);
 	http_req_hooks(req, on_start, on_retry, k);
-	http_req_max_attempts(req, AWS_MAX_ATTEMPTS_THROTTLED);
-	http_req_timeout(req, 60000);
+	http_req_max_attempts(req, c->backoff->max_attempts);
+	http_req_timeout(req, c->timeout_ms);
 	if (http_submit(c->pool, req, on_done, k) < 0)
 		call_fail(k, "ClientError", "shutting down", 1);
 }

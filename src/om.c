@@ -6,11 +6,18 @@
 
 #include <cjson/cJSON.h>
 
+#include "backoff.h"
 #include "http.h"
 #include "om.h"
 #include "util.h"
 
 #define OM_MAX_ATTEMPTS 3
+
+/* 3 attempts of any kind; delays of up to 0.5 s, 1 s, ... capped at 32 s */
+const struct backoff om_backoff = {
+	.max_attempts = OM_MAX_ATTEMPTS, .max_failures = OM_MAX_ATTEMPTS,
+	.base_ms = 500, .cap_ms = 32000,
+};
 
 struct om_client {
 	struct http_pool *pool;
@@ -57,15 +64,13 @@ om_client_free(struct om_client *c)
 static long
 on_retry(const struct http_resp *resp, void *arg)
 {
-	long cap;
-
 	(void)arg;
-	if (resp->transport_error || resp->status == 429 || resp->status == 502 ||
-	    resp->status == 503 || resp->status == 504) {
-		cap = 500L << (resp->attempts - 1 < 6 ? resp->attempts - 1 : 6);
-		return (long)(rand_u64() % (uint64_t)cap);
-	}
-	return -1;
+	if (!resp->transport_error && resp->status != 429 && resp->status != 502 &&
+	    resp->status != 503 && resp->status != 504)
+		return -1;
+	if (!backoff_again(&om_backoff, 0, resp->attempts, resp->attempts))
+		return -1;
+	return backoff_delay(&om_backoff, resp->attempts);
 }
 
 static void

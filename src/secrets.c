@@ -39,8 +39,8 @@ struct secrets {
 	const struct log_ctx *lg;
 	secrets_done_cb cb;
 	void *arg;
-	unsigned pending;
-	int failed, cancelled, called;
+	struct join join;               /* the credentials wait and the lookups */
+	int failed, cancelled;
 	char why[600];
 };
 
@@ -48,6 +48,12 @@ static char **
 slot(struct wf *w, size_t i)
 {
 	return (char **)((char *)w + fields[i].offset);
+}
+
+static const char *
+value(const struct wf *w, size_t i)
+{
+	return *(const char *const *)((const char *)w + fields[i].offset);
 }
 
 static const char *
@@ -94,7 +100,7 @@ secrets_needed(const struct wf *w)
 	size_t i;
 
 	for (i = 0; i < N_FIELDS; i++) {
-		const char *v = *slot((struct wf *)w, i);
+		const char *v = value(w, i);
 
 		if (credential_name(v) || is_secret_ref(w, v))
 			return 1;
@@ -110,14 +116,12 @@ fail(struct secrets *s, const char *fmt, const char *key, const char *detail)
 	s->failed = 1;
 }
 
+/* Runs once, when the last of the join is done. */
 static void
 settle(struct secrets *s)
 {
 	size_t i;
 
-	if (s->pending || s->called)
-		return;
-	s->called = 1;
 	for (i = 0; i < N_FIELDS && !s->failed; i++)
 		if (s->resolved[i])
 			*slot(&s->copy, i) = s->resolved[i];
@@ -198,8 +202,8 @@ on_value(const struct aws_result *res, void *arg)
 		fail(s, "%s: the secret it names cannot be read (%s)", fields[l->i].key, detail);
 	}
 	free(l);
-	s->pending--;
-	settle(s);
+	if (join_done(&s->join))
+		settle(s);
 }
 
 static void
@@ -207,26 +211,29 @@ on_creds(int r, const char *why, void *arg)
 {
 	struct secrets *s = arg;
 	struct gm_err err = {{0}};
-	const char *ep = getenv(provider_ssm(&s->copy) ? "AWS_ENDPOINT_URL_SSM"
-	                                               : "AWS_ENDPOINT_URL_SECRETS_MANAGER");
 	size_t i;
 
-	s->pending--;
+	/* this wait's count is held while the lookups are submitted, so that
+	 * one that fails at once cannot settle before the others started */
 	if (r < 0) {
 		fail(s, "the secrets manager needs AWS credentials: %s%s", why ? why : "none found", "");
 		if (r == -ECANCELED)
 			s->cancelled = 1;
-		settle(s);
+		if (join_done(&s->join))
+			settle(s);
 		return;
 	}
+	/* no configured URL: aws_endpoint_url() takes AWS_ENDPOINT_URL_SSM or
+	 * _SECRETS_MANAGER, then AWS_ENDPOINT_URL, then the region's */
 	s->client = provider_ssm(&s->copy)
-	            ? aws_client_new(s->pool, "ssm", "AmazonSSM", s->bare.aws_region,
-	                             ep && *ep ? ep : NULL, awsauth_source(s->auth), &err)
+	            ? aws_client_new(s->pool, "ssm", "AmazonSSM", s->bare.aws_region, NULL,
+	                             awsauth_source(s->auth), &err)
 	            : aws_client_new(s->pool, "secretsmanager", "secretsmanager", s->bare.aws_region,
-	                             ep && *ep ? ep : NULL, awsauth_source(s->auth), &err);
+	                             NULL, awsauth_source(s->auth), &err);
 	if (!s->client) {
 		fail(s, "secrets manager: %s%s", err.msg, "");
-		settle(s);
+		if (join_done(&s->join))
+			settle(s);
 		return;
 	}
 	for (i = 0; i < N_FIELDS && !s->failed; i++) {
@@ -245,13 +252,14 @@ on_creds(int r, const char *why, void *arg)
 		}
 		l->s = s;
 		l->i = i;
-		s->pending++;
+		join_add(&s->join, 1);
 		log_debug(s->lg, "%s: reading %s '%s'", fields[i].key,
 		          provider_ssm(&s->copy) ? "SSM parameter" : "secret", v + 7);
 		aws_call(s->client, provider_ssm(&s->copy) ? "GetParameter" : "GetSecretValue", in,
 		         on_value, l);
 	}
-	settle(s);
+	if (join_done(&s->join))
+		settle(s);
 }
 
 struct secrets *
@@ -259,7 +267,7 @@ secrets_resolve(struct http *h, const struct wf *w, const struct log_ctx *lg,
                 secrets_done_cb cb, void *arg)
 {
 	struct secrets *s = calloc(1, sizeof(*s));
-	const char *region;
+	char *region;
 	int remote = 0;
 	size_t i;
 
@@ -271,7 +279,7 @@ secrets_resolve(struct http *h, const struct wf *w, const struct log_ctx *lg,
 	s->lg = lg;
 	s->cb = cb;
 	s->arg = arg;
-	s->pending = 1;                 /* held while we start */
+	join_add(&s->join, 1);          /* held while we start */
 	for (i = 0; i < N_FIELDS; i++) {
 		const char *v = *slot(&s->copy, i), *name = credential_name(v);
 
@@ -291,18 +299,18 @@ secrets_resolve(struct http *h, const struct wf *w, const struct log_ctx *lg,
 		if (!region || !*region)
 			region = getenv("AWS_DEFAULT_REGION");
 		if (region && *region)
-			s->bare.aws_region = (char *)region;
+			s->bare.aws_region = region;
 		s->pool = http_pool_new(h, "secrets", 4, NULL);
 		s->auth = s->pool ? awsauth_new(http_loop(h), s->pool, &s->bare, lg) : NULL;
 		if (!s->auth) {
 			fail(s, "%s%s", "out of memory", "");
 		} else {
-			s->pending++;
+			join_add(&s->join, 1);
 			awsauth_wait(s->auth, on_creds, s);
 		}
 	}
-	s->pending--;
-	settle(s);
+	if (join_done(&s->join))
+		settle(s);
 	return s;
 }
 

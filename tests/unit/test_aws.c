@@ -14,6 +14,8 @@
 
 #include "aws.h"
 #include "awsauth.h"
+#include "backoff.h"
+#include "om.h"
 #include "util.h"
 
 static char *
@@ -138,6 +140,63 @@ test_endpoints(void **state)
 	free(e);
 	assert_null(aws_endpoint_for("glue", "eu-west-1a/../x"));
 	assert_null(aws_endpoint_for("glue", ""));
+}
+
+static void
+expect_url(const char *id, const char *region, const char *configured, const char *want)
+{
+	char *e = aws_endpoint_url(id, region, configured);
+
+	assert_non_null(e);
+	assert_string_equal(e, want);
+	free(e);
+}
+
+/* The resolver: a configured URL, then AWS_ENDPOINT_URL_<SERVICE>, then
+ * AWS_ENDPOINT_URL, then the partition's endpoint. */
+static void
+test_endpoint_resolver(void **state)
+{
+	static const char *const vars[] = { "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_STS",
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL_SSM", "AWS_ENDPOINT_URL_S3",
+		"AWS_ENDPOINT_URL_GLUE", "AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT", NULL };
+	size_t i;
+
+	(void)state;
+	for (i = 0; vars[i]; i++)
+		unsetenv(vars[i]);
+	/* partitions, and the host name from the service id */
+	expect_url("STS", "eu-west-1", NULL, "https://sts.eu-west-1.amazonaws.com/");
+	expect_url("Secrets Manager", "cn-north-1", NULL,
+	           "https://secretsmanager.cn-north-1.amazonaws.com.cn/");
+	expect_url("SSM", "us-gov-west-1", NULL, "https://ssm.us-gov-west-1.amazonaws.com/");
+	expect_url("S3", "us-iso-east-1", NULL, "https://s3.us-iso-east-1.c2s.ic.gov/");
+	expect_url("Glue", "eu-west-1", "", "https://glue.eu-west-1.amazonaws.com/");
+	assert_null(aws_endpoint_url("STS", "not a region", NULL));
+	/* the general variable, then the service's own */
+	setenv("AWS_ENDPOINT_URL", "http://private.example/", 1);
+	expect_url("STS", "eu-west-1", NULL, "http://private.example/");
+	expect_url("Secrets Manager", "eu-west-1", NULL, "http://private.example/");
+	expect_url("SSM", "bad region", NULL, "http://private.example/");
+	setenv("AWS_ENDPOINT_URL_STS", "http://sts.example/", 1);
+	setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://sm.example/", 1);
+	setenv("AWS_ENDPOINT_URL_SSM", "", 1);          /* empty: unset */
+	expect_url("STS", "eu-west-1", NULL, "http://sts.example/");
+	expect_url("Secrets Manager", "eu-west-1", NULL, "http://sm.example/");
+	expect_url("SSM", "eu-west-1", NULL, "http://private.example/");
+	expect_url("S3", "eu-west-1", NULL, "http://private.example/");
+	/* the service id upper-cased: "Glue" reads AWS_ENDPOINT_URL_GLUE */
+	setenv("AWS_ENDPOINT_URL_GLUE", "http://glue.example/", 1);
+	expect_url("Glue", "eu-west-1", NULL, "http://glue.example/");
+	/* a configured URL wins over the environment */
+	expect_url("Glue", "eu-west-1", "http://configured.example/", "http://configured.example/");
+	/* FIPS applies to the partition's endpoint only */
+	for (i = 0; vars[i]; i++)
+		unsetenv(vars[i]);
+	setenv("AWS_USE_FIPS_ENDPOINT", "true", 1);
+	expect_url("Secrets Manager", "us-east-1", NULL,
+	           "https://secretsmanager-fips.us-east-1.amazonaws.com/");
+	unsetenv("AWS_USE_FIPS_ENDPOINT");
 }
 
 /* Every region of AWS's partitions.json gets its partition's DNS suffix,
@@ -275,6 +334,54 @@ test_retry_budget(void **state)
 	assert_false(aws_retry_again(0, 3, 5));
 	/* never past 8 attempts, whatever the mix */
 	assert_false(aws_retry_again(0, 2, 8));
+	/* AWS's delays: full jitter below 1 s, 2 s, 4 s ..., never 20 s */
+	assert_int_equal(aws_backoff.max_attempts, 8);
+	assert_int_equal(aws_backoff.max_failures, 3);
+	assert_int_equal(aws_backoff.base_ms, 1000);
+	assert_int_equal(aws_backoff.cap_ms, 20000);
+	/* OpenMetadata: 3 attempts of any kind, below 0.5 s, 1 s ... 32 s */
+	assert_int_equal(om_backoff.max_attempts, 3);
+	assert_int_equal(om_backoff.max_failures, 3);
+	assert_int_equal(om_backoff.base_ms, 500);
+	assert_int_equal(om_backoff.cap_ms, 32000);
+	assert_true(backoff_again(&om_backoff, 0, 2, 2));
+	assert_false(backoff_again(&om_backoff, 0, 3, 3));
+	assert_false(backoff_again(&om_backoff, 1, 0, 3));
+	/* STS: 3 attempts of any kind, below 1 s then 2 s */
+	assert_int_equal(awsauth_sts_backoff.max_attempts, 3);
+	assert_int_equal(awsauth_sts_backoff.max_failures, 3);
+	assert_int_equal(awsauth_sts_backoff.base_ms, 1000);
+	assert_true(backoff_again(&awsauth_sts_backoff, 0, 2, 2));
+	assert_false(backoff_again(&awsauth_sts_backoff, 1, 0, 3));
+}
+
+/* The delays: uniform below min(base * 2^(attempts-1), cap). */
+static void
+test_backoff_delays(void **state)
+{
+	static const struct backoff b = { .max_attempts = 99, .max_failures = 99,
+	                                  .base_ms = 500, .cap_ms = 32000 };
+	unsigned a, i;
+
+	(void)state;
+	for (a = 1; a < 80; a++) {
+		long cap = a > 7 ? 32000 : 500L << (a - 1), top = 0;
+
+		for (i = 0; i < 200; i++) {
+			long d = backoff_delay(&b, a);
+
+			assert_true(d >= 0 && d < cap);
+			if (d > top)
+				top = d;
+		}
+		assert_true(top >= cap / 2);    /* all of the range is used */
+	}
+	for (i = 0; i < 200; i++) {
+		assert_true(backoff_delay(&aws_backoff, 1) < 1000);
+		assert_true(backoff_delay(&aws_backoff, 3) < 4000);
+		assert_true(backoff_delay(&aws_backoff, 7) < 20000);
+		assert_true(backoff_delay(&awsauth_sts_backoff, 2) < 2000);
+	}
 }
 
 int
@@ -285,7 +392,9 @@ main(void)
 		cmocka_unit_test(test_error_fallbacks),
 		cmocka_unit_test(test_retry_classes),
 		cmocka_unit_test(test_retry_budget),
+		cmocka_unit_test(test_backoff_delays),
 		cmocka_unit_test(test_endpoints),
+		cmocka_unit_test(test_endpoint_resolver),
 		cmocka_unit_test(test_partitions),
 		cmocka_unit_test(test_derived_endpoints),
 		cmocka_unit_test(test_iso8601),
