@@ -179,8 +179,6 @@ void run__settle(struct run *r);
  * its callback calls run__om_landed() (first) and run__settle() (last). */
 struct run *run__om_sent(struct run *r);
 void run__om_landed(struct run *r);
-/* The service is there (or was created): the main phase may begin. */
-void run__service_ready(struct run *r);
 
 /* run_list.c */
 void run__list_next(struct run *r);

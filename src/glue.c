@@ -296,6 +296,7 @@ glue_on_batch(const struct aws_result *res, void *arg)
 	int missing;
 
 	glue_status_of(res, &st);
+	/* any name tells whether the reply's two lists are lists */
 	if (res->ok && glue_batch_find(res->json, "", &wf, &missing) < 0)
 		glue_status_fail(&st, GLUE_FAIL_MALFORMED, "malformed reply");
 	if (st.state == GLUE_UNKNOWN) {

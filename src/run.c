@@ -139,8 +139,9 @@ maybe_main(struct run *r)
 		transition(r, PHASE_MAIN);
 }
 
-void
-run__service_ready(struct run *r)
+/* The service is there (or was created): the main phase may begin. */
+static void
+service_ready(struct run *r)
 {
 	r->service_ready = 1;
 	maybe_main(r);
@@ -209,7 +210,7 @@ on_service_put(const struct om_reply *rep, void *arg)
 	if (rep->res->ok) {
 		r->st.sink.records++;
 		log_info(&r->lg, "created pipeline service '%s'", r->wf->service_name);
-		run__service_ready(r);
+		service_ready(r);
 	} else if (!rep->res->cancelled) {
 		run__fatal(r, "cannot create pipeline service '%s': %s", r->wf->service_name,
 		           rep->res->message);
@@ -229,7 +230,7 @@ on_service_get(const struct om_reply *rep, void *arg)
 			run__fatal(r, "pipeline service '%s' exists with serviceType %s, not GluePipeline",
 			           r->wf->service_name, type);
 		else
-			run__service_ready(r);
+			service_ready(r);
 	} else if (rep->res->status == 404) {
 		om_put_service(run__om_sent(r)->om, r->wf->service_name,
 		               r->wf->store_service_connection ? r->wf->connection_config : NULL,
