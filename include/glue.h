@@ -8,6 +8,122 @@
 
 /* ==== operations of the run: workflows, their graphs, their runs ==== */
 
+#include <stddef.h>
+
+struct aws_client;
+struct cJSON;
+
+enum glue_read {
+	GLUE_KNOWN,                     /* read completely; possibly empty */
+	GLUE_UNKNOWN,                   /* not read: nothing may be concluded */
+};
+
+enum glue_fail {
+	GLUE_FAIL_NONE,
+	GLUE_FAIL_CALL,                 /* Glue answered an error, or no answer */
+	GLUE_FAIL_MALFORMED,            /* a 2xx reply that is not what Glue sends */
+	GLUE_FAIL_CANCELLED,            /* the pool was cancelled: say nothing */
+	GLUE_FAIL_NOMEM,
+};
+
+/* How a read went; why and request_id are set when it failed. */
+struct glue_status {
+	enum glue_read state;
+	enum glue_fail fail;
+	char why[1200];                 /* "Code: message (request id ...)" */
+	char request_id[128];           /* "" when Glue gave none */
+};
+
+/* ListWorkflows, page by page: the lister keeps the NextToken and counts
+ * the pages, and is where a page's token is judged. */
+enum glue_page_end {
+	GLUE_PAGE_MORE,                 /* a next page follows */
+	GLUE_PAGE_LAST,                 /* the listing is complete */
+	GLUE_PAGE_REPEATED,             /* the NextToken that asked for this page */
+	GLUE_PAGE_CAPPED,               /* more pages than the lister may read */
+};
+
+struct glue_names {
+	struct glue_status st;
+	enum glue_page_end end;         /* when st.state is GLUE_KNOWN */
+	unsigned page;                  /* 1 for the first */
+	char **names;                   /* non-empty names, n of them */
+	size_t n;
+};
+
+/* The callback takes ownership of page (glue_names_free()); page is NULL
+ * when memory ran out (glue_lister_pages() counts it). */
+typedef void (*glue_names_cb)(struct glue_names *page, void *arg);
+
+struct glue_lister;
+
+/* A lister over c (borrowed) that reads at most max_pages pages. */
+struct glue_lister *glue_lister_new(struct aws_client *c, unsigned max_pages);
+struct glue_lister *glue_lister_free(struct glue_lister *l);
+/* Asks for the first page, or the page after the last GLUE_PAGE_MORE one,
+ * ahead of other queued calls.  cb runs once, also on failure to submit. */
+void glue_lister_next(struct glue_lister *l, glue_names_cb cb, void *arg);
+/* 1 while a page is asked for. */
+int glue_lister_busy(const struct glue_lister *l);
+/* Pages answered (or failed) so far. */
+unsigned glue_lister_pages(const struct glue_lister *l);
+struct glue_names *glue_names_free(struct glue_names *page);
+
+/* Exposed for tests: decodes a ListWorkflows reply that was asked for
+ * with token (NULL for the first page) and is page number page of at most
+ * max_pages.  0, or -ENOMEM; out->st says whether the reply was malformed. */
+int glue_names_decode(const struct cJSON *reply, const char *token, unsigned page,
+                      unsigned max_pages, struct glue_names *out);
+
+/* BatchGetWorkflows of up to 25 names, with the graph; a failed batch, or
+ * a name it neither returned nor called missing, is read alone with
+ * GetWorkflow. */
+struct glue_workflow {
+	void *item;                     /* as given */
+	const char *name;
+	struct glue_status st;
+	/* GLUE_KNOWN: the workflow (borrowed for the callback), or NULL when
+	 * it is gone (MissingWorkflows, EntityNotFoundException). */
+	const struct cJSON *workflow;
+};
+
+struct glue_batch_ops {
+	/* Once per workflow, unless fallback() said 0 for it. */
+	void (*workflow)(const struct glue_workflow *w, void *arg);
+	/* Before workflows are read one by one: n of them, st the failed
+	 * batch's status (NULL when the batch only left them out).  0 drops
+	 * them without answer. */
+	int (*fallback)(size_t n, const struct glue_status *st, void *arg);
+	/* Once, after the last answer. */
+	void (*done)(void *arg);
+};
+
+/* names and items: n each, copied; the names themselves are borrowed
+ * until done().  The callbacks may run before this returns. */
+void glue_get_workflows(struct aws_client *c, const char *const *names, void *const *items,
+                        size_t n, const struct glue_batch_ops *ops, void *arg);
+
+/* Exposed for tests: the workflow of BatchGetWorkflows' reply named name,
+ * NULL when absent; *ret_missing 1 when MissingWorkflows names it.  -EINVAL
+ * for a malformed reply. */
+int glue_batch_find(const struct cJSON *reply, const char *name, const struct cJSON **ret_wf,
+                    int *ret_missing);
+
+/* One page of GetWorkflowRuns (with the graph): runs newest first. */
+struct glue_runs {
+	struct glue_status st;
+	const struct cJSON *runs;       /* an array or NULL; borrowed for the callback */
+	const char *next_token;         /* NULL when none; may be "" */
+};
+
+typedef void (*glue_runs_cb)(const struct glue_runs *page, void *arg);
+
+/* The page of runs of workflow name after token (NULL: the first); at
+ * most max runs.  cb runs once, also on failure to submit. */
+void glue_get_runs(struct aws_client *c, const char *name, const char *token, unsigned max,
+                   glue_runs_cb cb, void *arg);
+/* Exposed for tests: a GetWorkflowRuns reply into out (borrowing from it). */
+void glue_runs_decode(const struct cJSON *reply, struct glue_runs *out);
 
 
 /* ==== operations of enrichment: jobs, tags, connections ==== */

@@ -54,4 +54,22 @@ int memo_carry(const struct memo *from, struct memo *to, const char *prefix);
 /* A fingerprint of text: 32 hex characters of its SHA-256, into out[33]. */
 void memo_fp(const char *text, char out[33]);
 
+/* The key grammar.  What a run wrote about the pipeline whose OpenMetadata
+ * id is id: kind MEMO_STATUS (sub: the status's timestamp), MEMO_USAGE
+ * (sub: the day), MEMO_RUNS (the workflow's LastRun; sub NULL).  With sub
+ * "" the key is the prefix of every key of that kind and pipeline, for
+ * memo_carry().  Into out[n]; 0, or -ENOSPC when it does not fit. */
+#define MEMO_STATUS 's'
+#define MEMO_USAGE 'u'
+#define MEMO_RUNS 'r'
+int memo_key(char kind, const char *id, const char *sub, char *out, size_t n);
+
+/* What OpenMetadata has of a pipeline, as a run keeps it by name:
+ * "sourceHash:id" (a sourceHash is 32 characters).  Into out[n]; 0, or
+ * -EINVAL for a hash of another length or when it does not fit. */
+int memo_pipeline_value(const char *hash, const char *id, char *out, size_t n);
+/* The id of such a value, borrowed from it, and its sourceHash into
+ * ret_hash[33]; NULL (ret_hash untouched) for a malformed value. */
+const char *memo_pipeline_parse(const char *value, char ret_hash[33]);
+
 #endif

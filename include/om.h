@@ -35,6 +35,122 @@ void om_call(struct om_client *c, const char *method, const char *path, struct c
 
 /* ==== the API of the run: service, pipelines, statuses, usage, ingestion pipeline ==== */
 
+#include <stddef.h>
+#include <stdint.h>
+
+/* The reply of one of the run's calls, decoded: res says how it went
+ * (res->ok false with a message for a failed call); the other members are
+ * those of the call that returns them, NULL otherwise, all borrowed for
+ * the callback. */
+struct om_reply {
+	const struct om_result *res;
+	const char *version;            /* om_get_version(): "1.13.2" */
+	int major, minor;               /* of version; -1 when it has none */
+	const char *service_type;       /* om_get_service() */
+	const char *id, *fqn;           /* om_put_pipeline() */
+	const struct cJSON *entity;     /* om_put_pipeline(): the pipeline */
+	const char *name;               /* om_delete_pipeline(): the pipeline's */
+};
+
+typedef void (*om_reply_cb)(const struct om_reply *rep, void *arg);
+
+/* Each call below runs cb exactly once, also when the request cannot be
+ * built or submitted (res->ok false, "out of memory").  Bodies passed in
+ * are taken. */
+
+/* GET /v1/system/version. */
+void om_get_version(struct om_client *c, om_reply_cb cb, void *arg);
+/* The pipeline service named service (404 when there is none).  -EINVAL
+ * without calling cb when service cannot be an OpenMetadata name. */
+int om_get_service(struct om_client *c, const char *service, om_reply_cb cb, void *arg);
+/* Creates (or updates) the GluePipeline service; connection_config
+ * (borrowed) may be NULL for a bare service. */
+void om_put_service(struct om_client *c, const char *service,
+                    const struct cJSON *connection_config, om_reply_cb cb, void *arg);
+/* Creates or updates a pipeline from a CreatePipelineRequest, with
+ * source_hash as its sourceHash. */
+void om_put_pipeline(struct om_client *c, struct cJSON *request, const char *source_hash,
+                     om_reply_cb cb, void *arg);
+/* A JSON patch of the pipeline with id id. */
+void om_patch_pipeline(struct om_client *c, const char *id, struct cJSON *ops, om_reply_cb cb,
+                       void *arg);
+/* Adds or replaces one PipelineStatus of the pipeline fqn. */
+void om_put_pipeline_status(struct om_client *c, const char *fqn, struct cJSON *status,
+                            om_reply_cb cb, void *arg);
+/* A day's usage count ({date, count}) of the pipeline with id id: POST,
+ * which replaces the day's count (PUT would add to it; see OpenMetadata's
+ * UsageResource). */
+void om_post_usage(struct om_client *c, const char *id, struct cJSON *day, om_reply_cb cb,
+                   void *arg);
+/* Asks OpenMetadata to compute the pipelines' usage percentiles of date
+ * ("YYYY-MM-DD"). */
+void om_compute_percentile(struct om_client *c, const char *date, om_reply_cb cb, void *arg);
+/* Soft-deletes (markDeleted) the pipeline with id id, recursively. */
+void om_delete_pipeline(struct om_client *c, const char *id, om_reply_cb cb, void *arg);
+
+/* One step of a run as ingestion pipelines report it. */
+struct om_step {
+	const char *name;               /* "Source", "Sink" */
+	unsigned long records, updated, warnings, errors, filtered;
+};
+
+struct om_ingestion_run {
+	const char *run_id;
+	const char *state;              /* "running", "success", "failed", ... */
+	int64_t start_ms;
+	int64_t end_ms;                 /* with the steps; not for "running" */
+	const struct om_step *steps;
+	size_t n_steps;
+};
+
+/* The pipelineStatus of the ingestion pipeline fqn. */
+void om_put_ingestion_status(struct om_client *c, const char *fqn,
+                             const struct om_ingestion_run *run, om_reply_cb cb, void *arg);
+
+/* The pipelines of a service, page by page: the lister keeps the 'after'
+ * cursor and counts the pages, and is where a page's cursor is judged. */
+#define OM_LIST_PAGE 100
+#define OM_LIST_MAX_PAGES 100000
+
+enum om_page_end {
+	OM_PAGE_MORE,                   /* a next page follows */
+	OM_PAGE_LAST,                   /* the listing is complete */
+	OM_PAGE_REPEATED,               /* the cursor that asked for this page */
+	OM_PAGE_CAPPED,                 /* more than OM_LIST_MAX_PAGES pages */
+};
+
+struct om_pipeline_entry {
+	const char *name, *id;
+	const char *source_hash;        /* NULL when not asked for or absent */
+	int deleted;
+};
+
+struct om_pipelines {
+	const struct om_result *res;    /* res->ok false: failed */
+	int malformed;                  /* a 2xx reply without its data array */
+	struct om_pipeline_entry *v;    /* entries with a name and an id */
+	size_t n;
+	enum om_page_end end;           /* of a page read */
+};
+
+typedef void (*om_pipelines_cb)(const struct om_pipelines *page, void *arg);
+
+struct om_lister;
+
+/* A lister of service's pipelines, with their sourceHash when with_hash. */
+struct om_lister *om_lister_new(struct om_client *c, const char *service, int with_hash);
+struct om_lister *om_lister_free(struct om_lister *l);
+/* Asks for the first page, or the page after the last OM_PAGE_MORE one;
+ * cb runs once, also on failure to submit. */
+void om_lister_next(struct om_lister *l, om_pipelines_cb cb, void *arg);
+
+/* Exposed for tests: decodes a page of GET /v1/pipelines asked for with
+ * cursor (NULL for the first), page number page, into out (entries
+ * borrowed from reply; free out->v).  0, or -ENOMEM. */
+int om_pipelines_decode(const struct cJSON *reply, const char *cursor, unsigned page,
+                        struct om_pipelines *out);
+/* The page's next cursor: paging.after, NULL at the end. */
+const char *om_pipelines_after(const struct cJSON *reply);
 
 
 /* ==== the API of enrichment: tags, classifications, owners, lineage, search ==== */

@@ -1,4 +1,6 @@
 /* glue — see include/glue.h. */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +12,412 @@
 
 /* ==== operations of the run: workflows, their graphs, their runs ==== */
 
+#define GLUE_BATCH 25           /* BatchGetWorkflows Names, ListWorkflows MaxResults */
+
+static const char *
+glue_jstr(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* The status of a call's result; GLUE_KNOWN when it succeeded. */
+static void
+glue_status_of(const struct aws_result *res, struct glue_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (res->request_id)
+		snprintf(st->request_id, sizeof(st->request_id), "%s", res->request_id);
+	if (res->ok)
+		return;
+	st->state = GLUE_UNKNOWN;
+	st->fail = res->cancelled ? GLUE_FAIL_CANCELLED : GLUE_FAIL_CALL;
+	snprintf(st->why, sizeof(st->why), "%s: %s%s%s%s", res->code ? res->code : "error",
+	         res->message ? res->message : "", res->request_id ? " (request id " : "",
+	         res->request_id ? res->request_id : "", res->request_id ? ")" : "");
+}
+
+static void
+glue_status_fail(struct glue_status *st, enum glue_fail fail, const char *why)
+{
+	st->state = GLUE_UNKNOWN;
+	st->fail = fail;
+	snprintf(st->why, sizeof(st->why), "%s", why);
+}
+
+struct glue_lister {
+	struct aws_client *c;
+	unsigned max_pages, pages;
+	char *token;                    /* that asks for the next page */
+	int busy;
+	glue_names_cb cb;
+	void *arg;
+};
+
+struct glue_lister *
+glue_lister_new(struct aws_client *c, unsigned max_pages)
+{
+	struct glue_lister *l = calloc(1, sizeof(*l));
+
+	if (l) {
+		l->c = c;
+		l->max_pages = max_pages;
+	}
+	return l;
+}
+
+struct glue_lister *
+glue_lister_free(struct glue_lister *l)
+{
+	if (l) {
+		free(l->token);
+		free(l);
+	}
+	return NULL;
+}
+
+int
+glue_lister_busy(const struct glue_lister *l)
+{
+	return l && l->busy;
+}
+
+unsigned
+glue_lister_pages(const struct glue_lister *l)
+{
+	return l ? l->pages : 0;
+}
+
+struct glue_names *
+glue_names_free(struct glue_names *page)
+{
+	size_t i;
+
+	if (!page)
+		return NULL;
+	for (i = 0; i < page->n; i++)
+		free(page->names[i]);
+	free(page->names);
+	free(page);
+	return NULL;
+}
+
+int
+glue_names_decode(const cJSON *reply, const char *token, unsigned page, unsigned max_pages,
+                  struct glue_names *out)
+{
+	const cJSON *names = cJSON_GetObjectItemCaseSensitive(reply, "Workflows");
+	const cJSON *tok = cJSON_GetObjectItemCaseSensitive(reply, "NextToken");
+	const cJSON *n;
+
+	out->page = page;
+	if ((names && !cJSON_IsArray(names)) || (tok && !cJSON_IsString(tok) && !cJSON_IsNull(tok))) {
+		glue_status_fail(&out->st, GLUE_FAIL_MALFORMED, "malformed reply");
+		return 0;
+	}
+	out->names = calloc((size_t)cJSON_GetArraySize(names) + 1, sizeof(*out->names));
+	if (!out->names)
+		return -ENOMEM;
+	cJSON_ArrayForEach(n, names) {
+		if (!cJSON_IsString(n) || !*n->valuestring)
+			continue;
+		if (!(out->names[out->n] = strdup(n->valuestring)))
+			return -ENOMEM;
+		out->n++;
+	}
+	if (!cJSON_IsString(tok) || !*tok->valuestring)
+		out->end = GLUE_PAGE_LAST;
+	else if (token && strcmp(token, tok->valuestring) == 0)
+		out->end = GLUE_PAGE_REPEATED;
+	else if (page >= max_pages)
+		out->end = GLUE_PAGE_CAPPED;
+	else
+		out->end = GLUE_PAGE_MORE;
+	return 0;
+}
+
+static void
+glue_on_names(const struct aws_result *res, void *arg)
+{
+	struct glue_lister *l = arg;
+	struct glue_names *page = calloc(1, sizeof(*page));
+	const cJSON *tok = cJSON_GetObjectItemCaseSensitive(res->json, "NextToken");
+	char *next = NULL;
+
+	l->pages++;
+	l->busy = 0;
+	if (!page)
+		goto oom;
+	glue_status_of(res, &page->st);
+	page->page = l->pages;
+	if (res->ok && (glue_names_decode(res->json, l->token, l->pages, l->max_pages, page) < 0 ||
+	                (page->st.state == GLUE_KNOWN && page->end == GLUE_PAGE_MORE &&
+	                 !(next = strdup(tok->valuestring)))))
+		goto oom;
+	if (next) {
+		free(l->token);
+		l->token = next;
+	}
+	l->cb(page, l->arg);
+	return;
+oom:
+	glue_names_free(page);
+	l->cb(NULL, l->arg);
+}
+
+void
+glue_lister_next(struct glue_lister *l, glue_names_cb cb, void *arg)
+{
+	cJSON *in = cJSON_CreateObject();
+
+	l->cb = cb;
+	l->arg = arg;
+	l->busy = 1;
+	if (!in || !cJSON_AddNumberToObject(in, "MaxResults", GLUE_BATCH) ||
+	    (l->token && !cJSON_AddStringToObject(in, "NextToken", l->token))) {
+		cJSON_Delete(in);
+		l->pages++;
+		l->busy = 0;
+		cb(NULL, arg);
+		return;
+	}
+	aws_call_urgent(l->c, "ListWorkflows", in, glue_on_names, l);
+}
+
+struct glue_batch {
+	struct aws_client *c;
+	const char **names;
+	void **items;
+	size_t n;
+	struct glue_batch_ops ops;
+	void *arg;
+	struct join join;               /* GetWorkflow calls of the fallback */
+};
+
+static void
+glue_batch_free(struct glue_batch *b)
+{
+	if (b) {
+		free(b->names);
+		free(b->items);
+		free(b);
+	}
+}
+
+int
+glue_batch_find(const cJSON *reply, const char *name, const cJSON **ret_wf, int *ret_missing)
+{
+	const cJSON *wfs = cJSON_GetObjectItemCaseSensitive(reply, "Workflows");
+	const cJSON *missing = cJSON_GetObjectItemCaseSensitive(reply, "MissingWorkflows");
+	const cJSON *w;
+
+	if ((wfs && !cJSON_IsArray(wfs)) || (missing && !cJSON_IsArray(missing)))
+		return -EINVAL;
+	*ret_wf = NULL;
+	*ret_missing = 0;
+	cJSON_ArrayForEach(w, wfs)
+		if (str_eq(glue_jstr(w, "Name"), name)) {
+			*ret_wf = w;
+			return 0;
+		}
+	cJSON_ArrayForEach(w, missing)
+		if (cJSON_IsString(w) && strcmp(w->valuestring, name) == 0)
+			*ret_missing = 1;
+	return 0;
+}
+
+static void
+glue_batch_settle(struct glue_batch *b)
+{
+	if (join_done(&b->join)) {
+		b->ops.done(b->arg);
+		glue_batch_free(b);
+	}
+}
+
+struct glue_one {
+	struct glue_batch *b;
+	size_t i;
+};
+
+static void
+glue_on_workflow(const struct aws_result *res, void *arg)
+{
+	struct glue_one *o = arg;
+	struct glue_batch *b = o->b;
+	struct glue_workflow w = { .item = b->items[o->i], .name = b->names[o->i] };
+	const cJSON *wf = cJSON_GetObjectItemCaseSensitive(res->json, "Workflow");
+
+	free(o);
+	glue_status_of(res, &w.st);
+	if (res->ok && cJSON_IsObject(wf)) {
+		w.workflow = wf;
+	} else if (res->code && strcmp(res->code, "EntityNotFoundException") == 0) {
+		memset(&w.st, 0, sizeof(w.st));         /* known: it is gone */
+	} else if (res->ok) {
+		glue_status_fail(&w.st, GLUE_FAIL_MALFORMED, "the reply has no Workflow");
+	}
+	b->ops.workflow(&w, b->arg);
+	glue_batch_settle(b);
+}
+
+/* Reads workflow i alone; counted in the batch's join. */
+static void
+glue_get_one(struct glue_batch *b, size_t i)
+{
+	struct glue_one *o = malloc(sizeof(*o));
+	cJSON *in = cJSON_CreateObject();
+
+	join_add(&b->join, 1);
+	if (!o || !in || !cJSON_AddStringToObject(in, "Name", b->names[i]) ||
+	    !cJSON_AddBoolToObject(in, "IncludeGraph", 1)) {
+		struct glue_workflow w = { .item = b->items[i], .name = b->names[i] };
+
+		free(o);
+		cJSON_Delete(in);
+		glue_status_fail(&w.st, GLUE_FAIL_NOMEM, "out of memory");
+		b->ops.workflow(&w, b->arg);
+		glue_batch_settle(b);
+		return;
+	}
+	o->b = b;
+	o->i = i;
+	aws_call(b->c, "GetWorkflow", in, glue_on_workflow, o);
+}
+
+static void
+glue_on_batch(const struct aws_result *res, void *arg)
+{
+	struct glue_batch *b = arg;
+	struct glue_status st;
+	const cJSON *wf;
+	size_t i, left = 0;
+	int missing;
+
+	glue_status_of(res, &st);
+	/* any name tells whether the reply's two lists are lists */
+	if (res->ok && glue_batch_find(res->json, "", &wf, &missing) < 0)
+		glue_status_fail(&st, GLUE_FAIL_MALFORMED, "malformed reply");
+	if (st.state == GLUE_UNKNOWN) {
+		if (b->ops.fallback(b->n, &st, b->arg))
+			for (i = 0; i < b->n; i++)
+				glue_get_one(b, i);
+		glue_batch_settle(b);
+		return;
+	}
+	for (i = 0; i < b->n; i++) {
+		struct glue_workflow w = { .item = b->items[i], .name = b->names[i] };
+
+		glue_batch_find(res->json, b->names[i], &wf, &missing);
+		if (!wf && !missing) {
+			left++;
+			continue;
+		}
+		w.workflow = wf;
+		b->ops.workflow(&w, b->arg);
+		b->items[i] = NULL;
+	}
+	if (left && b->ops.fallback(left, NULL, b->arg))
+		for (i = 0; i < b->n; i++)
+			if (b->items[i])        /* neither returned nor missing: ask alone */
+				glue_get_one(b, i);
+	glue_batch_settle(b);
+}
+
+void
+glue_get_workflows(struct aws_client *c, const char *const *names, void *const *items, size_t n,
+                   const struct glue_batch_ops *ops, void *arg)
+{
+	struct glue_batch *b = calloc(1, sizeof(*b));
+	cJSON *in = cJSON_CreateObject(), *list;
+	size_t i;
+
+	if (!b || !(b->names = calloc(n, sizeof(*b->names))) ||
+	    !(b->items = calloc(n, sizeof(*b->items))) || !in ||
+	    !(list = cJSON_AddArrayToObject(in, "Names")) ||
+	    !cJSON_AddBoolToObject(in, "IncludeGraph", 1))
+		goto oom;
+	b->c = c;
+	b->n = n;
+	b->ops = *ops;
+	b->arg = arg;
+	join_add(&b->join, 1);          /* the batch call's */
+	for (i = 0; i < n; i++) {
+		b->names[i] = names[i];
+		b->items[i] = items[i];
+		if (!cJSON_AddItemToArray(list, cJSON_CreateString(names[i])))
+			goto oom;
+	}
+	aws_call(c, "BatchGetWorkflows", in, glue_on_batch, b);
+	return;
+oom:
+	glue_batch_free(b);
+	cJSON_Delete(in);
+	for (i = 0; i < n; i++) {
+		struct glue_workflow w = { .item = items[i], .name = names[i] };
+
+		glue_status_fail(&w.st, GLUE_FAIL_NOMEM, "out of memory");
+		ops->workflow(&w, arg);
+	}
+	ops->done(arg);
+}
+
+void
+glue_runs_decode(const cJSON *reply, struct glue_runs *out)
+{
+	const cJSON *runs = cJSON_GetObjectItemCaseSensitive(reply, "Runs");
+	const cJSON *tok = cJSON_GetObjectItemCaseSensitive(reply, "NextToken");
+
+	if ((runs && !cJSON_IsArray(runs)) || (tok && !cJSON_IsString(tok) && !cJSON_IsNull(tok))) {
+		glue_status_fail(&out->st, GLUE_FAIL_MALFORMED, "malformed reply");
+		return;
+	}
+	out->runs = runs;
+	out->next_token = cJSON_IsString(tok) ? tok->valuestring : NULL;
+}
+
+struct glue_runs_call {
+	glue_runs_cb cb;
+	void *arg;
+};
+
+static void
+glue_on_runs(const struct aws_result *res, void *arg)
+{
+	struct glue_runs_call k = *(struct glue_runs_call *)arg;
+	struct glue_runs page = { .runs = NULL };
+
+	free(arg);
+	glue_status_of(res, &page.st);
+	if (res->ok)
+		glue_runs_decode(res->json, &page);
+	k.cb(&page, k.arg);
+}
+
+void
+glue_get_runs(struct aws_client *c, const char *name, const char *token, unsigned max,
+              glue_runs_cb cb, void *arg)
+{
+	struct glue_runs_call *k = malloc(sizeof(*k));
+	cJSON *in = cJSON_CreateObject();
+
+	if (!k || !in || !cJSON_AddStringToObject(in, "Name", name) ||
+	    !cJSON_AddBoolToObject(in, "IncludeGraph", 1) ||
+	    !cJSON_AddNumberToObject(in, "MaxResults", max) ||
+	    (token && !cJSON_AddStringToObject(in, "NextToken", token))) {
+		struct glue_runs oom = { .runs = NULL };
+
+		free(k);
+		cJSON_Delete(in);
+		glue_status_fail(&oom.st, GLUE_FAIL_NOMEM, "out of memory");
+		cb(&oom, arg);
+		return;
+	}
+	k->cb = cb;
+	k->arg = arg;
+	aws_call(c, "GetWorkflowRuns", in, glue_on_runs, k);
+}
 
 
 /* ==== operations of enrichment: jobs, tags, connections ==== */

@@ -218,3 +218,56 @@ memo_carry(const struct memo *from, struct memo *to, const char *prefix)
 	}
 	return 0;
 }
+
+/* Appends the n bytes of s at *at in out[cap]; 0, or -ENOSPC. */
+static int
+memo_append(char *out, size_t cap, size_t *at, const char *s, size_t n)
+{
+	if (n >= cap - *at)
+		return -ENOSPC;
+	memcpy(out + *at, s, n);
+	*at += n;
+	out[*at] = '\0';
+	return 0;
+}
+
+int
+memo_key(char kind, const char *id, const char *sub, char *out, size_t n)
+{
+	size_t at = 0;
+
+	if (!n)
+		return -ENOSPC;
+	out[0] = '\0';
+	id = id ? id : "";
+	if (memo_append(out, n, &at, &kind, 1) < 0 || memo_append(out, n, &at, "\x1f", 1) < 0 ||
+	    memo_append(out, n, &at, id, strlen(id)) < 0)
+		return -ENOSPC;
+	if (sub && (memo_append(out, n, &at, "\x1f", 1) < 0 ||
+	            memo_append(out, n, &at, sub, strlen(sub)) < 0))
+		return -ENOSPC;
+	return 0;
+}
+
+int
+memo_pipeline_value(const char *hash, const char *id, char *out, size_t n)
+{
+	size_t at = 0;
+
+	if (!hash || !id || strlen(hash) != 32 || !n)
+		return -EINVAL;
+	if (memo_append(out, n, &at, hash, 32) < 0 || memo_append(out, n, &at, ":", 1) < 0 ||
+	    memo_append(out, n, &at, id, strlen(id)) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+const char *
+memo_pipeline_parse(const char *value, char ret_hash[33])
+{
+	if (!value || strnlen(value, 33) < 33 || value[32] != ':')
+		return NULL;
+	memcpy(ret_hash, value, 32);
+	ret_hash[32] = '\0';
+	return value + 33;
+}

@@ -7,6 +7,7 @@
 #include <cjson/cJSON.h>
 
 #include "backoff.h"
+#include "entity.h"
 #include "http.h"
 #include "om.h"
 #include "util.h"
@@ -155,6 +156,318 @@ fail:
 
 /* ==== the API of the run: service, pipelines, statuses, usage, ingestion pipeline ==== */
 
+static const char *
+om_jstr(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+enum om_decode { OM_DECODE_NONE, OM_DECODE_VERSION, OM_DECODE_SERVICE, OM_DECODE_PIPELINE,
+                 OM_DECODE_DELETED };
+
+struct om_hop {
+	enum om_decode decode;
+	om_reply_cb cb;
+	void *arg;
+};
+
+static void
+om_on_reply(const struct om_result *res, void *arg)
+{
+	struct om_hop h = *(struct om_hop *)arg;
+	struct om_reply rep = { .res = res, .major = -1, .minor = -1 };
+
+	free(arg);
+	switch (h.decode) {
+	case OM_DECODE_VERSION:
+		rep.version = om_jstr(res->json, "version");
+		if (!rep.version || sscanf(rep.version, "%d.%d", &rep.major, &rep.minor) != 2)
+			rep.major = rep.minor = -1;
+		break;
+	case OM_DECODE_SERVICE:
+		rep.service_type = om_jstr(res->json, "serviceType");
+		break;
+	case OM_DECODE_PIPELINE:
+		rep.id = om_jstr(res->json, "id");
+		rep.fqn = om_jstr(res->json, "fullyQualifiedName");
+		rep.entity = res->json;
+		break;
+	case OM_DECODE_DELETED:
+		rep.name = om_jstr(res->json, "name");
+		break;
+	case OM_DECODE_NONE:
+		break;
+	}
+	h.cb(&rep, h.arg);
+}
+
+/* Calls path (taken, may be NULL: out of memory) with body (taken). */
+static void
+om_run_call(struct om_client *c, const char *method, char *path, cJSON *body,
+            enum om_decode decode, om_reply_cb cb, void *arg)
+{
+	struct om_hop *h = malloc(sizeof(*h));
+
+	if (!h || !path) {
+		struct om_result fail = { .message = "out of memory" };
+		struct om_reply rep = { .res = &fail, .major = -1, .minor = -1 };
+
+		free(h);
+		free(path);
+		cJSON_Delete(body);
+		cb(&rep, arg);
+		return;
+	}
+	*h = (struct om_hop){ decode, cb, arg };
+	om_call(c, method, path, body, om_on_reply, h);
+	free(path);
+}
+
+void
+om_get_version(struct om_client *c, om_reply_cb cb, void *arg)
+{
+	om_run_call(c, "GET", strdup("/v1/system/version"), NULL, OM_DECODE_VERSION, cb, arg);
+}
+
+int
+om_get_service(struct om_client *c, const char *service, om_reply_cb cb, void *arg)
+{
+	char *q = entity_quote_name(service);
+	char *path = q ? str_urlencode_printf("/v1/services/pipelineServices/name/%s", q) : NULL;
+
+	free(q);
+	if (!path)
+		return -EINVAL;
+	om_run_call(c, "GET", path, NULL, OM_DECODE_SERVICE, cb, arg);
+	return 0;
+}
+
+void
+om_put_service(struct om_client *c, const char *service, const cJSON *connection_config,
+               om_reply_cb cb, void *arg)
+{
+	cJSON *body = entity_service_request(service, connection_config);
+
+	om_run_call(c, "PUT", body ? strdup("/v1/services/pipelineServices") : NULL, body,
+	            OM_DECODE_NONE, cb, arg);
+}
+
+void
+om_put_pipeline(struct om_client *c, cJSON *request, const char *source_hash, om_reply_cb cb,
+                void *arg)
+{
+	char *path = NULL;
+
+	if (cJSON_AddStringToObject(request, "sourceHash", source_hash))
+		path = strdup("/v1/pipelines");
+	om_run_call(c, "PUT", path, request, OM_DECODE_PIPELINE, cb, arg);
+}
+
+void
+om_patch_pipeline(struct om_client *c, const char *id, cJSON *ops, om_reply_cb cb, void *arg)
+{
+	om_run_call(c, "PATCH", str_urlencode_printf("/v1/pipelines/%s", id), ops, OM_DECODE_NONE,
+	            cb, arg);
+}
+
+void
+om_put_pipeline_status(struct om_client *c, const char *fqn, cJSON *status, om_reply_cb cb,
+                       void *arg)
+{
+	om_run_call(c, "PUT", str_urlencode_printf("/v1/pipelines/%s/status", fqn), status,
+	            OM_DECODE_NONE, cb, arg);
+}
+
+void
+om_post_usage(struct om_client *c, const char *id, cJSON *day, om_reply_cb cb, void *arg)
+{
+	om_run_call(c, "POST", str_urlencode_printf("/v1/usage/pipeline/%s", id), day,
+	            OM_DECODE_NONE, cb, arg);
+}
+
+void
+om_compute_percentile(struct om_client *c, const char *date, om_reply_cb cb, void *arg)
+{
+	om_run_call(c, "POST", str_urlencode_printf("/v1/usage/compute.percentile/pipeline/%s", date),
+	            NULL, OM_DECODE_NONE, cb, arg);
+}
+
+void
+om_delete_pipeline(struct om_client *c, const char *id, om_reply_cb cb, void *arg)
+{
+	om_run_call(c, "DELETE",
+	            str_urlencode_printf("/v1/pipelines/%s?hardDelete=false&recursive=true", id),
+	            NULL, OM_DECODE_DELETED, cb, arg);
+}
+
+static cJSON *
+om_step_json(const struct om_step *s)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o && cJSON_AddStringToObject(o, "name", s->name) &&
+	    cJSON_AddNumberToObject(o, "records", (double)s->records) &&
+	    cJSON_AddNumberToObject(o, "updated_records", (double)s->updated) &&
+	    cJSON_AddNumberToObject(o, "warnings", (double)s->warnings) &&
+	    cJSON_AddNumberToObject(o, "errors", (double)s->errors) &&
+	    cJSON_AddNumberToObject(o, "filtered", (double)s->filtered))
+		return o;
+	cJSON_Delete(o);
+	return NULL;
+}
+
+void
+om_put_ingestion_status(struct om_client *c, const char *fqn, const struct om_ingestion_run *run,
+                        om_reply_cb cb, void *arg)
+{
+	cJSON *o = cJSON_CreateObject(), *steps;
+	char *path = NULL;
+	size_t i;
+
+	if (!o || !cJSON_AddStringToObject(o, "runId", run->run_id) ||
+	    !cJSON_AddStringToObject(o, "pipelineState", run->state) ||
+	    !cJSON_AddNumberToObject(o, "startDate", (double)run->start_ms) ||
+	    !cJSON_AddNumberToObject(o, "timestamp", (double)run->start_ms))
+		goto out;
+	if (strcmp(run->state, "running") != 0) {
+		if (!cJSON_AddNumberToObject(o, "endDate", (double)run->end_ms) ||
+		    !(steps = cJSON_AddArrayToObject(o, "status")))
+			goto out;
+		for (i = 0; i < run->n_steps; i++)
+			if (!cJSON_AddItemToArray(steps, om_step_json(&run->steps[i])))
+				goto out;
+	}
+	path = str_urlencode_printf("/v1/services/ingestionPipelines/%s/pipelineStatus", fqn);
+out:
+	om_run_call(c, "PUT", path, o, OM_DECODE_NONE, cb, arg);
+}
+
+struct om_lister {
+	struct om_client *c;
+	char *service;
+	int with_hash;
+	char *after;                    /* the cursor of the next page */
+	unsigned pages;
+	om_pipelines_cb cb;
+	void *arg;
+};
+
+struct om_lister *
+om_lister_new(struct om_client *c, const char *service, int with_hash)
+{
+	struct om_lister *l = calloc(1, sizeof(*l));
+
+	if (!l || !(l->service = strdup(service)))
+		return om_lister_free(l);
+	l->c = c;
+	l->with_hash = with_hash;
+	return l;
+}
+
+struct om_lister *
+om_lister_free(struct om_lister *l)
+{
+	if (l) {
+		free(l->service);
+		free(l->after);
+		free(l);
+	}
+	return NULL;
+}
+
+const char *
+om_pipelines_after(const cJSON *reply)
+{
+	const char *after = om_jstr(cJSON_GetObjectItemCaseSensitive(reply, "paging"), "after");
+
+	return after && *after ? after : NULL;
+}
+
+int
+om_pipelines_decode(const cJSON *reply, const char *cursor, unsigned page,
+                    struct om_pipelines *out)
+{
+	const cJSON *data = cJSON_GetObjectItemCaseSensitive(reply, "data"), *p;
+	const char *after = om_pipelines_after(reply);
+
+	if (!cJSON_IsArray(data)) {
+		out->malformed = 1;
+		return 0;
+	}
+	out->v = calloc((size_t)cJSON_GetArraySize(data) + 1, sizeof(*out->v));
+	if (!out->v)
+		return -ENOMEM;
+	cJSON_ArrayForEach(p, data) {
+		struct om_pipeline_entry *e = &out->v[out->n];
+
+		e->name = om_jstr(p, "name");
+		e->id = om_jstr(p, "id");
+		e->source_hash = om_jstr(p, "sourceHash");
+		e->deleted = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "deleted"));
+		if (e->name && e->id)
+			out->n++;
+	}
+	if (!after)
+		out->end = OM_PAGE_LAST;
+	else if (cursor && strcmp(cursor, after) == 0)
+		out->end = OM_PAGE_REPEATED;
+	else if (page >= OM_LIST_MAX_PAGES)
+		out->end = OM_PAGE_CAPPED;
+	else
+		out->end = OM_PAGE_MORE;
+	return 0;
+}
+
+static void
+om_on_pipelines(const struct om_result *res, void *arg)
+{
+	struct om_lister *l = arg;
+	struct om_pipelines page = { .res = res };
+	struct om_result oom = { .message = "out of memory" };
+	const char *after = om_pipelines_after(res->json);
+	char *next = NULL;
+
+	l->pages++;
+	if (res->ok && (om_pipelines_decode(res->json, l->after, l->pages, &page) < 0 ||
+	                (!page.malformed && page.end == OM_PAGE_MORE && !(next = strdup(after))))) {
+		free(page.v);
+		page = (struct om_pipelines){ .res = &oom };
+	}
+	free(l->after);
+	l->after = next;
+	l->cb(&page, l->arg);
+	free(page.v);
+}
+
+void
+om_lister_next(struct om_lister *l, om_pipelines_cb cb, void *arg)
+{
+	char *svc = str_urlencode(l->service);
+	char *after = l->after ? str_urlencode(l->after) : NULL;
+	struct buf path = {0};
+
+	l->cb = cb;
+	l->arg = arg;
+	if (!svc || (l->after && !after) ||
+	    buf_printf(&path, "/v1/pipelines?service=%s%s&limit=%d%s%s", svc,
+	               l->with_hash ? "&fields=sourceHash" : "", OM_LIST_PAGE,
+	               after ? "&after=" : "", after ? after : "") < 0) {
+		struct om_result oom = { .message = "out of memory" };
+		struct om_pipelines page = { .res = &oom };
+
+		buf_clear(&path);
+		free(svc);
+		free(after);
+		cb(&page, arg);
+		return;
+	}
+	free(svc);
+	free(after);
+	om_call(l->c, "GET", path.data, NULL, om_on_pipelines, l);
+	buf_clear(&path);
+}
 
 
 /* ==== the API of enrichment: tags, classifications, owners, lineage, search ==== */
