@@ -15,6 +15,7 @@
 #include "cron.h"
 #include "ctl.h"
 #include "daemon.h"
+#include "enrich.h"
 #include "http.h"
 #include "log.h"
 #include "log_ids.h"
@@ -79,6 +80,7 @@ struct daemon {
 	struct ctl *ctl;
 	int stopping, closed;
 	unsigned reloads;
+	struct enrich_accounts *accounts;       /* for every run, until exit */
 };
 
 static void start_run(struct job *j, const char *trigger);
@@ -533,6 +535,7 @@ start_run(struct job *j, const char *trigger)
 	o.glue_concurrency = d->cfg->glue_concurrency;
 	o.om_concurrency = d->cfg->om_concurrency;
 	o.owner_tag = d->cfg->owner_tag;
+	o.accounts = d->accounts;
 	memo_load(j, &o);
 	o.log_workflow = j->name;
 	o.run_id = j->run_id;
@@ -931,6 +934,7 @@ daemon_main(const char *config_path, int debug)
 	}
 	uv_loop_init(&d->loop);
 	d->http = http_new(&d->loop);
+	d->accounts = enrich_accounts_new();    /* NULL: each run keeps its own */
 	d->ctl = ctl_new(&d->loop, d->cfg->socket, on_ctl, d, &err);
 	if (!d->http || !d->ctl) {
 		fprintf(stderr, "gluemetad: %s\n", err.msg[0] ? err.msg : "cannot start");
@@ -979,6 +983,7 @@ daemon_main(const char *config_path, int debug)
 	if (uv_loop_close(&d->loop) == UV_EBUSY)
 		log_warning(NULL, "event loop still had handles at exit");
 	cfg_unref(d->cfg);
+	enrich_accounts_free(d->accounts);
 	free(d);
 	return rc;
 }

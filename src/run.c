@@ -1172,8 +1172,8 @@ on_creds(int rc, const char *why, void *arg)
 		if (r->glue) {
 			struct enrich_ctx x = {
 				.http = r->h, .glue = r->glue, .creds = awsauth_source(r->auth),
-				.om = r->om, .wf = r->wf, .lg = &r->lg, .source = &r->st.source,
-				.sink = &r->st.sink, .owner_tag = r->o.owner_tag,
+				.om = r->om, .wf = r->wf, .lg = &r->lg,
+				.accounts = r->o.accounts, .owner_tag = r->o.owner_tag,
 				.s3_concurrency = r->o.glue_concurrency,
 				.memo = r->memo, .next = r->next,
 			};
@@ -1644,6 +1644,7 @@ static void
 finish(struct run *r)
 {
 	r->phase = P_DONE;
+	enrich_take_counts(r->enrich, &r->st.source, &r->st.sink);
 	remember_runs(r);
 	if (r->glue_pool && r->om_pool) {       /* not when the secrets failed */
 		r->st.glue_requests = http_pool_requests(r->glue_pool);
@@ -1715,6 +1716,7 @@ advance(struct run *r)
 		return;
 	case P_DELETE:
 		r->phase = P_REPORT;
+		enrich_take_counts(r->enrich, &r->st.source, &r->st.sink);
 		r->pending++;
 		if (r->usage_written && !stopping(r))
 			compute_percentile(r);
