@@ -254,8 +254,6 @@ oom:
 		tagop_free(t);
 }
 
-/* ---- the owner ---- */
-
 struct ownerop {
 	struct wfop *op;
 	char *value;
@@ -301,7 +299,8 @@ static void
 on_owner(const struct om_lookup *res, void *arg)
 {
 	struct ownerop *o = arg;
-	struct enrich *e = o->op->e;
+	struct wfop *op = o->op;
+	struct enrich *e = op->e;
 	const int by_mail = strchr(o->value, '@') != NULL;
 	const char *id = res->state == OM_LOOKUP_FOUND ? res->id : NULL;
 
@@ -309,11 +308,10 @@ on_owner(const struct om_lookup *res, void *arg)
 		if (!res->cancelled) {
 			e->source.errors++;
 			log_warning(e->x.lg, "'%s': looking up owner '%s' failed, the pipeline keeps its "
-			            "owners: %s", o->op->name, o->value, res->message);
+			            "owners: %s", op->name, o->value, res->message);
 		}
 		enrich__done(e, 'o', o->value);
 		free(o->value);
-		struct wfop *op = o->op;
 		free(o);
 		wfop_settle(op);
 		return;
