@@ -270,7 +270,7 @@ on_classification_get(const struct om_lookup *res, void *arg)
 		join_add(&e->prep, 1);
 		om_put_classification(e->x.om, CLASSIFICATION, "Tags of AWS Glue workflows, as key.value",
 		                      0, on_classification_put, e);
-	} else if (res->state == OM_LOOKUP_FAILED && !res->cancelled) {
+	} else if (res->state != OM_LOOKUP_FOUND && !res->cancelled) {
 		tags_off(e, res->message);
 	}
 	prep_settle(e);
@@ -300,8 +300,7 @@ cache_account(struct enrich *e, int store)
 	for (i = 0; i < ACCOUNTS_MAX; i++) {
 		if (store && !a->v[i].key[0]) {
 			snprintf(a->v[i].key, sizeof(a->v[i].key), "%s", c.access_key);
-			snprintf(a->v[i].account, sizeof(a->v[i].account), "%s",
-			         e->account);
+			snprintf(a->v[i].account, sizeof(a->v[i].account), "%s", e->account);
 			return 1;
 		}
 		if (!store && strcmp(a->v[i].key, c.access_key) == 0) {
