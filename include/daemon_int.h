@@ -53,6 +53,7 @@ struct daemon {
 	struct ctl *ctl;
 	int stopping, closed;
 	unsigned reloads;
+	struct enrich_accounts *accounts;       /* for every run, until exit */
 };
 
 /* daemon.c */

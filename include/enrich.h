@@ -4,7 +4,8 @@
  * run's clients; every operation ends in exactly one callback.
  *
  * Tags: GetTags on arn:aws:glue:REGION:ACCOUNT:workflow/NAME (the account
- * from AWS_ACCOUNT_ID or STS GetCallerIdentity, cached per access key);
+ * from AWS_ACCOUNT_ID or STS GetCallerIdentity, cached per access key in
+ * a struct enrich_accounts);
  * each Glue tag key=value becomes the OpenMetadata tag GlueTags.key.value
  * (classification GlueTags, tag key, child tag value; created when
  * missing).  A name OpenMetadata cannot hold ('.', '"', ':') has those
@@ -33,6 +34,7 @@ struct om_client;
 struct run_step;
 struct wf;
 struct enrich;
+struct enrich_accounts;
 
 struct enrich_ctx {                     /* all borrowed; must outlive the enrich */
 	struct http *http;
@@ -41,7 +43,9 @@ struct enrich_ctx {                     /* all borrowed; must outlive the enrich
 	struct om_client *om;
 	const struct wf *wf;
 	const struct log_ctx *lg;
-	struct run_step *source, *sink;     /* counters of the run */
+	/* The accounts of access keys, kept as long as its owner keeps it
+	 * (the daemon: the process), or NULL: the enrich keeps its own. */
+	struct enrich_accounts *accounts;
 	const char *owner_tag;              /* NULL: "owner" */
 	unsigned s3_concurrency;            /* default 8 */
 	const struct memo *memo;            /* lineage the run before wrote, or NULL */
@@ -71,6 +75,11 @@ struct enrich_want {
 typedef void (*enrich_done_cb)(void *arg);
 typedef void (*enrich_want_cb)(struct enrich_want *want, void *arg);
 
+/* The AWS account of each access key, looked up once (STS
+ * GetCallerIdentity) for as long as this lives.  NULL on OOM. */
+struct enrich_accounts *enrich_accounts_new(void);
+struct enrich_accounts *enrich_accounts_free(struct enrich_accounts *a);
+
 struct enrich *enrich_new(const struct enrich_ctx *ctx, struct gm_err *err);
 /* Once, before any workflow: the account id and the GlueTags
  * classification when tags are wanted.  A failure turns tags off for the
@@ -91,6 +100,10 @@ struct cJSON *enrich_patch(const struct cJSON *entity, const struct enrich_want 
 /* Lineage of a written pipeline from its jobs (an array of job names). */
 void enrich_lineage(struct enrich *e, const char *workflow, const char *pipeline_id,
                     const struct cJSON *jobs, enrich_done_cb cb, void *arg);
+/* Adds what enrichment counted since the last call (records, warnings,
+ * errors of the run's Source and Sink steps) to source and sink.  e may
+ * be NULL. */
+void enrich_take_counts(struct enrich *e, struct run_step *source, struct run_step *sink);
 /* Cancels what is in flight; callbacks still run. */
 void enrich_cancel(struct enrich *e);
 struct enrich *enrich_free(struct enrich *e);

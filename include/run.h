@@ -17,6 +17,7 @@ struct wf;
 struct gm_err;
 struct run;
 struct memo;
+struct enrich_accounts;
 
 struct run_opts {
 	unsigned glue_concurrency;      /* default 8 */
@@ -27,6 +28,7 @@ struct run_opts {
 	const char *log_workflow;       /* GLUEMETAD_WORKFLOW of the messages */
 	const char *run_id;             /* GLUEMETAD_RUN of the messages */
 	const char *owner_tag;          /* Glue tag naming the owner; NULL: "owner" */
+	struct enrich_accounts *accounts; /* borrowed; NULL: the run keeps its own */
 	/* Incremental runs: with memo_settings (the workflow file's text, say)
 	 * the run records what it wrote (run_take_memo()), and with memo, what
 	 * the run before wrote, it leaves alone what is unchanged: pipelines

@@ -18,6 +18,7 @@
 #include "ctl.h"
 #include "daemon.h"
 #include "daemon_int.h"
+#include "enrich.h"
 #include "history.h"
 #include "http.h"
 #include "log.h"
@@ -515,8 +516,9 @@ daemon_main(const char *config_path, int debug)
 	sched_clock_uv(&clock, &d->loop);
 	d->sched = sched_new(&clock, &ops, d);
 	d->http = http_new(&d->loop);
+	d->accounts = enrich_accounts_new();
 	d->ctl = ctl_new(&d->loop, d->cfg->socket, on_ctl, d, &err);
-	if (!d->sched || !d->http || !d->ctl) {
+	if (!d->sched || !d->http || !d->accounts || !d->ctl) {
 		fprintf(stderr, "gluemetad: %s\n", err.msg[0] ? err.msg : "cannot start");
 		log_err(NULL, "cannot start: %s", err.msg);
 		rc = 1;
@@ -554,6 +556,7 @@ daemon_main(const char *config_path, int debug)
 	if (uv_loop_close(&d->loop) == UV_EBUSY)
 		log_warning(NULL, "event loop still had handles at exit");
 	cfg_unref(d->cfg);
+	enrich_accounts_free(d->accounts);
 	free(d);
 	return rc;
 }

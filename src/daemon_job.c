@@ -218,6 +218,7 @@ daemon__run_start(struct sched_entry *e, const char *trigger, void *arg)
 	o.glue_concurrency = d->cfg->glue_concurrency;
 	o.om_concurrency = d->cfg->om_concurrency;
 	o.owner_tag = d->cfg->owner_tag;
+	o.accounts = d->accounts;
 	job_memo_open(j, &o);
 	o.log_workflow = j->name;
 	o.run_id = j->run_id;

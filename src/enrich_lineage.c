@@ -1,4 +1,6 @@
-/* enrich — lineage of a written pipeline; see include/enrich.h.
+/* enrich — lineage of a written pipeline (enrich_lineage() in
+ * include/enrich.h); overrideLineage's removal of earlier edges is in
+ * enrich_override.c.
  *
  * Per pipeline: its jobs (BatchGetJobs), per job its refs (Visual-ETL
  * nodes, or its script from S3), the databases of JDBC refs from their
@@ -16,49 +18,24 @@
 #include "enrich.h"
 #include "enrich_int.h"
 #include "entity.h"
+#include "glue.h"
 #include "lineage.h"
 #include "log.h"
 #include "memo.h"
 #include "om.h"
-#include "run.h"
 #include "util.h"
 #include "wf.h"
 
-#define JOBS_BATCH 25
 #define MAX_JOBS 1000                   /* per workflow */
 
-struct linop;
-
 struct jobl {
-	struct linop *op;
+	struct enrich__linop *op;
 	char *name;
 	struct lineage_refs refs;
 	char **ids;                     /* per ref: resolved entity id, or NULL */
 	const char **types;
-	int pending;
+	struct join join;
 	int phase;                      /* 0 Glue connections, 1 resolution */
-};
-
-struct linop {
-	struct enrich *e;
-	char *workflow, *pid;
-	char **jobs;
-	size_t n_jobs;
-	int pending;
-	int phase;                      /* 0 reading and resolving, 1 writing */
-	int failed;                     /* a write failed: not remembered */
-	int read_failed;                /* a read failed: the edges are only part of them */
-	struct strmap edges;            /* "from\x1ffrom type\x1fto\x1fto type" */
-	char key[96], fp[33];           /* in the memo */
-	/* overrideLineage: the pipeline's stored edges read back (see
-	 * read_stored()) */
-	struct strmap stored;           /* edge keys this connector wrote before */
-	struct strmap from_nodes;       /* entity ids whose edges were asked for */
-	unsigned reads;                 /* lineage reads not answered */
-	int read_err;                   /* one failed: nothing is removed */
-	char read_why[300];
-	enrich_done_cb cb;
-	void *arg;
 };
 
 struct refop {                          /* one ref being resolved */
@@ -70,22 +47,22 @@ struct refop {                          /* one ref being resolved */
 	char *path;                     /* S3: normalised path */
 };
 
-static void write_edges(struct linop *op);
+static void write_edges(struct enrich__linop *op);
 
 /* The last job resolved: write the edges (unless the run before wrote
  * the same); the last write done: the pipeline's lineage is finished. */
-static void
-linop_settle(struct linop *op)
+void
+enrich__linop_settle(struct enrich__linop *op)
 {
 	size_t i;
 
-	if (--op->pending)
+	if (!join_done(&op->join))
 		return;
 	if (op->phase == 0) {
 		op->phase = 1;
-		op->pending = 1;        /* held while we submit */
+		join_add(&op->join, 1); /* held while we submit */
 		write_edges(op);
-		linop_settle(op);
+		enrich__linop_settle(op);
 		return;
 	}
 	if (!op->failed && !op->read_failed && !op->e->cancelled)
@@ -119,33 +96,22 @@ jobl_free(struct jobl *j)
 static void
 on_edge(const struct om_result *res, void *arg)
 {
-	struct linop *op = arg;
+	struct enrich__linop *op = arg;
 	struct enrich *e = op->e;
 
 	if (res->ok) {
-		e->x.sink->records++;
+		e->sink.records++;
 	} else if (!res->cancelled) {
 		op->failed = 1;
-		e->x.sink->errors++;
+		e->sink.errors++;
 		log_err(e->x.lg, "'%s': writing a lineage edge failed: %s", op->workflow, res->message);
 	}
-	linop_settle(op);
-}
-
-static cJSON *
-ref_json(const char *id, const char *type)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	if (o && cJSON_AddStringToObject(o, "id", id) && cJSON_AddStringToObject(o, "type", type))
-		return o;
-	cJSON_Delete(o);
-	return NULL;
+	enrich__linop_settle(op);
 }
 
 /* An edge of the pipeline, written once all are known. */
 static void
-add_edge(struct linop *op, const char *from, const char *from_type, const char *to,
+add_edge(struct enrich__linop *op, const char *from, const char *from_type, const char *to,
          const char *to_type)
 {
 	struct buf b = {0};
@@ -156,22 +122,13 @@ add_edge(struct linop *op, const char *from, const char *from_type, const char *
 }
 
 static void
-put_edge(struct linop *op, const char *from, const char *from_type, const char *to,
+put_edge(struct enrich__linop *op, const char *from, const char *from_type, const char *to,
          const char *to_type)
 {
-	cJSON *body = cJSON_CreateObject(), *edge, *det;
+	struct om_node f = { from, from_type }, t = { to, to_type };
 
-	if (!body || !(edge = cJSON_AddObjectToObject(body, "edge")) ||
-	    !cJSON_AddItemToObject(edge, "fromEntity", ref_json(from, from_type)) ||
-	    !cJSON_AddItemToObject(edge, "toEntity", ref_json(to, to_type)) ||
-	    !(det = cJSON_AddObjectToObject(edge, "lineageDetails")) ||
-	    !cJSON_AddItemToObject(det, "pipeline", ref_json(op->pid, "pipeline")) ||
-	    !cJSON_AddStringToObject(det, "source", "PipelineLineage")) {
-		cJSON_Delete(body);
-		return;
-	}
-	op->pending++;
-	om_call(op->e->x.om, "PUT", "/v1/lineage", body, on_edge, op);
+	join_add(&op->join, 1);
+	om_put_lineage(op->e->x.om, f, t, op->pid, "PipelineLineage", on_edge, op);
 }
 
 static void start_resolve(struct jobl *j, size_t i);
@@ -181,16 +138,16 @@ static void start_resolve(struct jobl *j, size_t i);
 static void
 jobl_settle(struct jobl *j)
 {
-	struct linop *op = j->op;
+	struct enrich__linop *op = j->op;
 	size_t a, b, c;
 
-	if (--j->pending)
+	if (!join_done(&j->join))
 		return;
 	if (j->phase == 0) {
 		j->phase = 1;
 		if ((j->ids = calloc(j->refs.n + 1, sizeof(*j->ids))) &&
 		    (j->types = calloc(j->refs.n + 1, sizeof(*j->types)))) {
-			j->pending = 1;         /* held while we submit */
+			join_add(&j->join, 1);  /* held while we submit */
 			for (a = 0; a < j->refs.n && !op->e->cancelled; a++)
 				start_resolve(j, a);
 			jobl_settle(j);
@@ -217,7 +174,7 @@ jobl_settle(struct jobl *j)
 		}
 	}
 	jobl_free(j);
-	linop_settle(op);
+	enrich__linop_settle(op);
 }
 
 static void
@@ -233,7 +190,7 @@ refop_end(struct refop *r, const char *id, const char *type, int cache)
 		j->ids[r->i] = strdup(id);
 		j->types[r->i] = type;
 	} else if (cache) {
-		e->x.source->warnings++;
+		e->source.warnings++;
 		if (ref->kind == LINEAGE_S3)
 			log_warning(e->x.lg, "'%s': job '%s': no container in OpenMetadata has the path "
 			            "%s; no lineage through it", j->op->workflow, j->name, ref->path);
@@ -252,20 +209,20 @@ refop_end(struct refop *r, const char *id, const char *type, int cache)
 static void resolve_step(struct refop *r);
 
 static void
-on_lookup(const struct om_result *res, void *arg)
+on_lookup(const struct om_lookup *res, void *arg)
 {
 	struct refop *r = arg;
 	const struct lineage_ref *ref = &r->j->refs.v[r->i];
-	const char *id;
+	const char *id = res->state == OM_LOOKUP_FOUND ? res->id : NULL;
 
 	if (res->cancelled) {
 		refop_end(r, NULL, NULL, 0);
 		return;
 	}
-	if (!res->ok && res->status != 404) {
+	if (res->state == OM_LOOKUP_FAILED) {
 		struct enrich *e = r->j->op->e;
 
-		e->x.source->errors++;
+		e->source.errors++;
 		r->j->op->read_failed = 1;
 		log_warning(e->x.lg, "'%s': job '%s': looking up %s failed, no lineage through it "
 		            "this run: %s", r->j->op->workflow, r->j->name,
@@ -273,8 +230,6 @@ on_lookup(const struct om_result *res, void *arg)
 		refop_end(r, NULL, NULL, 0);
 		return;
 	}
-	id = !res->ok ? NULL : cJSON_GetObjectItemCaseSensitive(res->json, "hits")
-	                       ? enrich__first_hit_id(res->json) : enrich__jstr(res->json, "id");
 	if (id) {
 		refop_end(r, id, ref->kind == LINEAGE_S3 ? "container" : "table", 1);
 		return;
@@ -293,7 +248,7 @@ part(const char *s, int wild, char **hold)
 {
 	char *q = s ? entity_quote_name(s) : NULL;
 
-	*hold = q && wild ? enrich__wild_escape(q) : q;
+	*hold = q && wild ? om_wild_escape(q) : q;
 	if (q && wild)
 		free(q);
 	return *hold ? *hold : "*";
@@ -307,7 +262,6 @@ resolve_step(struct refop *r)
 	const struct lineage_ref *ref = &j->refs.v[r->i];
 	const struct wf_strlist *svcs = &e->x.wf->db_service_names;
 	struct buf q = {0};
-	char *path = NULL;
 
 	if (e->cancelled) {
 		refop_end(r, NULL, NULL, 0);
@@ -327,12 +281,8 @@ resolve_step(struct refop *r)
 			r->path = buf_steal(&q);
 		}
 		if (r->path) {
-			char *lit = enrich__wild_escape(r->path);
-
-			path = lit ? str_urlencode_printf("/v1/search/fieldQuery?fieldName=fullPath&fieldValue=%s"
-			                      "&from=0&size=1&index=container_search_index&deleted=false",
-			                      lit) : NULL;
-			free(lit);
+			om_search_container_by_path(e->x.om, r->path, on_lookup, r);
+			return;
 		}
 	} else {
 		const char *svc = svcs->n ? (r->svc < svcs->n ? svcs->v[r->svc] : NULL)
@@ -353,20 +303,17 @@ resolve_step(struct refop *r)
 		free(h2);
 		free(h3);
 		free(h4);
-		if (q.data && wild)
-			path = str_urlencode_printf("/v1/search/fieldQuery?fieldName=fullyQualifiedName&fieldValue=%s"
-			                "&from=0&size=1&index=table_search_index&deleted=false", q.data);
-		else if (q.data)
-			path = str_urlencode_printf("/v1/tables/name/%s", q.data);
-		buf_clear(&q);
+		if (q.data) {
+			if (wild)
+				om_search_tables(e->x.om, q.data, on_lookup, r);
+			else
+				om_get_table(e->x.om, q.data, on_lookup, r);
+			buf_clear(&q);
+			return;
+		}
 	}
-	if (!path) {
-		r->j->op->read_failed = 1;      /* not looked up: not known absent */
-		refop_end(r, NULL, NULL, 0);
-		return;
-	}
-	om_call(e->x.om, "GET", path, NULL, on_lookup, r);
-	free(path);
+	r->j->op->read_failed = 1;      /* not looked up: not known absent */
+	refop_end(r, NULL, NULL, 0);
 }
 
 static void
@@ -406,7 +353,7 @@ start_resolve(struct jobl *j, size_t i)
 		return;
 	}
 	r->key = buf_steal(&k);
-	j->pending++;
+	join_add(&j->join, 1);
 	if ((kv = strmap_get(&e->found, r->key))) {
 		const char *type = ref->kind == LINEAGE_S3 ? "container" : "table";
 
@@ -439,30 +386,28 @@ conn_apply(struct connop *c, const char *db)
 }
 
 static void
-on_connection(const struct aws_result *res, void *arg)
+on_connection(const struct glue_connection_result *res, void *arg)
 {
 	struct connop *c = arg;
 	struct jobl *j = c->j;
 	struct enrich *e = j->op->e;
-	const cJSON *conn = cJSON_GetObjectItemCaseSensitive(res->json, "Connection");
-	const cJSON *props = cJSON_GetObjectItemCaseSensitive(conn, "ConnectionProperties");
-	const char *url = enrich__jstr(props, "JDBC_CONNECTION_URL");
-	char *db = url ? lineage_jdbc_database(url) : NULL;
+	const int ok = res->state == GLUE_KNOWN && res->found;
+	char *db = ok && res->jdbc_url ? lineage_jdbc_database(res->jdbc_url) : NULL;
 
 	if (!res->cancelled) {
-		if (!res->ok && !str_eq(res->code, "EntityNotFoundException")) {
-			e->x.source->errors++;          /* not read, unlike not there */
+		if (res->state == GLUE_UNKNOWN) {
+			e->source.errors++;          /* not read, unlike not there */
 			j->op->read_failed = 1;
 		} else if (!db) {
-			e->x.source->warnings++;
+			e->source.warnings++;
 		}
-		if (!res->ok || !db) {
+		if (!ok || !db) {
 			log_warning(e->x.lg, "'%s': job '%s': Glue connection '%s' names no database%s%s",
-			            j->op->workflow, j->name, c->name, res->ok ? "" : ": ",
-			            res->ok ? "" : (res->code ? res->code : "error"));
+			            j->op->workflow, j->name, c->name, ok ? "" : ": ",
+			            ok ? "" : (res->code ? res->code : "error"));
 		}
 		/* only what was read is remembered: a failed read is asked again */
-		if (res->ok || str_eq(res->code, "EntityNotFoundException"))
+		if (res->state == GLUE_KNOWN)
 			strmap_put(&e->conns, c->name, db);
 	}
 	enrich__done(e, 'c', c->name);
@@ -491,12 +436,11 @@ with_refs(struct jobl *j)
 	size_t i;
 
 	j->phase = 0;
-	j->pending = 1;                 /* held while we submit */
+	join_add(&j->join, 1);          /* held while we submit */
 	for (i = 0; i < j->refs.n && !e->cancelled; i++) {
 		struct lineage_ref *ref = &j->refs.v[i];
 		struct strmap_entry *kv;
 		struct connop *c;
-		cJSON *in = NULL;
 		size_t k;
 
 		if (ref->kind != LINEAGE_TABLE || ref->database || !ref->connection)
@@ -512,10 +456,7 @@ with_refs(struct jobl *j)
 				break;
 		if (k < i)
 			continue;
-		if (!(c = calloc(1, sizeof(*c))) || !(c->name = strdup(ref->connection)) ||
-		    !(in = cJSON_CreateObject()) || !cJSON_AddStringToObject(in, "Name", c->name) ||
-		    !cJSON_AddBoolToObject(in, "HidePassword", 1)) {
-			cJSON_Delete(in);
+		if (!(c = calloc(1, sizeof(*c))) || !(c->name = strdup(ref->connection))) {
 			if (c)
 				free(c->name);
 			free(c);
@@ -523,18 +464,16 @@ with_refs(struct jobl *j)
 			continue;
 		}
 		c->j = j;
-		j->pending++;
-		if (enrich__wait(e, 'c', c->name, conn_resume, c)) {
-			cJSON_Delete(in);       /* another job is asking */
-			continue;
-		}
-		aws_call(e->x.glue, "GetConnection", in, on_connection, c);
+		join_add(&j->join, 1);
+		if (enrich__wait(e, 'c', c->name, conn_resume, c))
+			continue;       /* another job is asking */
+		glue_get_connection(e->x.glue, c->name, on_connection, c);
 	}
 	jobl_settle(j);
 }
 
 static struct jobl *
-jobl_new(struct linop *op, const char *name)
+jobl_new(struct enrich__linop *op, const char *name)
 {
 	struct jobl *j = calloc(1, sizeof(*j));
 
@@ -543,7 +482,7 @@ jobl_new(struct linop *op, const char *name)
 		return NULL;
 	}
 	j->op = op;
-	op->pending++;
+	join_add(&op->join, 1);
 	return j;
 }
 
@@ -560,9 +499,9 @@ on_script(const struct aws_result *res, void *arg)
 	} else if (!res->cancelled) {
 		/* a script that is not there is known; one that could not be read is not */
 		if (str_eq(res->code, "NoSuchKey") || str_eq(res->code, "NoSuchBucket")) {
-			e->x.source->warnings++;
+			e->source.warnings++;
 		} else {
-			e->x.source->errors++;
+			e->source.errors++;
 			j->op->read_failed = 1;
 		}
 		log_warning(e->x.lg, "'%s': job '%s': cannot read its script from S3: %s%s%s",
@@ -573,7 +512,7 @@ on_script(const struct aws_result *res, void *arg)
 }
 
 static void
-job_lineage(struct linop *op, const cJSON *job)
+job_lineage(struct enrich__linop *op, const cJSON *job)
 {
 	struct enrich *e = op->e;
 	const char *name = enrich__jstr(job, "Name");
@@ -588,7 +527,7 @@ job_lineage(struct linop *op, const cJSON *job)
 	}
 	r = lineage_from_job(job, &j->refs, &err);
 	if (r < 0) {
-		e->x.source->warnings++;
+		e->source.warnings++;
 		log_warning(e->x.lg, "'%s': job '%s': no lineage from its Visual-ETL nodes: %s",
 		            op->workflow, name, err.msg[0] ? err.msg : "out of memory");
 		lineage_refs_clear(&j->refs);
@@ -605,52 +544,42 @@ job_lineage(struct linop *op, const cJSON *job)
 }
 
 static void
-on_jobs(const struct aws_result *res, void *arg)
+on_jobs(const struct glue_jobs_result *res, void *arg)
 {
-	struct linop *op = arg;
+	struct enrich__linop *op = arg;
 	struct enrich *e = op->e;
-	const cJSON *jobs = cJSON_GetObjectItemCaseSensitive(res->json, "Jobs");
-	const cJSON *missing = cJSON_GetObjectItemCaseSensitive(res->json, "JobsNotFound"), *j;
+	size_t i;
 
-	if (!res->ok || (jobs && !cJSON_IsArray(jobs))) {
+	if (res->state == GLUE_UNKNOWN) {
 		if (!res->cancelled) {
-			e->x.source->errors++;
+			e->source.errors++;
 			op->read_failed = 1;
 			log_warning(e->x.lg, "'%s': BatchGetJobs failed, no lineage from these jobs: %s%s%s",
 			            op->workflow, res->code ? res->code : "malformed reply",
 			            res->message ? ": " : "", res->message ? res->message : "");
 		}
 	} else {
-		cJSON_ArrayForEach(j, jobs)
+		for (i = 0; i < res->n_jobs; i++)
 			if (!e->cancelled)
-				job_lineage(op, j);
-		cJSON_ArrayForEach(j, missing)
-			if (cJSON_IsString(j)) {
-				e->x.source->warnings++;
-				log_warning(e->x.lg, "'%s': job '%s' of the workflow graph does not exist; no "
-				            "lineage from it", op->workflow, j->valuestring);
-			}
+				job_lineage(op, res->jobs[i]);
+		for (i = 0; i < res->n_missing; i++) {
+			e->source.warnings++;
+			log_warning(e->x.lg, "'%s': job '%s' of the workflow graph does not exist; no "
+			            "lineage from it", op->workflow, res->missing[i]);
+		}
 	}
-	linop_settle(op);
+	enrich__linop_settle(op);
 }
 
 static void
-read_jobs(struct linop *op)
+read_jobs(struct enrich__linop *op)
 {
-	size_t i = 0, k;
+	size_t i, n;
 
-	while (i < op->n_jobs && !op->e->cancelled) {
-		cJSON *in = cJSON_CreateObject(), *names = in ? cJSON_AddArrayToObject(in, "JobNames") : NULL;
-
-		for (k = 0; names && k < JOBS_BATCH && i < op->n_jobs; k++, i++)
-			cJSON_AddItemToArray(names, cJSON_CreateString(op->jobs[i]));
-		if (!names) {
-			cJSON_Delete(in);
-			op->read_failed = 1;    /* the other jobs are not read */
-			return;
-		}
-		op->pending++;
-		aws_call(op->e->x.glue, "BatchGetJobs", in, on_jobs, op);
+	for (i = 0; i < op->n_jobs && !op->e->cancelled; i += n) {
+		n = op->n_jobs - i < GLUE_JOBS_BATCH ? op->n_jobs - i : GLUE_JOBS_BATCH;
+		join_add(&op->join, 1);
+		glue_batch_get_jobs(op->e->x.glue, (const char *const *)op->jobs + i, n, on_jobs, op);
 	}
 }
 
@@ -662,7 +591,7 @@ cmp_str(const void *a, const void *b)
 
 /* The edge keys in order, for the fingerprint and the writes. */
 static char **
-sorted_edges(const struct linop *op)
+sorted_edges(const struct enrich__linop *op)
 {
 	char **v = calloc(op->edges.n + 1, sizeof(*v));
 	size_t i, n = 0;
@@ -675,8 +604,8 @@ sorted_edges(const struct linop *op)
 	return v;
 }
 
-static void
-put_all(struct linop *op)
+void
+enrich__put_all(struct enrich__linop *op)
 {
 	char **v = sorted_edges(op);
 	size_t i;
@@ -700,250 +629,11 @@ put_all(struct linop *op)
 	free(v);
 }
 
-/* ---- overrideLineage ----
- *
- * OpenMetadata's own "remove a pipeline's lineage of one source",
- * DELETE /v1/lineage/pipeline/{id}/type/PipelineLineage, cannot be used:
- * its SQL (EntityRelationshipDAO.deleteLineageBySourcePipeline in the
- * server's CollectionDAO.java) reads "json->'pipeline'->>'id' = :id OR
- * toId = :id AND relation = :relation AND json->>'source' = :source", and
- * AND binds tighter than OR: it removes every edge whose lineageDetails
- * name the pipeline, whatever its source, a person's Manual edge
- * included.  Instead the pipeline's stored edges are read back from the
- * lineage API, which answers from the database: GET /v1/lineage/pipeline/
- * {id} gives the rows that name the pipeline, each as "from-node ->
- * pipeline" only (LineageRepository.getUpstreamLineage, findFromPipeline),
- * so each from-node's own edges are read next (GET /v1/lineage/{type}/{id},
- * downstream), and the edges of source PipelineLineage that name this
- * pipeline and that this run does not write again are deleted one by one
- * (DELETE /v1/lineage/{fromType}/{fromId}/{toType}/{toId}).  When a read
- * fails, nothing is deleted: the run adds its edges, warns and ends
- * partialSuccess, and the next run tries again. */
-
-struct lread {
-	struct linop *op;
-	char *id, *type;                /* the from-node read; NULL: the pipeline */
-};
-
-static void read_done(struct linop *op);
-
-/* id -> type of the nodes of a lineage answer; 0 or -ENOMEM. */
-static int
-node_types(const cJSON *lineage, struct strmap *types)
-{
-	const cJSON *n;
-
-	cJSON_ArrayForEach(n, cJSON_GetObjectItemCaseSensitive(lineage, "nodes")) {
-		const char *id = enrich__jstr(n, "id"), *type = enrich__jstr(n, "type");
-
-		if (id && type && strmap_put(types, id, type) < 0)
-			return -ENOMEM;
-	}
-	return 0;
-}
-
-/* 1 when an edge of a lineage answer is one this connector writes for the
- * pipeline. */
-static int
-ours(const struct linop *op, const cJSON *edge)
-{
-	const cJSON *d = cJSON_GetObjectItemCaseSensitive(edge, "lineageDetails");
-
-	return str_eq(enrich__jstr(cJSON_GetObjectItemCaseSensitive(d, "pipeline"), "id"), op->pid) &&
-	       str_eq(enrich__jstr(d, "source"), "PipelineLineage");
-}
-
-static void
-read_fail(struct linop *op, const char *why)
-{
-	if (!op->read_err)
-		snprintf(op->read_why, sizeof(op->read_why), "%s", why);
-	op->read_err = 1;
-}
-
-static void read_lineage(struct linop *op, const char *id, const char *type);
-
-/* "/v1/lineage/" and the n parts, each percent-encoded, joined by '/',
- * then query; malloc'd. */
-static char *
-lineage_path(const char *const *part, size_t n, const char *query)
-{
-	struct buf b = {0};
-	size_t i;
-
-	if (buf_puts(&b, "/v1/lineage") < 0)
-		return NULL;
-	for (i = 0; i < n; i++) {
-		char *enc = str_urlencode(part[i]);
-
-		if (!enc || buf_puts(&b, "/") < 0 || buf_puts(&b, enc) < 0) {
-			free(enc);
-			buf_clear(&b);
-			return NULL;
-		}
-		free(enc);
-	}
-	if (query && buf_puts(&b, query) < 0) {
-		buf_clear(&b);
-		return NULL;
-	}
-	return buf_steal(&b);
-}
-
-static void
-on_lineage_read(const struct om_result *res, void *arg)
-{
-	struct lread *lr = arg;
-	struct linop *op = lr->op;
-	struct strmap types = {0};
-	const cJSON *edges, *edge;
-
-	if (!res->ok) {
-		read_fail(op, res->cancelled ? "cancelled" : res->message);
-		goto out;
-	}
-	edges = cJSON_GetObjectItemCaseSensitive(res->json, lr->id ? "downstreamEdges"
-	                                                            : "upstreamEdges");
-	if (edges && !cJSON_IsArray(edges)) {
-		read_fail(op, "a malformed lineage reply");
-		goto out;
-	}
-	if (node_types(res->json, &types) < 0) {
-		read_fail(op, "out of memory");
-		goto out;
-	}
-	cJSON_ArrayForEach(edge, edges) {
-		const char *from = enrich__jstr(edge, "fromEntity"), *to = enrich__jstr(edge, "toEntity");
-		const struct strmap_entry *t;
-		const char *type;
-		struct buf b = {0};
-
-		if (!from || !to || !ours(op, edge) || (lr->id && !str_eq(from, lr->id)))
-			continue;
-		if (!(t = strmap_get(&types, lr->id ? to : from)) || !(type = t->value)) {
-			read_fail(op, "a lineage reply without the type of a node");
-			break;
-		}
-		if (!lr->id) {                  /* the pipeline: one of its edges starts at from */
-			if (!strmap_get(&op->from_nodes, from) && strmap_put(&op->from_nodes, from, "") == 0)
-				read_lineage(op, from, type);
-		} else if (buf_printf(&b, "%s\x1f%s\x1f%s\x1f%s", lr->id, lr->type, to, type) < 0 ||
-		           strmap_put(&op->stored, b.data, NULL) < 0) {
-			read_fail(op, "out of memory");
-		}
-		buf_clear(&b);
-	}
-out:
-	strmap_clear(&types);
-	free(lr->id);
-	free(lr->type);
-	free(lr);
-	if (--op->reads == 0)
-		read_done(op);
-}
-
-/* The lineage of the pipeline (id NULL: the rows that name it), or the
- * edges out of one entity. */
-static void
-read_lineage(struct linop *op, const char *id, const char *type)
-{
-	struct lread *lr = calloc(1, sizeof(*lr));
-	const char *node[2] = { type, id }, *pipe[2] = { "pipeline", op->pid };
-	char *path = id ? lineage_path(node, 2, "?upstreamDepth=0&downstreamDepth=1")
-	                : lineage_path(pipe, 2, "?upstreamDepth=1&downstreamDepth=0");
-
-	if (!lr || !path || (id && (!(lr->id = strdup(id)) || !(lr->type = strdup(type))))) {
-		read_fail(op, "out of memory");
-		if (lr) {
-			free(lr->id);
-			free(lr->type);
-		}
-		free(lr);
-		free(path);
-		return;
-	}
-	lr->op = op;
-	op->reads++;
-	om_call(op->e->x.om, "GET", path, NULL, on_lineage_read, lr);
-	free(path);
-}
-
-static void
-on_stale_deleted(const struct om_result *res, void *arg)
-{
-	struct linop *op = arg;
-	struct enrich *e = op->e;
-
-	if (res->ok || res->status == 404) {        /* 404: gone already */
-		e->x.sink->records++;
-	} else if (!res->cancelled) {
-		op->failed = 1;
-		e->x.sink->errors++;
-		log_err(e->x.lg, "'%s': removing a lineage edge it no longer has (overrideLineage) "
-		        "failed: %s", op->workflow, res->message);
-	}
-	linop_settle(op);
-}
-
-/* Every read answered: remove the stored edges this run does not write
- * (none when a read failed), write this run's. */
-static void
-read_done(struct linop *op)
-{
-	struct enrich *e = op->e;
-	size_t i, n = 0;
-
-	if (e->cancelled) {
-		linop_settle(op);       /* the hold of write_edges() */
-		return;
-	}
-	if (op->read_err) {
-		op->failed = 1;         /* not remembered: the next run tries again */
-		e->x.source->errors++;
-		log_warning(e->x.lg, "'%s': reading its lineage in OpenMetadata failed, no earlier edge "
-		            "is removed this run (overrideLineage): %s", op->workflow, op->read_why);
-	}
-	for (i = 0; !op->read_err && i < op->stored.cap; i++) {
-		const char *key = op->stored.v[i].key;
-		char *f[4], *copy, *p;
-		int k;
-
-		if (!key || strmap_get(&op->edges, key) || !(copy = strdup(key)))
-			continue;
-		for (p = copy, k = 0; p && k < 4; k++) {
-			f[k] = p;
-			if ((p = strchr(p, '\x1f')))
-				*p++ = '\0';
-		}
-		if (k == 4) {
-			const char *part[4] = { f[1], f[0], f[3], f[2] };
-
-			p = lineage_path(part, 4, NULL);
-		} else {
-			p = NULL;
-		}
-		if (p) {
-			op->pending++;
-			n++;
-			om_call(e->x.om, "DELETE", p, NULL, on_stale_deleted, op);
-		} else {
-			op->failed = 1;
-		}
-		free(p);
-		free(copy);
-	}
-	if (n)
-		log_info(e->x.lg, "'%s': removing %zu lineage %s it no longer has (overrideLineage)",
-		         op->workflow, n, PLURAL(n, "edge", "edges"));
-	put_all(op);
-	linop_settle(op);
-}
-
 void
 enrich_lineage(struct enrich *e, const char *workflow, const char *pipeline_id,
                const cJSON *jobs, enrich_done_cb cb, void *arg)
 {
-	struct linop *op = calloc(1, sizeof(*op));
+	struct enrich__linop *op = calloc(1, sizeof(*op));
 	const cJSON *j;
 	size_t n = 0;
 
@@ -968,17 +658,17 @@ enrich_lineage(struct enrich *e, const char *workflow, const char *pipeline_id,
 	op->e = e;
 	op->cb = cb;
 	op->arg = arg;
-	op->pending = 1;                /* held while we submit */
+	join_add(&op->join, 1);         /* held while we submit */
 	snprintf(op->key, sizeof(op->key), "l\x1f%s", pipeline_id);
 	read_jobs(op);
-	linop_settle(op);
+	enrich__linop_settle(op);
 }
 
 /* All edges are known: nothing to do when the run before wrote these very
  * edges; else, with overrideLineage, the pipeline's earlier edges go
  * first; then every edge. */
 static void
-write_edges(struct linop *op)
+write_edges(struct enrich__linop *op)
 {
 	struct enrich *e = op->e;
 	char **v = sorted_edges(op);
@@ -1002,15 +692,10 @@ write_edges(struct linop *op)
 		/* the edges are only part of what Glue has: add them, remove nothing */
 		log_warning(e->x.lg, "'%s': its lineage could not be read completely; its earlier "
 		            "edges stay this run (overrideLineage)", op->workflow);
-		put_all(op);
+		enrich__put_all(op);
 	} else if (e->x.wf->override_lineage) {
-		/* the edges it wrote before, read back; read_done() goes on */
-		op->pending++;
-		op->reads = 1;          /* held while the first read is made */
-		read_lineage(op, NULL, NULL);
-		if (--op->reads == 0)
-			read_done(op);
+		enrich__override(op);   /* the edges it wrote before go first */
 	} else {
-		put_all(op);
+		enrich__put_all(op);
 	}
 }

@@ -105,8 +105,8 @@ on_creds(int rc, const char *why, void *arg)
 		if (r->glue) {
 			struct enrich_ctx x = {
 				.http = r->h, .glue = r->glue, .creds = awsauth_source(r->auth),
-				.om = r->om, .wf = r->wf, .lg = &r->lg, .source = &r->st.source,
-				.sink = &r->st.sink, .owner_tag = r->o.owner_tag,
+				.om = r->om, .wf = r->wf, .lg = &r->lg,
+				.accounts = r->o.accounts, .owner_tag = r->o.owner_tag,
 				.s3_concurrency = r->o.glue_concurrency,
 				.memo = r->memo, .next = r->next,
 			};
@@ -513,6 +513,7 @@ remember_runs(struct run *r)
 static void
 finish(struct run *r)
 {
+	enrich_take_counts(r->enrich, &r->st.source, &r->st.sink);
 	remember_runs(r);
 	if (r->glue_pool && r->om_pool) {       /* not when the secrets failed */
 		r->st.glue_requests = http_pool_requests(r->glue_pool);
@@ -562,6 +563,7 @@ transition(struct run *r, enum run_phase to)
 		start_delete(r);
 		break;
 	case PHASE_REPORT:
+		enrich_take_counts(r->enrich, &r->st.source, &r->st.sink);
 		if (r->usage_written && !run__stopping(r))
 			compute_percentile(r);
 		if (r->wf->ingestion_pipeline_fqn && !r->cancelled)
