@@ -16,8 +16,12 @@ PKGS        = libuv libcurl yaml-0.1 libcjson openssl libsystemd
 SHARED     ?= $(abspath ../shared)
 PYTHON     ?= /usr/bin/python3
 
+# STYLE's warnings.  -Wno-format-truncation: every snprintf into a fixed
+# buffer here truncates on purpose (names shortened for a log line, a
+# history entry, an error message), and gcc's guess at the longest output
+# would flag each of them.
 WARN        = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla \
-              -Wno-format-truncation
+              -Wmissing-declarations -Wpointer-arith -Wcast-qual -Wno-format-truncation
 CFLAGS     ?= -O2 -g
 VERSION     = 0.1.0
 ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE -DGLUEMETAD_VERSION='"$(VERSION)"' $(CPPFLAGS) \

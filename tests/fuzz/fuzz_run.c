@@ -99,7 +99,8 @@ static void
 serve(int fd)
 {
 	static char req[1 << 20];
-	char method[16] = "", path[4096] = "", target[128], *end, *v, hdr[256];
+	char method[16] = "", path[4096] = "", target[128], *end, hdr[256];
+	const char *v;
 	size_t got = 0, need;
 	long clen = 0;
 	int kind, status;
@@ -117,7 +118,7 @@ serve(int fd)
 			break;
 	}
 	*end = '\0';
-	if ((v = (char *)header(req, "Content-Length")))
+	if ((v = header(req, "Content-Length")))
 		clen = strtol(v, NULL, 10);
 	need = (size_t)(end + 4 - req) + (size_t)(clen > 0 ? clen : 0);
 	while (got < need && got < sizeof(req) - 1) {
@@ -128,7 +129,7 @@ serve(int fd)
 	}
 	sscanf(req, "%15s %4095s", method, path);
 	target[0] = '\0';
-	if ((v = (char *)header(req, "X-Amz-Target")))
+	if ((v = header(req, "X-Amz-Target")))
 		sscanf(v, "%127[^\r\n]", target);
 	kind = kind_of(method, path, target[0] ? target : NULL);
 	pthread_mutex_lock(&srv.lock);

@@ -1,15 +1,16 @@
-/* AWS credential replies, through the very functions awsauth.c runs on them
- * (compiled in here from src/awsauth.c, as they are static there).  The
- * first byte picks the input:
+/* AWS credential replies, through the very functions the credential chain
+ * runs on them (on_sts compiled in here from src/awssts.c, as it is static
+ * there; the others from awsauth_int.h).  The first byte picks the input:
  *   0  an STS AssumeRole reply (query protocol XML) with an HTTP status:
  *      on_sts, i.e. the XML leaf extraction, entity decoding and the
  *      error text
- *   1  a container endpoint / IMDS credentials reply (JSON): take_json
- *   2  an AWS shared credentials/config file: profile_plan for
+ *   1  a container endpoint / IMDS credentials reply (JSON):
+ *      awsauth__take_json
+ *   2  an AWS shared credentials/config file: awsauth__profile_plan for
  *      "default" and "fuzz" (keys, role_arn chains, credential_process)
  * Checks: credentials come out complete or not at all; a failure has a
  * reason; the secret key never shows in a reason. */
-#include "../../src/awsauth.c"
+#include "../../src/awssts.c"
 
 #include "fuzz.h"
 
@@ -40,7 +41,7 @@ sts_reply(const uint8_t *data, size_t size)
 {
 	struct awsauth_creds creds = {0};
 	struct fetch *f = calloc(1, sizeof(*f));
-	struct http_resp resp = {0};
+	struct aws_result res = {0};
 	char *body;
 
 	if (!f || size < 1)
@@ -48,18 +49,20 @@ sts_reply(const uint8_t *data, size_t size)
 	f->ret = &creds;
 	f->cb = on_fetch_done;
 	f->sts_action = 1;
-	if (plan_role(&f->plan, "arn:aws:iam::123456789012:role/fuzz", "fuzz", NULL, NULL) < 0)
+	if (awsauth__plan_role(&f->plan, "arn:aws:iam::123456789012:role/fuzz", "fuzz", NULL, NULL) < 0)
 		abort();
 	f->role_i = 1;                  /* the role this reply answers */
-	resp.status = data[0] < 200 ? 200 : 400 + data[0] % 200;
-	resp.transport_error = data[0] == 255;
-	resp.error = resp.transport_error ? "Connection reset by peer" : NULL;
+	/* what aws_call_query() hands over: the body of a 2xx or of an
+	 * error reply; no status and a message when the transport failed */
+	res.status = data[0] == 255 ? 0 : data[0] < 200 ? 200 : 400 + data[0] % 200;
+	res.ok = res.status == 200;
+	res.message = res.status ? NULL : "Connection reset by peer";
 	body = fuzz_cstr(data + 1, size - 1);
-	resp.body = body;
-	resp.body_len = size - 1;
-	resp.attempts = 1;
+	res.body = res.status ? body : NULL;
+	res.body_len = res.status ? size - 1 : 0;
+	res.attempts = 1;
 	done_r = 1;
-	on_sts(&resp, f);       /* frees f */
+	on_sts(&res, f);        /* frees f */
 	FUZZ_CHECK(done_r <= 0);
 	if (done_r == 0) {
 		FUZZ_CHECK(creds.access_key && creds.secret_key && creds.session_token);
@@ -72,7 +75,7 @@ sts_reply(const uint8_t *data, size_t size)
 		 * code or message holds it */
 		char *code = str_xml_leaf(body, "Code"), *msg = str_xml_leaf(body, "Message");
 
-		sk = resp.status == 200 ? str_xml_leaf(body, "SecretAccessKey") : NULL;
+		sk = res.status == 200 ? str_xml_leaf(body, "SecretAccessKey") : NULL;
 		FUZZ_CHECK(!sk || strlen(sk) < 8 || !strstr(done_why, sk) ||
 		           (code && strstr(code, sk)) || (msg && strstr(msg, sk)));
 		free(sk);
@@ -89,20 +92,20 @@ json_reply(const uint8_t *data, size_t size)
 	struct awsauth_creds creds = {0};
 	struct fetch f = { .ret = &creds };
 
-	check_creds(take_json(&f, (const char *)data, size, "container credentials"), &creds);
+	check_creds(awsauth__take_json(&f, (const char *)data, size, "container credentials"), &creds);
 }
 
 static void
 ini_plan(const char *path, const char *profile)
 {
-	struct files fl;
+	struct awsauth_files fl;
 	struct plan p = {0};
 	struct gm_err err = {{0}};
 	int r;
 
 	snprintf(fl.creds, sizeof(fl.creds), "%s", path);
 	snprintf(fl.config, sizeof(fl.config), "%s", path);
-	r = profile_plan(&fl, profile, 0, &p, &err);
+	r = awsauth__profile_plan(&fl, profile, 0, &p, &err);
 	FUZZ_CHECK(r == 0 || r == 1 || r < 0);
 	if (r == 1) {
 		FUZZ_CHECK(p.kind != BASE_NONE);
@@ -111,7 +114,7 @@ ini_plan(const char *path, const char *profile)
 	}
 	if (r < 0)
 		FUZZ_CHECK(err.msg[0]);
-	plan_clear(&p);
+	awsauth__plan_clear(&p);
 }
 
 static char ini_path[64];

@@ -48,14 +48,16 @@ test_filter(void **state)
 static int
 kept(const char *pattern, const char *name)
 {
-	char *v[] = { (char *)pattern };
+	char *v[] = { strdup(pattern) };
 	struct strlist inc = { v, 1 };
 	struct filter *f = NULL;
 	int r;
 
+	assert_non_null(v[0]);
 	assert_int_equal(filter_new(&inc, NULL, &f), 0);
 	r = !filter_excludes(f, name);
 	filter_free(f);
+	free(v[0]);
 	return r;
 }
 

@@ -61,6 +61,7 @@ conn_close(struct conn *c)
 static void
 on_written(uv_write_t *w, int status)
 {
+	free(w->data);
 	free(w);
 	(void)status;
 }
@@ -69,8 +70,12 @@ static void
 send_text(struct conn *c, const char *text)
 {
 	uv_write_t *w = malloc(sizeof(*w));
-	uv_buf_t b = uv_buf_init((char *)text, (unsigned)strlen(text));
+	char *copy = strdup(text);               /* uv_buf_t holds a char * */
+	uv_buf_t b = uv_buf_init(copy, (unsigned)strlen(text));
 
+	assert_non_null(w);
+	assert_non_null(copy);
+	w->data = copy;
 	uv_write(w, (uv_stream_t *)&c->tcp, &b, 1, on_written);
 }
 
