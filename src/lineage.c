@@ -30,7 +30,7 @@
 #include "lineage_int.h"
 #include "util.h"
 
-/* --- the result list, with a hash set for deduplication --- */
+/* The result list, with a hash set for deduplication. */
 
 struct rkey {
 	enum lineage_kind kind;
@@ -202,7 +202,7 @@ lineage_refs_clear(struct lineage_refs *refs)
 	refs->n = refs->cap = 0;
 }
 
-/* --- names --- */
+/* Names. */
 
 /* Splits "a.b.c" into one to three parts, each trimmed of blanks and of
  * enclosing "", `` or [] quotes (which may hold dots).  Returns the number
@@ -367,7 +367,7 @@ lineage__add_spark_table(struct lineage__seen *s, int is_target, const char *nam
 	return r;
 }
 
-/* --- Visual ETL nodes --- */
+/* Visual ETL nodes. */
 
 enum node_shape {
 	NODE_REDSHIFT,          /* AmazonRedshiftNodeData under Data */

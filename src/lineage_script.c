@@ -36,7 +36,7 @@
 #define SCRIPT_MAX      ((size_t)16 << 20)
 #define CHAIN_MAX       64      /* calls followed after spark.read / df.write */
 
-/* --- scripts: a tokenizer for Python (and Scala) sources --- */
+/* Scripts: a tokenizer for Python (and Scala) sources. */
 
 enum tk { TK_IDENT, TK_STR, TK_DOT, TK_COMMA, TK_EQ, TK_COLON, TK_OPEN, TK_CLOSE, TK_OTHER };
 
@@ -237,7 +237,7 @@ lex_run(struct lex *L)
 	return 0;
 }
 
-/* --- scripts: reading calls from the tokens --- */
+/* Scripts: reading calls from the tokens. */
 
 struct span {
 	uint32_t a, b;          /* tokens [a, b) */

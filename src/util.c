@@ -330,7 +330,7 @@ str_xml_leaf(const char *body, const char *tag)
 	return buf_steal(&out);
 }
 
-/* ---- strmap: open addressing, FNV-1a, at most half full ---- */
+/* Strmap: open addressing, FNV-1a, at most half full. */
 
 static size_t
 strmap_hash(const char *s)
