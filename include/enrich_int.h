@@ -41,6 +41,10 @@ struct enrich {
 };
 
 const char *enrich__jstr(const struct cJSON *o, const char *k);
+/* A Glue read for workflow failed (not cancelled): a source error, logged
+ * as "'workflow': what: code: message". */
+void enrich__glue_failed(struct enrich *e, const char *workflow, const char *what,
+                         const char *code, const char *message);
 
 /* One lookup per key at a time: an operation that needs a tag, an owner or
  * a Glue connection another one is looking up waits for that answer instead

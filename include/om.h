@@ -176,12 +176,18 @@ struct om_lookup {
 
 typedef void (*om_lookup_cb)(const struct om_lookup *res, void *arg);
 
-/* By name or FQN, each part of the path percent-encoded here. */
-void om_get_classification(struct om_client *c, const char *name, om_lookup_cb cb, void *arg);
-void om_get_tag(struct om_client *c, const char *fqn, om_lookup_cb cb, void *arg);
-void om_get_user(struct om_client *c, const char *name, om_lookup_cb cb, void *arg);
-void om_get_team(struct om_client *c, const char *name, om_lookup_cb cb, void *arg);
-void om_get_table(struct om_client *c, const char *fqn, om_lookup_cb cb, void *arg);
+/* The kinds of entity om_get_by_name() looks up. */
+enum om_entity {
+	OM_CLASSIFICATION,
+	OM_TAG,                         /* by FQN */
+	OM_USER,
+	OM_TEAM,
+	OM_TABLE,                       /* by FQN */
+};
+
+/* The entity of kind by name or FQN, percent-encoded here. */
+void om_get_by_name(struct om_client *c, enum om_entity kind, const char *name, om_lookup_cb cb,
+                    void *arg);
 
 /* Searches by one field: a user by e-mail and a container by fullPath
  * match the literal value; tables match fqn_pattern, a wildcard query

@@ -66,6 +66,15 @@ enrich__jstr(const cJSON *o, const char *k)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+void
+enrich__glue_failed(struct enrich *e, const char *workflow, const char *what, const char *code,
+                    const char *message)
+{
+	e->source.errors++;
+	log_warning(e->x.lg, "'%s': %s: %s%s%s", workflow, what, code ? code : "malformed reply",
+	            message ? ": " : "", message ? message : "");
+}
+
 struct enrich *
 enrich_new(const struct enrich_ctx *ctx, struct gm_err *err)
 {
@@ -270,7 +279,7 @@ with_account(struct enrich *e)
 	if (!e->x.wf->include_tags)
 		return;
 	join_add(&e->prep, 1);
-	om_get_classification(e->x.om, CLASSIFICATION, on_classification_get, e);
+	om_get_by_name(e->x.om, OM_CLASSIFICATION, CLASSIFICATION, on_classification_get, e);
 }
 
 static int

@@ -307,7 +307,7 @@ resolve_step(struct refop *r)
 			if (wild)
 				om_search_tables(e->x.om, q.data, on_lookup, r);
 			else
-				om_get_table(e->x.om, q.data, on_lookup, r);
+				om_get_by_name(e->x.om, OM_TABLE, q.data, on_lookup, r);
 			buf_clear(&q);
 			return;
 		}
@@ -552,11 +552,9 @@ on_jobs(const struct glue_jobs_result *res, void *arg)
 
 	if (res->state == GLUE_UNKNOWN) {
 		if (!res->cancelled) {
-			e->source.errors++;
 			op->read_failed = 1;
-			log_warning(e->x.lg, "'%s': BatchGetJobs failed, no lineage from these jobs: %s%s%s",
-			            op->workflow, res->code ? res->code : "malformed reply",
-			            res->message ? ": " : "", res->message ? res->message : "");
+			enrich__glue_failed(e, op->workflow, "BatchGetJobs failed, no lineage from these jobs",
+			                    res->code, res->message);
 		}
 	} else {
 		for (i = 0; i < res->n_jobs; i++)

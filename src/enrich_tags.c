@@ -215,7 +215,7 @@ tag_step(struct tagop *t)
 	if (!t->absent) {
 		if (enrich__wait(e, 'g', t->step ? t->fqn : t->key_fqn, tag_resume, t))
 			return;
-		om_get_tag(e->x.om, t->step ? t->fqn : t->key_fqn, on_tag_get, t);
+		om_get_by_name(e->x.om, OM_TAG, t->step ? t->fqn : t->key_fqn, on_tag_get, t);
 		return;
 	}
 	om_put_tag(e->x.om, t->step ? t->value : t->key, CLASSIFICATION, t->step ? t->key_fqn : NULL,
@@ -340,10 +340,8 @@ owner_step(struct ownerop *o)
 	}
 	if (o->step == 0 && strchr(o->value, '@'))
 		om_search_user_by_email(o->op->e->x.om, o->value, on_owner, o);
-	else if (o->step == 0)
-		om_get_user(o->op->e->x.om, o->value, on_owner, o);
 	else
-		om_get_team(o->op->e->x.om, o->value, on_owner, o);
+		om_get_by_name(o->op->e->x.om, o->step == 0 ? OM_USER : OM_TEAM, o->value, on_owner, o);
 }
 
 /* An owner looked up before ("user:ID", "team:ID", or NULL: none). */
@@ -413,12 +411,9 @@ on_get_tags(const struct glue_tags_result *res, void *arg)
 	size_t i;
 
 	if (res->state == GLUE_UNKNOWN) {
-		if (!res->cancelled) {
-			e->source.errors++;
-			log_warning(e->x.lg, "'%s': GetTags failed, the pipeline keeps its tags and "
-			            "owners: %s%s%s", op->name, res->code ? res->code : "malformed reply",
-			            res->message ? ": " : "", res->message ? res->message : "");
-		}
+		if (!res->cancelled)
+			enrich__glue_failed(e, op->name, "GetTags failed, the pipeline keeps its tags and owners",
+			                    res->code, res->message);
 		wfop_settle(op);
 		return;
 	}

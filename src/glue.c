@@ -47,6 +47,47 @@ glue_status_fail(struct glue_status *st, enum glue_fail fail, const char *why)
 	snprintf(st->why, sizeof(st->why), "%s", why);
 }
 
+/* A call of one of the operations below until its reply: the caller's
+ * callback and its argument. */
+struct glue_call {
+	union {
+		glue_runs_cb runs;
+		glue_tags_cb tags;
+		glue_jobs_cb jobs;
+		glue_connection_cb connection;
+	} cb;
+	void *arg;
+};
+
+/* Sends op with in (taken) when built says the input is complete; the
+ * reply goes to on_reply, which gets k back with glue_call_take().
+ * -ENOMEM, in freed and nothing called, when in was not built or memory
+ * ran out. */
+static int
+glue_call_send(struct aws_client *c, const char *op, cJSON *in, int built, aws_done_cb on_reply,
+               struct glue_call k)
+{
+	struct glue_call *p = built ? malloc(sizeof(*p)) : NULL;
+
+	if (!p) {
+		cJSON_Delete(in);
+		return -ENOMEM;
+	}
+	*p = k;
+	aws_call(c, op, in, on_reply, p);
+	return 0;
+}
+
+/* The call glue_call_send() kept for a reply, freed. */
+static struct glue_call
+glue_call_take(void *arg)
+{
+	struct glue_call k = *(struct glue_call *)arg;
+
+	free(arg);
+	return k;
+}
+
 struct glue_lister {
 	struct aws_client *c;
 	unsigned max_pages, pages;
@@ -382,60 +423,38 @@ glue_runs_decode(const cJSON *reply, struct glue_runs *out)
 	out->st.state = GLUE_KNOWN;
 }
 
-struct glue_runs_call {
-	glue_runs_cb cb;
-	void *arg;
-};
-
 static void
 glue_on_runs(const struct aws_result *res, void *arg)
 {
-	struct glue_runs_call k = *(struct glue_runs_call *)arg;
+	struct glue_call k = glue_call_take(arg);
 	struct glue_runs page = { .runs = NULL };
 
-	free(arg);
 	glue_status_of(res, &page.st);
 	if (res->ok)
 		glue_runs_decode(res->json, &page);
-	k.cb(&page, k.arg);
+	k.cb.runs(&page, k.arg);
 }
 
 void
 glue_get_runs(struct aws_client *c, const char *name, const char *token, unsigned max,
               glue_runs_cb cb, void *arg)
 {
-	struct glue_runs_call *k = malloc(sizeof(*k));
 	cJSON *in = cJSON_CreateObject();
+	int built = in && cJSON_AddStringToObject(in, "Name", name) &&
+	            cJSON_AddBoolToObject(in, "IncludeGraph", 1) &&
+	            cJSON_AddNumberToObject(in, "MaxResults", max) &&
+	            (!token || cJSON_AddStringToObject(in, "NextToken", token));
 
-	if (!k || !in || !cJSON_AddStringToObject(in, "Name", name) ||
-	    !cJSON_AddBoolToObject(in, "IncludeGraph", 1) ||
-	    !cJSON_AddNumberToObject(in, "MaxResults", max) ||
-	    (token && !cJSON_AddStringToObject(in, "NextToken", token))) {
+	if (glue_call_send(c, "GetWorkflowRuns", in, built, glue_on_runs,
+	                   (struct glue_call){ .cb.runs = cb, .arg = arg }) < 0) {
 		struct glue_runs oom = { .runs = NULL };
 
-		free(k);
-		cJSON_Delete(in);
 		glue_status_fail(&oom.st, GLUE_FAIL_NOMEM, "out of memory");
 		cb(&oom, arg);
-		return;
 	}
-	k->cb = cb;
-	k->arg = arg;
-	aws_call(c, "GetWorkflowRuns", in, glue_on_runs, k);
 }
-
 
 /* Operations of enrichment: jobs, tags, connections. */
-
-
-
-static const char *
-jstr(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
 
 void
 glue_tags_result_clear(struct glue_tags_result *r)
@@ -467,15 +486,10 @@ glue_decode_tags(const cJSON *json, struct glue_tags_result *ret)
 	return 0;
 }
 
-struct tags_call {
-	glue_tags_cb cb;
-	void *arg;
-};
-
 static void
 on_tags(const struct aws_result *res, void *arg)
 {
-	struct tags_call *k = arg;
+	struct glue_call k = glue_call_take(arg);
 	struct glue_tags_result out = { .code = res->code, .message = res->message,
 	                                .cancelled = res->cancelled };
 	int r = res->ok ? glue_decode_tags(res->json, &out) : -EIO;
@@ -486,27 +500,22 @@ on_tags(const struct aws_result *res, void *arg)
 	}
 	if (r < 0)
 		out.state = GLUE_UNKNOWN;
-	k->cb(&out, k->arg);
+	k.cb.tags(&out, k.arg);
 	glue_tags_result_clear(&out);
-	free(k);
 }
 
 void
 glue_get_tags(struct aws_client *glue, const char *resource_arn, glue_tags_cb cb, void *arg)
 {
-	struct glue_tags_result fail = { .code = "out of memory" };
-	struct tags_call *k = calloc(1, sizeof(*k));
 	cJSON *in = cJSON_CreateObject();
+	int built = in && cJSON_AddStringToObject(in, "ResourceArn", resource_arn);
 
-	if (!k || !in || !cJSON_AddStringToObject(in, "ResourceArn", resource_arn)) {
-		free(k);
-		cJSON_Delete(in);
+	if (glue_call_send(glue, "GetTags", in, built, on_tags,
+	                   (struct glue_call){ .cb.tags = cb, .arg = arg }) < 0) {
+		struct glue_tags_result fail = { .code = "out of memory" };
+
 		cb(&fail, arg);
-		return;
 	}
-	k->cb = cb;
-	k->arg = arg;
-	aws_call(glue, "GetTags", in, on_tags, k);
 }
 
 void
@@ -543,15 +552,10 @@ glue_decode_jobs(const cJSON *json, struct glue_jobs_result *ret)
 	return 0;
 }
 
-struct jobs_call {
-	glue_jobs_cb cb;
-	void *arg;
-};
-
 static void
 on_jobs(const struct aws_result *res, void *arg)
 {
-	struct jobs_call *k = arg;
+	struct glue_call k = glue_call_take(arg);
 	struct glue_jobs_result out = {0};
 	int r = res->ok ? glue_decode_jobs(res->json, &out) : -EIO;
 
@@ -561,32 +565,26 @@ on_jobs(const struct aws_result *res, void *arg)
 		out.message = r == -ENOMEM ? NULL : res->message;
 	}
 	out.cancelled = res->cancelled;
-	k->cb(&out, k->arg);
+	k.cb.jobs(&out, k.arg);
 	glue_jobs_result_clear(&out);
-	free(k);
 }
 
 void
 glue_batch_get_jobs(struct aws_client *glue, const char *const *names, size_t n, glue_jobs_cb cb,
                     void *arg)
 {
-	struct glue_jobs_result fail = { .code = "out of memory" };
-	struct jobs_call *k = calloc(1, sizeof(*k));
 	cJSON *in = cJSON_CreateObject(), *list = in ? cJSON_AddArrayToObject(in, "JobNames") : NULL;
 	size_t i;
 
 	for (i = 0; list && i < n; i++)
 		if (!cJSON_AddItemToArray(list, cJSON_CreateString(names[i])))
 			list = NULL;
-	if (!k || !list) {
-		free(k);
-		cJSON_Delete(in);
+	if (glue_call_send(glue, "BatchGetJobs", in, list != NULL, on_jobs,
+	                   (struct glue_call){ .cb.jobs = cb, .arg = arg }) < 0) {
+		struct glue_jobs_result fail = { .code = "out of memory" };
+
 		cb(&fail, arg);
-		return;
 	}
-	k->cb = cb;
-	k->arg = arg;
-	aws_call(glue, "BatchGetJobs", in, on_jobs, k);
 }
 
 void
@@ -597,18 +595,13 @@ glue_decode_connection(const cJSON *json, struct glue_connection_result *ret)
 
 	ret->state = GLUE_KNOWN;
 	ret->found = 1;
-	ret->jdbc_url = jstr(props, "JDBC_CONNECTION_URL");
+	ret->jdbc_url = glue_jstr(props, "JDBC_CONNECTION_URL");
 }
-
-struct conn_call {
-	glue_connection_cb cb;
-	void *arg;
-};
 
 static void
 on_connection(const struct aws_result *res, void *arg)
 {
-	struct conn_call *k = arg;
+	struct glue_call k = glue_call_take(arg);
 	struct glue_connection_result out = { .code = res->code, .message = res->message,
 	                                      .cancelled = res->cancelled };
 
@@ -616,25 +609,20 @@ on_connection(const struct aws_result *res, void *arg)
 		glue_decode_connection(res->json, &out);
 	else if (!res->cancelled && res->code && strcmp(res->code, "EntityNotFoundException") == 0)
 		out.state = GLUE_KNOWN;         /* found 0: known not to be there */
-	k->cb(&out, k->arg);
-	free(k);
+	k.cb.connection(&out, k.arg);
 }
 
 void
 glue_get_connection(struct aws_client *glue, const char *name, glue_connection_cb cb, void *arg)
 {
-	struct glue_connection_result fail = { .code = "out of memory" };
-	struct conn_call *k = calloc(1, sizeof(*k));
 	cJSON *in = cJSON_CreateObject();
+	int built = in && cJSON_AddStringToObject(in, "Name", name) &&
+	            cJSON_AddBoolToObject(in, "HidePassword", 1);
 
-	if (!k || !in || !cJSON_AddStringToObject(in, "Name", name) ||
-	    !cJSON_AddBoolToObject(in, "HidePassword", 1)) {
-		free(k);
-		cJSON_Delete(in);
+	if (glue_call_send(glue, "GetConnection", in, built, on_connection,
+	                   (struct glue_call){ .cb.connection = cb, .arg = arg }) < 0) {
+		struct glue_connection_result fail = { .code = "out of memory" };
+
 		cb(&fail, arg);
-		return;
 	}
-	k->cb = cb;
-	k->arg = arg;
-	aws_call(glue, "GetConnection", in, on_connection, k);
 }

@@ -154,8 +154,6 @@ fail:
 	cb(&fail, arg);
 }
 
-/* The API of the run: service, pipelines, statuses, usage, ingestion pipeline. */
-
 static const char *
 om_jstr(const cJSON *o, const char *k)
 {
@@ -167,19 +165,58 @@ om_jstr(const cJSON *o, const char *k)
 enum om_decode { OM_DECODE_NONE, OM_DECODE_VERSION, OM_DECODE_SERVICE, OM_DECODE_PIPELINE,
                  OM_DECODE_DELETED };
 
+/* A call of the API below until its reply: how to decode the reply, the
+ * caller's callback and its argument. */
 struct om_hop {
-	enum om_decode decode;
-	om_reply_cb cb;
+	enum om_decode decode;          /* the run's calls */
+	int search;                     /* a lookup: a search, not by name */
+	int downstream;                 /* a lineage read */
+	union {
+		om_reply_cb reply;
+		om_lookup_cb lookup;
+		om_lineage_cb lineage;
+	} cb;
 	void *arg;
 };
+
+/* Calls method path (taken; NULL: out of memory) with body (taken); the
+ * reply goes to on_reply, which gets h back with om_hop_take().  -ENOMEM,
+ * nothing called, when path is NULL or memory ran out. */
+static int
+om_hop_call(struct om_client *c, const char *method, char *path, cJSON *body,
+            om_done_cb on_reply, struct om_hop h)
+{
+	struct om_hop *p = path ? malloc(sizeof(*p)) : NULL;
+
+	if (!p) {
+		free(path);
+		cJSON_Delete(body);
+		return -ENOMEM;
+	}
+	*p = h;
+	om_call(c, method, path, body, on_reply, p);
+	free(path);
+	return 0;
+}
+
+/* The call om_hop_call() kept for a reply, freed. */
+static struct om_hop
+om_hop_take(void *arg)
+{
+	struct om_hop h = *(struct om_hop *)arg;
+
+	free(arg);
+	return h;
+}
+
+/* The API of the run: service, pipelines, statuses, usage, ingestion pipeline. */
 
 static void
 om_on_reply(const struct om_result *res, void *arg)
 {
-	struct om_hop h = *(struct om_hop *)arg;
+	struct om_hop h = om_hop_take(arg);
 	struct om_reply rep = { .res = res, .major = -1, .minor = -1 };
 
-	free(arg);
 	switch (h.decode) {
 	case OM_DECODE_VERSION:
 		rep.version = om_jstr(res->json, "version");
@@ -200,7 +237,7 @@ om_on_reply(const struct om_result *res, void *arg)
 	case OM_DECODE_NONE:
 		break;
 	}
-	h.cb(&rep, h.arg);
+	h.cb.reply(&rep, h.arg);
 }
 
 /* Calls path (taken, may be NULL: out of memory) with body (taken). */
@@ -208,21 +245,13 @@ static void
 om_run_call(struct om_client *c, const char *method, char *path, cJSON *body,
             enum om_decode decode, om_reply_cb cb, void *arg)
 {
-	struct om_hop *h = malloc(sizeof(*h));
-
-	if (!h || !path) {
+	if (om_hop_call(c, method, path, body, om_on_reply,
+	                (struct om_hop){ .decode = decode, .cb.reply = cb, .arg = arg }) < 0) {
 		struct om_result fail = { .message = "out of memory" };
 		struct om_reply rep = { .res = &fail, .major = -1, .minor = -1 };
 
-		free(h);
-		free(path);
-		cJSON_Delete(body);
 		cb(&rep, arg);
-		return;
 	}
-	*h = (struct om_hop){ decode, cb, arg };
-	om_call(c, method, path, body, om_on_reply, h);
-	free(path);
 }
 
 void
@@ -474,12 +503,6 @@ om_lister_next(struct om_lister *l, om_pipelines_cb cb, void *arg)
 
 
 
-struct lookup_call {
-	int search;
-	om_lookup_cb cb;
-	void *arg;
-};
-
 void
 om_decode_lookup(const cJSON *json, int search, struct om_lookup *ret)
 {
@@ -521,65 +544,43 @@ om_decode_lookup(const cJSON *json, int search, struct om_lookup *ret)
 static void
 on_lookup(const struct om_result *res, void *arg)
 {
-	struct lookup_call *k = arg;
+	struct om_hop h = om_hop_take(arg);
 	struct om_lookup out = { .status = res->status, .message = res->message,
 	                         .cancelled = res->cancelled };
 
 	if (res->ok)
-		om_decode_lookup(res->json, k->search, &out);
+		om_decode_lookup(res->json, h.search, &out);
 	else if (res->status == 404 && !res->cancelled)
 		out.state = OM_LOOKUP_ABSENT;
-	k->cb(&out, k->arg);
-	free(k);
+	h.cb.lookup(&out, h.arg);
 }
 
 /* GET path (malloc'd, taken; NULL: out of memory) decoded as a lookup. */
 static void
 lookup(struct om_client *c, char *path, int search, om_lookup_cb cb, void *arg)
 {
-	struct om_lookup fail = { .message = "out of memory" };
-	struct lookup_call *k = path ? calloc(1, sizeof(*k)) : NULL;
+	if (om_hop_call(c, "GET", path, NULL, on_lookup,
+	                (struct om_hop){ .search = search, .cb.lookup = cb, .arg = arg }) < 0) {
+		struct om_lookup fail = { .message = "out of memory" };
 
-	if (!k) {
-		free(path);
 		cb(&fail, arg);
-		return;
 	}
-	k->search = search;
-	k->cb = cb;
-	k->arg = arg;
-	om_call(c, "GET", path, NULL, on_lookup, k);
-	free(path);
 }
 
-void
-om_get_classification(struct om_client *c, const char *name, om_lookup_cb cb, void *arg)
-{
-	lookup(c, str_urlencode_printf("/v1/classifications/name/%s", name), 0, cb, arg);
-}
+/* The paths of om_get_by_name(), by kind. */
+static const char *const by_name[] = {
+	[OM_CLASSIFICATION] = "/v1/classifications/name/%s",
+	[OM_TAG] = "/v1/tags/name/%s",
+	[OM_USER] = "/v1/users/name/%s",
+	[OM_TEAM] = "/v1/teams/name/%s",
+	[OM_TABLE] = "/v1/tables/name/%s",
+};
 
 void
-om_get_tag(struct om_client *c, const char *fqn, om_lookup_cb cb, void *arg)
+om_get_by_name(struct om_client *c, enum om_entity kind, const char *name, om_lookup_cb cb,
+               void *arg)
 {
-	lookup(c, str_urlencode_printf("/v1/tags/name/%s", fqn), 0, cb, arg);
-}
-
-void
-om_get_user(struct om_client *c, const char *name, om_lookup_cb cb, void *arg)
-{
-	lookup(c, str_urlencode_printf("/v1/users/name/%s", name), 0, cb, arg);
-}
-
-void
-om_get_team(struct om_client *c, const char *name, om_lookup_cb cb, void *arg)
-{
-	lookup(c, str_urlencode_printf("/v1/teams/name/%s", name), 0, cb, arg);
-}
-
-void
-om_get_table(struct om_client *c, const char *fqn, om_lookup_cb cb, void *arg)
-{
-	lookup(c, str_urlencode_printf("/v1/tables/name/%s", fqn), 0, cb, arg);
+	lookup(c, str_urlencode_printf(by_name[kind], name), 0, cb, arg);
 }
 
 char *
@@ -611,30 +612,31 @@ search(struct om_client *c, const char *field, const char *index, const char *va
 	lookup(c, path, 1, cb, arg);
 }
 
-void
-om_search_user_by_email(struct om_client *c, const char *email, om_lookup_cb cb, void *arg)
+/* search() for the literal value. */
+static void
+search_literal(struct om_client *c, const char *field, const char *index, const char *value,
+               om_lookup_cb cb, void *arg)
 {
-	char *lit = om_wild_escape(email);
+	char *lit = om_wild_escape(value);
 
 	if (!lit) {
 		lookup(c, NULL, 1, cb, arg);
 		return;
 	}
-	search(c, "email.keyword", "user_search_index", lit, cb, arg);
+	search(c, field, index, lit, cb, arg);
 	free(lit);
+}
+
+void
+om_search_user_by_email(struct om_client *c, const char *email, om_lookup_cb cb, void *arg)
+{
+	search_literal(c, "email.keyword", "user_search_index", email, cb, arg);
 }
 
 void
 om_search_container_by_path(struct om_client *c, const char *path, om_lookup_cb cb, void *arg)
 {
-	char *lit = om_wild_escape(path);
-
-	if (!lit) {
-		lookup(c, NULL, 1, cb, arg);
-		return;
-	}
-	search(c, "fullPath", "container_search_index", lit, cb, arg);
-	free(lit);
+	search_literal(c, "fullPath", "container_search_index", path, cb, arg);
 }
 
 void
@@ -771,14 +773,6 @@ node_type(const cJSON *json, const char *id)
 	return type;
 }
 
-static const char *
-jstr(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 int
 om_decode_lineage(const cJSON *json, int downstream, struct om_lineage *ret, const char **reterr)
 {
@@ -798,7 +792,7 @@ om_decode_lineage(const cJSON *json, int downstream, struct om_lineage *ret, con
 	}
 	cJSON_ArrayForEach(e, edges) {
 		const cJSON *d = cJSON_GetObjectItemCaseSensitive(e, "lineageDetails");
-		const char *from = jstr(e, "fromEntity"), *to = jstr(e, "toEntity");
+		const char *from = om_jstr(e, "fromEntity"), *to = om_jstr(e, "toEntity");
 
 		if (!from || !to)
 			continue;
@@ -806,8 +800,8 @@ om_decode_lineage(const cJSON *json, int downstream, struct om_lineage *ret, con
 		v[n].from.type = node_type(json, from);
 		v[n].to.id = to;
 		v[n].to.type = node_type(json, to);
-		v[n].pipeline_id = jstr(cJSON_GetObjectItemCaseSensitive(d, "pipeline"), "id");
-		v[n].source = jstr(d, "source");
+		v[n].pipeline_id = om_jstr(cJSON_GetObjectItemCaseSensitive(d, "pipeline"), "id");
+		v[n].source = om_jstr(d, "source");
 		n++;
 	}
 	ret->known = 1;
@@ -816,47 +810,33 @@ om_decode_lineage(const cJSON *json, int downstream, struct om_lineage *ret, con
 	return 0;
 }
 
-struct lineage_call {
-	int downstream;
-	om_lineage_cb cb;
-	void *arg;
-};
-
 static void
 on_lineage(const struct om_result *res, void *arg)
 {
-	struct lineage_call *k = arg;
+	struct om_hop h = om_hop_take(arg);
 	struct om_lineage out = { .message = res->message, .cancelled = res->cancelled };
 	const char *why = NULL;
 
 	if (res->cancelled)
 		out.message = "cancelled";
-	else if (res->ok && om_decode_lineage(res->json, k->downstream, &out, &why) < 0)
+	else if (res->ok && om_decode_lineage(res->json, h.downstream, &out, &why) < 0)
 		out.message = why;
-	k->cb(&out, k->arg);
+	h.cb.lineage(&out, h.arg);
 	free(out.v);
-	free(k);
 }
 
 void
 om_get_lineage(struct om_client *c, struct om_node of, int downstream, om_lineage_cb cb,
                void *arg)
 {
-	struct om_lineage fail = { .message = "out of memory" };
 	const char *part[2] = { of.type, of.id };
-	struct lineage_call *k = calloc(1, sizeof(*k));
 	char *path = lineage_path(part, 2, downstream ? "?upstreamDepth=0&downstreamDepth=1"
 	                                              : "?upstreamDepth=1&downstreamDepth=0");
 
-	if (!k || !path) {
-		free(k);
-		free(path);
+	if (om_hop_call(c, "GET", path, NULL, on_lineage,
+	                (struct om_hop){ .downstream = downstream, .cb.lineage = cb, .arg = arg }) < 0) {
+		struct om_lineage fail = { .message = "out of memory" };
+
 		cb(&fail, arg);
-		return;
 	}
-	k->downstream = downstream;
-	k->cb = cb;
-	k->arg = arg;
-	om_call(c, "GET", path, NULL, on_lineage, k);
-	free(path);
 }
