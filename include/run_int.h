@@ -31,6 +31,7 @@ struct http_pool;
 struct memo;
 struct om_client;
 struct om_lister;
+struct om_reply;
 struct secrets;
 
 #define DAY_MS 86400000LL
@@ -165,6 +166,7 @@ struct run {
 /* A write remembered in the memo once it succeeded. */
 struct memo_write {
 	struct item *it;
+	char kind;                      /* MEMO_STATUS, MEMO_USAGE */
 	char key[200];
 	char fp[33];
 };
@@ -201,6 +203,10 @@ void run__resume_runs(struct run *r);
 int run__unchanged(struct item *it, char kind, const char *sub, const struct cJSON *body,
                    struct memo_write *w);
 struct memo_write *run__memo_write_dup(const struct memo_write *w);
+/* The reply to the write of a run__memo_write_dup() copy (arg, freed
+ * here): counted and remembered in the memo, or (unless cancelled) the
+ * item failed, its runs read again next time. */
+void run__on_memo_write(const struct om_reply *rep, void *arg);
 void run__items_free(struct run *r);
 
 /* run_usage.c */

@@ -62,6 +62,7 @@ run__unchanged(struct item *it, char kind, const char *sub, const cJSON *body,
 	char *text = cJSON_PrintUnformatted(body);
 
 	w->it = it;
+	w->kind = kind;
 	(void)memo_key(kind, it->id, sub, w->key, sizeof(w->key));
 	memo_fp(text ? text : "", w->fp);
 	free(text);
@@ -81,23 +82,51 @@ run__memo_write_dup(const struct memo_write *w)
 	return c;
 }
 
+/* A write of the item to OpenMetadata failed (and was not cancelled): a
+ * sink error (a warning when warn), the item failed, what logged. */
 static void
-on_status_put(const struct om_reply *rep, void *arg)
+item_write_failed(struct item *it, int warn, const char *what, const char *why)
+{
+	struct run *r = it->run;
+
+	if (warn)
+		r->st.sink.warnings++;
+	else
+		r->st.sink.errors++;
+	run__item_fail(it);
+	log_at(warn ? LOG_WARNING : LOG_ERR, &r->lg, "'%s': %s failed: %s", it->name, what, why);
+}
+
+/* The reply to a write of the item landed (run__om_landed()): 1 when the
+ * write succeeded, else 0, and item_write_failed() unless cancelled. */
+static int
+item_write_landed(struct item *it, const struct om_reply *rep, int warn, const char *what)
+{
+	run__om_landed(it->run);
+	if (rep->res->ok)
+		return 1;
+	if (!rep->res->cancelled)
+		item_write_failed(it, warn, what, rep->res->message);
+	return 0;
+}
+
+void
+run__on_memo_write(const struct om_reply *rep, void *arg)
 {
 	struct memo_write *w = arg;
 	struct item *it = w->it;
 	struct run *r = it->run;
+	int usage = w->kind == MEMO_USAGE;
 
-	run__om_landed(r);
-	if (rep->res->ok) {
+	/* a status not written is an error, a day's usage a warning */
+	if (item_write_landed(it, rep, usage, usage ? "publishing pipeline usage"
+	                                            : "writing a pipeline status")) {
 		r->st.sink.records++;
-		r->st.statuses_written++;
+		if (usage)
+			r->usage_written++;
+		else
+			r->st.statuses_written++;
 		memo_put(r->next, w->key, w->fp);
-	} else if (!rep->res->cancelled) {
-		r->st.sink.errors++;
-		run__item_fail(it);
-		log_err(&r->lg, "'%s': writing a pipeline status failed: %s", it->name,
-		        rep->res->message);
 	}
 	free(w);
 	run__settle(r);
@@ -130,7 +159,7 @@ maybe_send_statuses(struct item *it)
 			r->st.sink.errors++;
 			continue;
 		}
-		om_put_pipeline_status(run__om_sent(r)->om, it->fqn, s, on_status_put, c);
+		om_put_pipeline_status(run__om_sent(r)->om, it->fqn, s, run__on_memo_write, c);
 	}
 	log_debug(&r->lg, "'%s': %u %s read", it->name, it->n_runs, PLURAL(it->n_runs, "run", "runs"));
 }
@@ -141,15 +170,8 @@ on_patch(const struct om_reply *rep, void *arg)
 	struct item *it = arg;
 	struct run *r = it->run;
 
-	run__om_landed(r);
-	if (rep->res->ok) {
+	if (item_write_landed(it, rep, 0, "updating the pipeline's tags, owner or description"))
 		r->st.sink.updated++;
-	} else if (!rep->res->cancelled) {
-		r->st.sink.errors++;
-		run__item_fail(it);
-		log_err(&r->lg, "'%s': updating the pipeline's tags, owner or description failed: %s",
-		        it->name, rep->res->message);
-	}
 	run__settle(r);
 }
 
@@ -206,9 +228,7 @@ on_pipeline_put(const struct om_reply *rep, void *arg)
 	} else if (!rep->res->cancelled) {
 		it->pipeline = PIPE_FAILED;
 		item_release(it);
-		r->st.sink.errors++;
-		run__item_fail(it);
-		log_err(&r->lg, "'%s': writing the pipeline failed: %s", it->name, rep->res->message);
+		item_write_failed(it, 0, "writing the pipeline", rep->res->message);
 	}
 	run__settle(r);
 }

@@ -66,28 +66,6 @@ usage_merge(cJSON *days, cJSON *more)
 	cJSON_Delete(more);
 }
 
-static void
-on_usage_post(const struct om_reply *rep, void *arg)
-{
-	struct memo_write *w = arg;
-	struct item *it = w->it;
-	struct run *r = it->run;
-
-	run__om_landed(r);
-	if (rep->res->ok) {
-		r->st.sink.records++;
-		r->usage_written++;
-		memo_put(r->next, w->key, w->fp);
-	} else if (!rep->res->cancelled) {
-		r->st.sink.warnings++;
-		it->failed = 1;         /* its runs are read again next time */
-		log_warning(&r->lg, "'%s': publishing pipeline usage failed: %s", it->name,
-		            rep->res->message);
-	}
-	free(w);
-	run__settle(r);
-}
-
 /* Daily counts of task runs, from the runs read, to the usage API (POST
  * replaces a day's count, so a run repeated changes nothing).  Only days
  * whose runs were all read are sent: none when reading the runs failed;
@@ -126,7 +104,7 @@ run__send_usage(struct item *it)
 			cJSON_Delete(d);
 			continue;
 		}
-		om_post_usage(run__om_sent(r)->om, it->id, d, on_usage_post, c);
+		om_post_usage(run__om_sent(r)->om, it->id, d, run__on_memo_write, c);
 	}
 	cJSON_Delete(days);
 }
