@@ -256,17 +256,35 @@ aws_client_free(struct aws_client *c)
 	return NULL;
 }
 
+/* Signs in and sets its headers on req in their order, Host aside (it
+ * comes from the URL), then the signature's Authorization. */
+static int
+sign_headers(struct http_req *req, const struct sigv4_input *in)
+{
+	struct sigv4_result sig = {0};
+	size_t i;
+	int r;
+
+	if ((r = sigv4_sign(in, &sig)) < 0)
+		return r;
+	for (i = 0; i < in->n_headers && r >= 0; i++)
+		if (strcmp(in->headers[i].name, "Host") != 0)
+			r = http_req_set_header(req, in->headers[i].name, in->headers[i].value);
+	if (r >= 0)
+		r = http_req_set_header(req, "Authorization", sig.authorization);
+	sigv4_result_clear(&sig);
+	return r < 0 ? r : 0;
+}
+
 int
 aws_sign_post(struct http_req *req, const char *host, const char *path, const char *region,
               const char *service, const struct aws_creds *creds, const char *content_type,
               const char *target, long long epoch)
 {
 	struct sigv4_header hs[5];
-	struct sigv4_result sig = {0};
 	char date[17];
 	const void *body;
 	size_t len, n = 0;
-	int r;
 
 	sigv4_amz_date(epoch, date);
 	body = http_req_body_data(req, &len);
@@ -283,18 +301,7 @@ aws_sign_post(struct http_req *req, const char *host, const char *path, const ch
 		.access_key = creds->access_key, .secret_key = creds->secret_key, .amz_date = date,
 		.normalize_path = 1,
 	};
-	if ((r = sigv4_sign(&in, &sig)) < 0)
-		return r;
-	if ((r = http_req_set_header(req, "Content-Type", content_type)) < 0 ||
-	    (r = http_req_set_header(req, "X-Amz-Date", date)) < 0 ||
-	    (target && (r = http_req_set_header(req, "X-Amz-Target", target)) < 0) ||
-	    (creds->session_token &&
-	     (r = http_req_set_header(req, "X-Amz-Security-Token", creds->session_token)) < 0))
-		;
-	else
-		r = http_req_set_header(req, "Authorization", sig.authorization);
-	sigv4_result_clear(&sig);
-	return r < 0 ? r : 0;
+	return sign_headers(req, &in);
 }
 
 /* S3 GET: the path signed as sent, encoded once (S3 is the one service
@@ -306,10 +313,8 @@ sign_s3_get(struct http_req *req, const struct aws_client *c, const char *raw_pa
 	static const char empty_sha[] =
 		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 	struct sigv4_header hs[4];
-	struct sigv4_result sig = {0};
 	char date[17];
 	size_t n = 0;
-	int r;
 
 	sigv4_amz_date(epoch, date);
 	hs[n++] = (struct sigv4_header){ "Host", c->host };
@@ -322,17 +327,7 @@ sign_s3_get(struct http_req *req, const struct aws_client *c, const char *raw_pa
 		.region = c->region, .service = c->service, .access_key = creds->access_key,
 		.secret_key = creds->secret_key, .amz_date = date, .normalize_path = 0,
 	};
-	if ((r = sigv4_sign(&in, &sig)) < 0)
-		return r;
-	if ((r = http_req_set_header(req, "X-Amz-Content-Sha256", empty_sha)) < 0 ||
-	    (r = http_req_set_header(req, "X-Amz-Date", date)) < 0 ||
-	    (creds->session_token &&
-	     (r = http_req_set_header(req, "X-Amz-Security-Token", creds->session_token)) < 0))
-		;
-	else
-		r = http_req_set_header(req, "Authorization", sig.authorization);
-	sigv4_result_clear(&sig);
-	return r < 0 ? r : 0;
+	return sign_headers(req, &in);
 }
 
 /* Signs the request for this attempt with the current (skew-corrected)

@@ -150,15 +150,18 @@ on_imds_role(const struct http_resp *resp, void *arg)
 	imds_get(f, path, on_imds_creds);
 }
 
+/* method path of the IMDS with header name: value (none when value is
+ * NULL), the answer to cb. */
 static void
-imds_get(struct fetch *f, const char *path, http_done_cb cb)
+imds_send(struct fetch *f, const char *method, const char *path, const char *name,
+          const char *value, http_done_cb cb)
 {
 	char url[1024];
 	struct http_req *req;
 
 	snprintf(url, sizeof(url), "%s%s", f->imds, path);
-	req = http_req_new("GET", url);
-	if (!req || (f->token && http_req_header(req, "X-aws-ec2-metadata-token", f->token) < 0)) {
+	req = http_req_new(method, url);
+	if (!req || (value && http_req_header(req, name, value) < 0)) {
 		http_req_free(req);
 		awsauth__fetch_end(f, -ENOMEM, "out of memory");
 		return;
@@ -166,6 +169,12 @@ imds_get(struct fetch *f, const char *path, http_done_cb cb)
 	http_req_timeout(req, 1000);
 	if (http_submit(f->pool, req, cb, f) < 0)
 		awsauth__fetch_end(f, -ECANCELED, "shutting down");
+}
+
+static void
+imds_get(struct fetch *f, const char *path, http_done_cb cb)
+{
+	imds_send(f, "GET", path, "X-aws-ec2-metadata-token", f->token, cb);
 }
 
 static void
@@ -192,7 +201,6 @@ awsauth__start_imds(struct fetch *f)
 {
 	const char *ep = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
 	const char *mode = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
-	struct http_req *req;
 	size_t n;
 
 	snprintf(f->imds, sizeof(f->imds), "%s", ep && *ep ? ep
@@ -201,18 +209,6 @@ awsauth__start_imds(struct fetch *f)
 	n = strlen(f->imds);
 	while (n && f->imds[n - 1] == '/')
 		f->imds[--n] = '\0';
-	{
-		char url[600];
-
-		snprintf(url, sizeof(url), "%s/latest/api/token", f->imds);
-		req = http_req_new("PUT", url);
-	}
-	if (!req || http_req_header(req, "X-aws-ec2-metadata-token-ttl-seconds", "21600") < 0) {
-		http_req_free(req);
-		awsauth__fetch_end(f, -ENOMEM, "out of memory");
-		return;
-	}
-	http_req_timeout(req, 1000);
-	if (http_submit(f->pool, req, on_imds_token, f) < 0)
-		awsauth__fetch_end(f, -ECANCELED, "shutting down");
+	imds_send(f, "PUT", "/latest/api/token", "X-aws-ec2-metadata-token-ttl-seconds", "21600",
+	          on_imds_token);
 }
