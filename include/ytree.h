@@ -1,12 +1,14 @@
 /* ytree — a YAML document loaded by libyaml into a tree of nodes that
- * remember their line and column, so later checks can name them. */
+ * remember their line and column, so later checks can name them, and the
+ * list of problems those checks report (cfg.c, wf.c). */
 #ifndef GLUEMETAD_YTREE_H
 #define GLUEMETAD_YTREE_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
-struct gm_err;
+#include "util.h"
 
 enum ynode_kind { YNODE_SCALAR, YNODE_MAP, YNODE_SEQ };
 
@@ -41,5 +43,24 @@ enum yscalar ytree_scalar_type(const struct ynode *n);
 /* Boolean value of a YS_BOOL scalar. */
 int ytree_bool(const struct ynode *n);
 const char *ytree_kind_name(const struct ynode *n);
+
+/* The problems a check finds in a document of file, one line each, the
+ * first max of them written out; n counts them all. */
+struct yproblems {
+	const char *file;
+	int max;
+	int n;
+	struct buf out;             /* buf_clear() it when done */
+};
+
+/* Adds "file:line:col: where: message" at node at (line 1, column 1 when
+ * NULL); message is cut at 1023 bytes. */
+void ytree_problem(struct yproblems *p, const struct ynode *at, const char *where,
+                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void ytree_vproblem(struct yproblems *p, const struct ynode *at, const char *where,
+                    const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+/* 0 when there are none; else -EINVAL and err holds them, followed by
+ * "file: N more problems not shown" when there were more than max. */
+int ytree_problems_err(struct yproblems *p, struct gm_err *err);
 
 #endif

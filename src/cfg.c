@@ -14,29 +14,18 @@
 
 #define MAX_PROBLEMS 30
 
-struct loader {
-	const char *path;
-	struct buf out;
-	int problems;
-};
-
 static void __attribute__((format(printf, 4, 5)))
-problem(struct loader *l, const struct ynode *n, const char *key, const char *fmt, ...)
+problem(struct yproblems *l, const struct ynode *n, const char *key, const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
 
-	if (++l->problems > MAX_PROBLEMS)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	ytree_vproblem(l, n, key, fmt, ap);
 	va_end(ap);
-	(void)buf_printf(&l->out, "%s%s:%u:%u: %s: %s", l->out.len ? "\n" : "", l->path,
-	                 n ? n->line : 1, n ? n->col : 1, key, msg);
 }
 
 static const char *
-str_of(struct loader *l, const struct ynode *n, const char *key)
+str_of(struct yproblems *l, const struct ynode *n, const char *key)
 {
 	if (n->kind != YNODE_SCALAR || ytree_scalar_type(n) != YS_STR) {
 		problem(l, n, key, "expected a string, found %s", ytree_kind_name(n));
@@ -46,7 +35,7 @@ str_of(struct loader *l, const struct ynode *n, const char *key)
 }
 
 static int
-uint_of(struct loader *l, const struct ynode *n, const char *key, int64_t min, int64_t max,
+uint_of(struct yproblems *l, const struct ynode *n, const char *key, int64_t min, int64_t max,
         unsigned *ret)
 {
 	const char *why;
@@ -64,7 +53,7 @@ uint_of(struct loader *l, const struct ynode *n, const char *key, int64_t min, i
 
 /* "30", "30s", "5m", "1h" */
 static int
-duration_of(struct loader *l, const struct ynode *n, const char *key, unsigned *ret)
+duration_of(struct yproblems *l, const struct ynode *n, const char *key, unsigned *ret)
 {
 	char num[32];
 	const char *why, *s = n->kind == YNODE_SCALAR ? n->str : "";
@@ -124,7 +113,7 @@ valid_name(const char *s)
 }
 
 static void
-load_workflow(struct loader *l, struct cfg *c, const struct ynode *n, size_t idx)
+load_workflow(struct yproblems *l, struct cfg *c, const struct ynode *n, size_t idx)
 {
 	struct cfg_workflow *w = &c->workflows[c->n_workflows];
 	const struct ynode *v;
@@ -190,7 +179,7 @@ load_workflow(struct loader *l, struct cfg *c, const struct ynode *n, size_t idx
 		struct gm_err e = {{0}};
 
 		if (wf_load(w->file, &w->wf, &e) < 0) {
-			l->problems++;
+			l->n++;
 			(void)buf_printf(&l->out, "%s%s", l->out.len ? "\n" : "", e.msg);
 		}
 	}
@@ -227,7 +216,7 @@ cfg_free(struct cfg *c)
 int
 cfg_load(const char *path, struct cfg **ret, struct gm_err *err)
 {
-	struct loader l = { .path = path };
+	struct yproblems l = { .file = path, .max = MAX_PROBLEMS };
 	struct ynode *root = NULL;
 	struct cfg *c = NULL;
 	const struct ynode *wfs = NULL;
@@ -307,14 +296,8 @@ cfg_load(const char *path, struct cfg **ret, struct gm_err *err)
 		gm_err_set(err, "out of memory");
 		goto out;
 	}
-	if (l.problems) {
-		if (l.problems > MAX_PROBLEMS)
-			(void)buf_printf(&l.out, "\n%s: %d more problems not shown", path,
-			                 l.problems - MAX_PROBLEMS);
-		gm_err_set(err, "%s", l.out.data ? l.out.data : "invalid configuration");
-		r = -EINVAL;
+	if ((r = ytree_problems_err(&l, err)) < 0)
 		goto out;
-	}
 	*ret = c;
 	c = NULL;
 	r = 0;

@@ -114,24 +114,20 @@ static const struct spec s_root = { (const struct field[]){
 #define MAX_ERRORS 20
 
 struct checker {
-	const char *file;
-	struct buf out;
-	int errors;
+	struct yproblems pr;
 };
 
+/* A problem at n, named by its path; the message is cut at 511 bytes. */
 static void __attribute__((format(printf, 4, 5)))
 problem(struct checker *c, const struct ynode *n, const char *path, const char *fmt, ...)
 {
 	va_list ap;
 	char msg[512];
 
-	if (++c->errors > MAX_ERRORS)
-		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	(void)buf_printf(&c->out, "%s%s:%u:%u: %s: %s", c->out.len ? "\n" : "", c->file,
-	                 n ? n->line : 1, n ? n->col : 1, path[0] ? path : "(document)", msg);
+	ytree_problem(&c->pr, n, path[0] ? path : "(document)", "%s", msg);
 }
 
 static int
@@ -210,33 +206,27 @@ check_field(struct checker *c, const struct ynode *v, const struct field *f, con
 			problem(c, v, path, "expected a mapping, found %s", ytree_kind_name(v));
 		return;
 	case T_STRLIST:
-		if (v->kind != YNODE_SEQ) {
-			problem(c, v, path, "expected a list of strings, found %s", ytree_kind_name(v));
+	case T_STRMAP: {
+		const int map = f->type == T_STRMAP;
+
+		if (v->kind != (map ? YNODE_MAP : YNODE_SEQ)) {
+			problem(c, v, path, "expected a %s of strings, found %s", map ? "mapping" : "list",
+			        ytree_kind_name(v));
 			return;
 		}
 		for (i = 0; i < v->n; i++)
 			if (!is_string(v->items[i])) {
 				char sub[512];
 
-				snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+				if (map)
+					snprintf(sub, sizeof(sub), "%s.%s", path, v->keys[i]->str);
+				else
+					snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
 				problem(c, v->items[i], sub, "expected a string, found %s",
 				        ytree_kind_name(v->items[i]));
 			}
 		return;
-	case T_STRMAP:
-		if (v->kind != YNODE_MAP) {
-			problem(c, v, path, "expected a mapping of strings, found %s", ytree_kind_name(v));
-			return;
-		}
-		for (i = 0; i < v->n; i++)
-			if (!is_string(v->items[i])) {
-				char sub[512];
-
-				snprintf(sub, sizeof(sub), "%s.%s", path, v->keys[i]->str);
-				problem(c, v->items[i], sub, "expected a string, found %s",
-				        ytree_kind_name(v->items[i]));
-			}
-		return;
+	}
 	}
 }
 
@@ -515,7 +505,7 @@ extract(struct wf *w, const struct ynode *r)
 int
 wf_load(const char *path, struct wf **ret, struct gm_err *err)
 {
-	struct checker c = { .file = path };
+	struct checker c = { .pr = { .file = path, .max = MAX_ERRORS } };
 	struct ynode *root = NULL;
 	struct wf *w = NULL;
 	int r;
@@ -523,15 +513,10 @@ wf_load(const char *path, struct wf **ret, struct gm_err *err)
 	if ((r = ytree_load_file(path, &root, err)) < 0)
 		return r;
 	check_obj(&c, root, &s_root, "", NULL);
-	if (!c.errors)
+	if (!c.pr.n)
 		semantic_checks(&c, root);
-	if (c.errors) {
-		if (c.errors > MAX_ERRORS)
-			(void)buf_printf(&c.out, "\n%s: %d more problems not shown", path, c.errors - MAX_ERRORS);
-		gm_err_set(err, "%s", c.out.data);
-		r = -EINVAL;
+	if ((r = ytree_problems_err(&c.pr, err)) < 0)
 		goto out;
-	}
 	w = calloc(1, sizeof(*w));
 	if (!w || !(w->path = strdup(path)) || extract(w, root) < 0) {
 		gm_err_set(err, "%s: out of memory", path);
@@ -542,7 +527,7 @@ wf_load(const char *path, struct wf **ret, struct gm_err *err)
 	w = NULL;
 	r = 0;
 out:
-	buf_clear(&c.out);
+	buf_clear(&c.pr.out);
 	wf_free(w);
 	ytree_free(root);
 	return r;

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <regex.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -451,4 +452,38 @@ ytree_kind_name(const struct ynode *n)
 	case YS_FLOAT: return "a number";
 	default: return "a string";
 	}
+}
+
+void
+ytree_vproblem(struct yproblems *p, const struct ynode *at, const char *where, const char *fmt,
+               va_list ap)
+{
+	char msg[1024];
+
+	if (++p->n > p->max)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	(void)buf_printf(&p->out, "%s%s:%u:%u: %s: %s", p->out.len ? "\n" : "", p->file,
+	                 at ? at->line : 1, at ? at->col : 1, where, msg);
+}
+
+void
+ytree_problem(struct yproblems *p, const struct ynode *at, const char *where, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ytree_vproblem(p, at, where, fmt, ap);
+	va_end(ap);
+}
+
+int
+ytree_problems_err(struct yproblems *p, struct gm_err *err)
+{
+	if (!p->n)
+		return 0;
+	if (p->n > p->max)
+		(void)buf_printf(&p->out, "\n%s: %d more problems not shown", p->file, p->n - p->max);
+	gm_err_set(err, "%s", p->out.data ? p->out.data : "invalid configuration");
+	return -EINVAL;
 }
