@@ -66,11 +66,15 @@ struct http_pool *http_pool_new(struct http *h, const char *name, unsigned max_i
 void http_pool_cancel(struct http_pool *p);
 /* Frees a pool with no request left (after its completions ran). */
 void http_pool_free(struct http_pool *p);
-unsigned http_pool_in_flight(const struct http_pool *p);
-uint64_t http_pool_requests(const struct http_pool *p);   /* attempts sent */
-unsigned http_pool_limit(const struct http_pool *p);       /* current in-flight bound */
-unsigned http_pool_limit_min(const struct http_pool *p);   /* lowest it went */
-uint64_t http_pool_throttled(const struct http_pool *p);  /* throttled replies seen */
+/* What a pool shows: owned by the engine, read-only outside, valid while
+ * the pool lives. */
+struct http_pool_view {
+	unsigned in_flight;
+	unsigned limit, limit_min;      /* the current in-flight bound, its lowest */
+	uint64_t requests;              /* attempts sent */
+	uint64_t throttled;             /* throttled replies seen */
+};
+const struct http_pool_view *http_pool_view(const struct http_pool *p);
 
 struct http_req *http_req_new(const char *method, const char *url);
 struct http_req *http_req_free(struct http_req *r);        /* only if never submitted */

@@ -38,11 +38,10 @@ struct http_pool {
 	struct http *h;
 	struct http_pool *next;
 	char *name;
-	unsigned max, in_flight;
-	unsigned limit, limit_min;      /* AIMD: the current bound, its lowest */
+	unsigned max;
+	struct http_pool_view v;        /* in flight, the AIMD limit, counts */
 	unsigned healthy;               /* healthy replies since the last change */
 	uint64_t epoch;                 /* decreases so far; see http_resp_throttled() */
-	uint64_t requests, throttled;
 	struct http_req *q_head, *q_tail;
 	int verify;
 	char *ca_file, *cert_file, *key_file;

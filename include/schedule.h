@@ -81,7 +81,7 @@ void sched_entry_free(struct sched_entry *e);
  * workflow is gone; e is disarmed and leaves the queue, a run in progress
  * is unaffected. */
 void sched_entry_update(struct sched_entry *e, const struct cfg_workflow *w);
-/* Fires e now: 0 started (or tried to: see sched_entry_running()), 1
+/* Fires e now: 0 started (or tried to: see sched_entry_view()), 1
  * queued, -EBUSY skipped because e is running or queued. */
 int sched_fire(struct sched_entry *e, const char *trigger);
 /* e's timer went off (called by the clock). */
@@ -90,10 +90,13 @@ void sched_entry_due(struct sched_entry *e);
 void sched_entry_done(struct sched_entry *e);
 
 void *sched_entry_data(const struct sched_entry *e);
-int sched_entry_running(const struct sched_entry *e);
-int sched_entry_queued(const struct sched_entry *e);
-unsigned long sched_entry_skipped(const struct sched_entry *e);
-/* The armed fire time (epoch seconds), 0 when none is armed. */
-time_t sched_entry_next_fire(const struct sched_entry *e);
+/* What an entry shows: owned by sched, read-only outside, valid while e
+ * lives. */
+struct sched_view {
+	time_t next_fire;               /* the armed fire (epoch seconds), 0: none */
+	int running, queued;
+	unsigned long skipped;          /* fires skipped: it was running or queued */
+};
+const struct sched_view *sched_entry_view(const struct sched_entry *e);
 
 #endif

@@ -109,6 +109,25 @@ void str_uuid4(char out[37]);
 /* The noun for a count in a message: PLURAL(n, "page", "pages"). */
 #define PLURAL(n, one, many) ((n) == 1 ? (one) : (many))
 
+/* A doubly linked list through members prev and next, head its first
+ * element (an lvalue): n goes in first, or comes out. */
+#define DLIST_PUSH(head, n) do {                                             \
+	(n)->prev = NULL;                                                    \
+	(n)->next = (head);                                                  \
+	if (head)                                                            \
+		(head)->prev = (n);                                          \
+	(head) = (n);                                                        \
+} while (0)
+#define DLIST_UNLINK(head, n) do {                                           \
+	if ((n)->prev)                                                       \
+		(n)->prev->next = (n)->next;                                 \
+	else                                                                 \
+		(head) = (n)->next;                                          \
+	if ((n)->next)                                                       \
+		(n)->next->prev = (n)->prev;                                 \
+	(n)->prev = (n)->next = NULL;                                        \
+} while (0)
+
 /* A join: what is in flight, counted; the one who brings the count to zero
  * continues.  Hold one while submitting a batch so that a callback that
  * runs at once cannot finish the join early. */

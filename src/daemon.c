@@ -63,7 +63,7 @@ daemon__notify_status(struct daemon *d)
 		if (j->removed)
 			continue;
 		n++;
-		at = sched_entry_next_fire(j->se);
+		at = sched_entry_view(j->se)->next_fire;
 		if (at && (!soon || at < soon_at)) {
 			soon = j;
 			soon_at = at;
@@ -224,8 +224,9 @@ static cJSON *
 job_json(const struct job *j)
 {
 	cJSON *o = cJSON_CreateObject(), *last;
-	int running = sched_entry_running(j->se), queued = sched_entry_queued(j->se);
-	time_t next_fire = sched_entry_next_fire(j->se);
+	const struct sched_view *v = sched_entry_view(j->se);
+	int running = v->running, queued = v->queued;
+	time_t next_fire = v->next_fire;
 	const char *state;
 
 	if (!o)
@@ -241,7 +242,7 @@ job_json(const struct job *j)
 		cJSON_AddNumberToObject(o, "next_fire", (double)next_fire);
 	if (running)
 		cJSON_AddStringToObject(o, "run_id", j->run_id);
-	cJSON_AddNumberToObject(o, "skipped", (double)sched_entry_skipped(j->se));
+	cJSON_AddNumberToObject(o, "skipped", (double)v->skipped);
 	cJSON_AddNumberToObject(o, "runs", (double)j->hist.n);
 	if (j->hist.n && (last = cJSON_AddArrayToObject(o, "last")))
 		history_run_to_json(last, &j->hist.runs[j->hist.n - 1]);
@@ -284,7 +285,7 @@ cmd_status(struct daemon *d, struct job *unused, const char *arg)
 		if (!j)
 			continue;
 		n++;
-		queued += (unsigned)sched_entry_queued(j->se);
+		queued += (unsigned)sched_entry_view(j->se)->queued;
 		cJSON_AddItemToArray(arr, job_json(j));
 	}
 	cJSON_AddNumberToObject(o, "queued", queued);

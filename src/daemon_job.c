@@ -251,7 +251,7 @@ daemon__sched_event(struct sched_entry *e, enum sched_event ev, void *arg)
 	case SCHED_SKIPPED:
 		log_event(LOG_WARNING, &j->lg, LOG_ID_RUN_SKIPPED, "still %s from the previous "
 		          "fire, skipping this one (%lu skipped so far)",
-		          sched_entry_running(e) ? "running" : "queued", sched_entry_skipped(e));
+		          sched_entry_view(e)->running ? "running" : "queued", sched_entry_view(e)->skipped);
 		break;
 	case SCHED_QUEUED:
 		log_info(&j->lg, "queued: %u %s in progress (max_concurrent_runs)", running,

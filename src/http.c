@@ -75,12 +75,7 @@ sock_close(struct sock_ctx *c)
 {
 	struct http *h = c->h;
 
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		h->socks = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	DLIST_UNLINK(h->socks, c);
 	uv_poll_stop(&c->poll);
 	uv_close((uv_handle_t *)&c->poll, sock_closed);
 }
@@ -112,10 +107,7 @@ on_socket(CURL *easy, curl_socket_t s, int action, void *userp, void *socketp)
 		}
 		c->poll.data = c;
 		h->handles++;
-		c->next = h->socks;
-		if (h->socks)
-			h->socks->prev = c;
-		h->socks = c;
+		DLIST_PUSH(h->socks, c);
 		curl_multi_assign(h->multi, s, c);
 	}
 	if (action == CURL_POLL_IN || action == CURL_POLL_INOUT)
@@ -213,7 +205,7 @@ http_pool_new(struct http *h, const char *name, unsigned max_in_flight,
 		return NULL;
 	p->h = h;
 	p->max = max_in_flight ? max_in_flight : 1;
-	p->limit = p->limit_min = p->max;
+	p->v.limit = p->v.limit_min = p->max;
 	p->verify = tls ? tls->verify : 1;
 	p->name = strdup(name);
 	if (!p->name || (tls && tls->ca_file && !(p->ca_file = strdup(tls->ca_file))) ||
@@ -230,34 +222,10 @@ http_pool_new(struct http *h, const char *name, unsigned max_in_flight,
 	return p;
 }
 
-unsigned
-http_pool_in_flight(const struct http_pool *p)
+const struct http_pool_view *
+http_pool_view(const struct http_pool *p)
 {
-	return p->in_flight;
-}
-
-uint64_t
-http_pool_requests(const struct http_pool *p)
-{
-	return p->requests;
-}
-
-unsigned
-http_pool_limit(const struct http_pool *p)
-{
-	return p->limit;
-}
-
-unsigned
-http_pool_limit_min(const struct http_pool *p)
-{
-	return p->limit_min;
-}
-
-uint64_t
-http_pool_throttled(const struct http_pool *p)
-{
-	return p->throttled;
+	return &p->v;
 }
 
 /* Multiplicative decrease: halve the limit, at most once per window.
@@ -268,14 +236,14 @@ http_pool_throttled(const struct http_pool *p)
 static void
 pool_congested(struct http_pool *p, uint64_t epoch)
 {
-	p->throttled++;
+	p->v.throttled++;
 	if (epoch != p->epoch)
 		return;
 	p->epoch++;
 	p->healthy = 0;
-	p->limit = p->limit > 1 ? p->limit / 2 : 1;
-	if (p->limit < p->limit_min)
-		p->limit_min = p->limit;
+	p->v.limit = p->v.limit > 1 ? p->v.limit / 2 : 1;
+	if (p->v.limit < p->v.limit_min)
+		p->v.limit_min = p->v.limit;
 }
 
 /* Additive increase: one more after a window of `limit` healthy replies,
@@ -283,11 +251,11 @@ pool_congested(struct http_pool *p, uint64_t epoch)
 static void
 pool_healthy(struct http_pool *p)
 {
-	if (p->limit >= p->max)
+	if (p->v.limit >= p->max)
 		return;
-	if (++p->healthy >= p->limit) {
+	if (++p->healthy >= p->v.limit) {
 		p->healthy = 0;
-		p->limit++;
+		p->v.limit++;
 	}
 }
 
@@ -333,31 +301,9 @@ on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
 }
 
 static void
-list_link(struct http *h, struct http_req *r)
-{
-	r->prev = NULL;
-	r->next = h->all;
-	if (h->all)
-		h->all->prev = r;
-	h->all = r;
-}
-
-static void
-list_unlink(struct http *h, struct http_req *r)
-{
-	if (r->prev)
-		r->prev->next = r->next;
-	else
-		h->all = r->next;
-	if (r->next)
-		r->next->prev = r->prev;
-	r->prev = r->next = NULL;
-}
-
-static void
 pump(struct http_pool *p)
 {
-	while (p->in_flight < p->limit && p->q_head && !p->h->closing) {
+	while (p->v.in_flight < p->v.limit && p->q_head && !p->h->closing) {
 		struct http_req *r = p->q_head;
 
 		p->q_head = r->q_next;
@@ -365,7 +311,7 @@ pump(struct http_pool *p)
 			p->q_tail = NULL;
 		r->q_next = NULL;
 		r->queued = 0;
-		p->in_flight++;
+		p->v.in_flight++;
 		start_attempt(r);
 	}
 }
@@ -402,7 +348,7 @@ finish(struct http_req *r, long status, int transport, int cancelled, const char
 			p->q_tail = prev;
 		r->queued = 0;
 	} else {
-		p->in_flight--;
+		p->v.in_flight--;
 	}
 	if (r->easy) {
 		curl_multi_remove_handle(p->h->multi, r->easy);
@@ -411,7 +357,7 @@ finish(struct http_req *r, long status, int transport, int cancelled, const char
 	}
 	if (r->retry_timer)
 		uv_timer_stop(r->retry_timer);
-	list_unlink(p->h, r);
+	DLIST_UNLINK(p->h->all, r);
 	if (r->done)
 		r->done(&resp, r->done_arg);
 	http_req_free(r);
@@ -506,7 +452,7 @@ start_attempt(struct http_req *r)
 			curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body.data ? r->body.data : "");
 		}
 	}
-	p->requests++;
+	p->v.requests++;
 	if (curl_multi_add_handle(p->h->multi, e) != CURLM_OK)
 		finish(r, 0, 1, 0, "could not start the transfer");
 }
@@ -610,7 +556,7 @@ http_submit(struct http_pool *p, struct http_req *r, http_done_cb done, void *ar
 			p->q_head = r;
 		p->q_tail = r;
 	}
-	list_link(p->h, r);
+	DLIST_PUSH(p->h->all, r);
 	pump(p);
 	return 0;
 }

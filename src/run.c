@@ -516,12 +516,15 @@ finish(struct run *r)
 	enrich_take_counts(r->enrich, &r->st.source, &r->st.sink);
 	remember_runs(r);
 	if (r->glue_pool && r->om_pool) {       /* not when the secrets failed */
-		r->st.glue_requests = http_pool_requests(r->glue_pool);
-		r->st.om_requests = http_pool_requests(r->om_pool);
-		r->st.glue_throttled = http_pool_throttled(r->glue_pool);
-		r->st.om_throttled = http_pool_throttled(r->om_pool);
-		r->st.glue_limit_min = http_pool_limit_min(r->glue_pool);
-		r->st.om_limit_min = http_pool_limit_min(r->om_pool);
+		const struct http_pool_view *g = http_pool_view(r->glue_pool);
+		const struct http_pool_view *o = http_pool_view(r->om_pool);
+
+		r->st.glue_requests = g->requests;
+		r->st.om_requests = o->requests;
+		r->st.glue_throttled = g->throttled;
+		r->st.om_throttled = o->throttled;
+		r->st.glue_limit_min = g->limit_min;
+		r->st.om_limit_min = o->limit_min;
 	}
 	r->st.glue_limit_max = r->o.glue_concurrency;
 	r->st.om_limit_max = r->o.om_concurrency;

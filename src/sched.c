@@ -20,10 +20,8 @@ struct sched_entry {
 	const struct cfg_workflow *w;   /* NULL: gone from the configuration */
 	void *data;
 	void *timer;
-	time_t next_fire;               /* 0: none armed */
-	int running, queued;
+	struct sched_view v;            /* what the daemon shows of it */
 	char trigger[12];               /* of the fire that queued it */
-	unsigned long skipped;
 };
 
 struct sched {
@@ -85,10 +83,10 @@ start(struct sched_entry *e, const char *trigger)
 {
 	struct sched *s = e->s;
 
-	e->running = 1;
+	e->v.running = 1;
 	s->running++;
 	if (s->ops.start(e, trigger, s->arg) < 0) {
-		e->running = 0;
+		e->v.running = 0;
 		s->running--;
 	}
 }
@@ -98,7 +96,7 @@ enqueue(struct sched_entry *e)
 {
 	struct sched *s = e->s;
 
-	e->queued = 1;
+	e->v.queued = 1;
 	e->qnext = NULL;
 	if (s->q_tail)
 		s->q_tail->qnext = e;
@@ -113,7 +111,7 @@ unqueue(struct sched_entry *e)
 	struct sched *s = e->s;
 	struct sched_entry **pp, *q;
 
-	if (!e->queued)
+	if (!e->v.queued)
 		return;
 	for (pp = &s->q_head; *pp; pp = &(*pp)->qnext)
 		if (*pp == e) {
@@ -123,7 +121,7 @@ unqueue(struct sched_entry *e)
 	s->q_tail = NULL;
 	for (q = s->q_head; q; q = q->qnext)
 		s->q_tail = q;
-	e->queued = 0;
+	e->v.queued = 0;
 	e->qnext = NULL;
 }
 
@@ -136,7 +134,7 @@ sched_start_queued(struct sched *s)
 		s->q_head = e->qnext;
 		if (!s->q_head)
 			s->q_tail = NULL;
-		e->queued = 0;
+		e->v.queued = 0;
 		e->qnext = NULL;
 		if (e->w)
 			start(e, e->trigger);
@@ -147,7 +145,7 @@ static void
 disarm(struct sched_entry *e)
 {
 	e->s->clock.timer_stop(e->timer);
-	e->next_fire = 0;
+	e->v.next_fire = 0;
 }
 
 void
@@ -158,7 +156,7 @@ sched_stop(struct sched *s)
 	s->stopping = 1;
 	for (e = s->entries; e; e = e->next) {
 		disarm(e);
-		e->queued = 0;
+		e->v.queued = 0;
 		e->qnext = NULL;
 	}
 	s->q_head = s->q_tail = NULL;
@@ -182,7 +180,7 @@ arm(struct sched_entry *e, time_t after)
 	}
 	if (w->jitter_s)
 		next += (time_t)(s->clock.rand(s->clock.arg) % (w->jitter_s + 1));
-	e->next_fire = next;
+	e->v.next_fire = next;
 	delay = (int64_t)next * 1000 - s->clock.now_ms(s->clock.arg);
 	s->clock.timer_start(e->timer, delay > 0 ? (uint64_t)delay : 0);
 }
@@ -245,7 +243,7 @@ sched_entry_update(struct sched_entry *e, const struct cfg_workflow *w)
 		unqueue(e);
 		return;
 	}
-	if (!e->next_fire || !same_schedule(old, w))
+	if (!e->v.next_fire || !same_schedule(old, w))
 		arm(e, 0);
 }
 
@@ -254,8 +252,8 @@ sched_fire(struct sched_entry *e, const char *trigger)
 {
 	struct sched *s = e->s;
 
-	if (e->running || e->queued) {
-		e->skipped++;
+	if (e->v.running || e->v.queued) {
+		e->v.skipped++;
 		event(e, SCHED_SKIPPED);
 		return -EBUSY;
 	}
@@ -274,14 +272,14 @@ sched_entry_due(struct sched_entry *e)
 {
 	struct sched *s = e->s;
 	int64_t now = s->clock.now_ms(s->clock.arg);
-	time_t fired = e->next_fire;
+	time_t fired = e->v.next_fire;
 
 	if (fired && now < (int64_t)fired * 1000) {
 		/* woke early (timer rounding, clock stepped): wait the rest */
 		s->clock.timer_start(e->timer, (uint64_t)((int64_t)fired * 1000 - now));
 		return;
 	}
-	e->next_fire = 0;
+	e->v.next_fire = 0;
 	(void)sched_fire(e, "schedule");
 	arm(e, fired);
 	event(e, SCHED_FIRED);
@@ -290,9 +288,9 @@ sched_entry_due(struct sched_entry *e)
 void
 sched_entry_done(struct sched_entry *e)
 {
-	if (!e->running)
+	if (!e->v.running)
 		return;
-	e->running = 0;
+	e->v.running = 0;
 	e->s->running--;
 }
 
@@ -302,28 +300,10 @@ sched_entry_data(const struct sched_entry *e)
 	return e->data;
 }
 
-int
-sched_entry_running(const struct sched_entry *e)
+const struct sched_view *
+sched_entry_view(const struct sched_entry *e)
 {
-	return e->running;
-}
-
-int
-sched_entry_queued(const struct sched_entry *e)
-{
-	return e->queued;
-}
-
-unsigned long
-sched_entry_skipped(const struct sched_entry *e)
-{
-	return e->skipped;
-}
-
-time_t
-sched_entry_next_fire(const struct sched_entry *e)
-{
-	return e->next_fire;
+	return &e->v;
 }
 
 static int64_t
@@ -389,11 +369,9 @@ real_timer_free(void *timer)
 void
 sched_clock_uv(struct sched_clock *ret, struct uv_loop_s *loop)
 {
-	ret->now_ms = real_now_ms;
-	ret->rand = real_rand;
-	ret->timer_new = real_timer_new;
-	ret->timer_start = real_timer_start;
-	ret->timer_stop = real_timer_stop;
-	ret->timer_free = real_timer_free;
-	ret->arg = loop;
+	*ret = (struct sched_clock){
+		.now_ms = real_now_ms, .rand = real_rand, .timer_new = real_timer_new,
+		.timer_start = real_timer_start, .timer_stop = real_timer_stop,
+		.timer_free = real_timer_free, .arg = loop,
+	};
 }

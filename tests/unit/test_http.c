@@ -321,7 +321,7 @@ test_bounded_and_reused(void **state)
 	url(u, sizeof(u), "/slow");
 	for (i = 0; i < 12; i++)
 		assert_int_equal(http_submit(p, http_req_new("GET", u), on_done, &rs[i]), 0);
-	assert_int_equal(http_pool_in_flight(p), 3);
+	assert_int_equal(http_pool_view(p)->in_flight, 3);
 	run_until(rs, 12);
 	for (i = 0; i < 12; i++) {
 		assert_int_equal(rs[i].status, 200);
@@ -329,7 +329,7 @@ test_bounded_and_reused(void **state)
 	}
 	assert_int_equal(srv.max_outstanding, 3);       /* in flight together, never more */
 	assert_true(srv.connections <= 3);              /* connections were reused */
-	assert_int_equal(http_pool_requests(p), 12);
+	assert_int_equal(http_pool_view(p)->requests, 12);
 	finish_engine(h);
 }
 
@@ -455,7 +455,7 @@ test_cancel(void **state)
 		assert_true(rs[i].done);
 		assert_true(rs[i].cancelled);
 	}
-	assert_int_equal(http_pool_in_flight(p), 0);
+	assert_int_equal(http_pool_view(p)->in_flight, 0);
 	http_pool_free(p);
 	finish_engine(h);
 }
@@ -524,37 +524,37 @@ test_adaptive_limit(void **state)
 	char u[128];
 
 	(void)state;
-	assert_int_equal(http_pool_limit(p), 8);
+	assert_int_equal(http_pool_view(p)->limit, 8);
 	/* a window of 8 refusals: one decrease, not eight */
 	submit_n(p, "/busy503", rs, 8);
-	assert_int_equal(http_pool_in_flight(p), 8);
+	assert_int_equal(http_pool_view(p)->in_flight, 8);
 	run_until(rs, 8);
 	assert_int_equal(rs[0].status, 503);
-	assert_int_equal(http_pool_limit(p), 4);
-	assert_int_equal(http_pool_throttled(p), 8);
+	assert_int_equal(http_pool_view(p)->limit, 4);
+	assert_int_equal(http_pool_view(p)->throttled, 8);
 	assert_int_equal(srv.max_outstanding, 8);
 
 	/* 429s: the server sees at most 4 at once, and the limit bottoms at 1 */
 	memset(rs, 0, sizeof(rs));
 	srv.max_outstanding = 0;
 	submit_n(p, "/busy429", rs, 12);
-	assert_int_equal(http_pool_in_flight(p), 4);
+	assert_int_equal(http_pool_view(p)->in_flight, 4);
 	run_until(rs, 12);
 	assert_int_equal(rs[11].status, 429);
 	assert_int_equal(srv.max_outstanding, 4);
-	assert_int_equal(http_pool_limit(p), 1);
-	assert_int_equal(http_pool_limit_min(p), 1);
+	assert_int_equal(http_pool_view(p)->limit, 1);
+	assert_int_equal(http_pool_view(p)->limit_min, 1);
 
 	/* healthy again: 1+2+...+7 = 28 replies bring it back to 8, no further */
 	memset(rs, 0, sizeof(rs));
 	srv.max_outstanding = 0;
 	submit_n(p, "/slow", rs, 40);
-	assert_int_equal(http_pool_in_flight(p), 1);
+	assert_int_equal(http_pool_view(p)->in_flight, 1);
 	run_until(rs, 40);
 	assert_int_equal(rs[39].status, 200);
-	assert_int_equal(http_pool_limit(p), 8);
+	assert_int_equal(http_pool_view(p)->limit, 8);
 	assert_true(srv.max_outstanding > 1 && srv.max_outstanding <= 8);
-	assert_int_equal(http_pool_limit_min(p), 1);
+	assert_int_equal(http_pool_view(p)->limit_min, 1);
 
 	/* a 400 the caller knows to be throttling (AWS ThrottlingException) */
 	memset(rs, 0, sizeof(rs));
@@ -562,7 +562,7 @@ test_adaptive_limit(void **state)
 	http_submit(p, http_req_new("GET", u), flag_throttled, &rs[0]);
 	run_until(rs, 1);
 	assert_int_equal(rs[0].status, 400);
-	assert_int_equal(http_pool_limit(p), 4);
+	assert_int_equal(http_pool_view(p)->limit, 4);
 	finish_engine(h);
 }
 

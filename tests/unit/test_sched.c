@@ -175,9 +175,9 @@ test_fires_at_cron_times(void **state)
 	workflow(&w, "*/15 * * * *", 0);
 	e = sched_entry_new(f->s, &w, (void *)"a");
 	assert_non_null(e);
-	assert_int_equal(sched_entry_next_fire(e), 0);
+	assert_int_equal(sched_entry_view(e)->next_fire, 0);
 	sched_entry_update(e, &w);
-	assert_int_equal(sched_entry_next_fire(e), utc(2026, 3, 1, 10, 15, 0));
+	assert_int_equal(sched_entry_view(e)->next_fire, utc(2026, 3, 1, 10, 15, 0));
 	assert_int_equal(f->timers[0].delay_ms, 7 * 60 * 1000 + 30 * 1000);
 	fire_timer(f, &f->timers[0]);
 	assert_int_equal(f->n_started, 1);
@@ -185,12 +185,12 @@ test_fires_at_cron_times(void **state)
 	assert_int_equal(f->events[SCHED_FIRED], 1);
 	/* re-armed for the next cron time, one-shot */
 	assert_true(f->timers[0].armed);
-	assert_int_equal(sched_entry_next_fire(e), utc(2026, 3, 1, 10, 30, 0));
+	assert_int_equal(sched_entry_view(e)->next_fire, utc(2026, 3, 1, 10, 30, 0));
 	assert_int_equal(f->timers[0].delay_ms, 15 * 60 * 1000);
 	sched_entry_done(e);
 	fire_timer(f, &f->timers[0]);
 	assert_int_equal(f->n_started, 2);
-	assert_int_equal(sched_entry_next_fire(e), utc(2026, 3, 1, 10, 45, 0));
+	assert_int_equal(sched_entry_view(e)->next_fire, utc(2026, 3, 1, 10, 45, 0));
 	fake_free(f);
 }
 
@@ -211,7 +211,7 @@ test_early_wake_waits(void **state)
 	assert_int_equal(f->n_started, 0);
 	assert_true(f->timers[0].armed);
 	assert_int_equal(f->timers[0].delay_ms, 2000);
-	assert_int_equal(sched_entry_next_fire(e), utc(2026, 3, 1, 11, 0, 0));
+	assert_int_equal(sched_entry_view(e)->next_fire, utc(2026, 3, 1, 11, 0, 0));
 	fire_timer(f, &f->timers[0]);
 	assert_int_equal(f->n_started, 1);
 	fake_free(f);
@@ -229,18 +229,18 @@ test_overlap_skips(void **state)
 	e = sched_entry_new(f->s, &w, (void *)"a");
 	sched_entry_update(e, &w);
 	fire_timer(f, &f->timers[0]);
-	assert_true(sched_entry_running(e));
+	assert_true(sched_entry_view(e)->running);
 	assert_int_equal(sched_running(f->s), 1);
 	/* still running at the next fire: skipped and counted, not queued */
 	fire_timer(f, &f->timers[0]);
 	assert_int_equal(f->n_started, 1);
-	assert_int_equal(sched_entry_skipped(e), 1);
+	assert_int_equal(sched_entry_view(e)->skipped, 1);
 	assert_int_equal(f->events[SCHED_SKIPPED], 1);
-	assert_false(sched_entry_queued(e));
+	assert_false(sched_entry_view(e)->queued);
 	assert_true(f->timers[0].armed);
 	/* a manual fire while running is refused the same way */
 	assert_int_equal(sched_fire(e, "manual"), -EBUSY);
-	assert_int_equal(sched_entry_skipped(e), 2);
+	assert_int_equal(sched_entry_view(e)->skipped, 2);
 	sched_entry_done(e);
 	assert_int_equal(sched_running(f->s), 0);
 	assert_int_equal(sched_fire(e, "manual"), 0);
@@ -264,10 +264,10 @@ test_queue_order(void **state)
 	assert_int_equal(sched_fire(c, "manual"), 1);
 	assert_int_equal(sched_fire(b, "manual"), 1);
 	assert_int_equal(f->events[SCHED_QUEUED], 2);
-	assert_true(sched_entry_queued(c));
+	assert_true(sched_entry_view(c)->queued);
 	/* a fire while queued is skipped too */
 	assert_int_equal(sched_fire(c, "schedule"), -EBUSY);
-	assert_int_equal(sched_entry_skipped(c), 1);
+	assert_int_equal(sched_entry_view(c)->skipped, 1);
 	sched_start_queued(f->s);
 	assert_int_equal(f->n_started, 1);
 	sched_entry_done(a);
@@ -278,7 +278,7 @@ test_queue_order(void **state)
 	sched_start_queued(f->s);
 	assert_int_equal(f->n_started, 3);
 	assert_string_equal(f->started[2], "b");
-	assert_false(sched_entry_queued(b));
+	assert_false(sched_entry_view(b)->queued);
 	fake_free(f);
 }
 
@@ -302,8 +302,8 @@ test_removed_leaves_queue(void **state)
 	assert_int_equal(sched_fire(c, "manual"), 1);
 	/* the last in the queue goes: the tail must follow */
 	sched_entry_update(c, NULL);
-	assert_false(sched_entry_queued(c));
-	assert_int_equal(sched_entry_next_fire(c), 0);
+	assert_false(sched_entry_view(c)->queued);
+	assert_int_equal(sched_entry_view(c)->next_fire, 0);
 	assert_false(f->timers[2].armed);
 	sched_entry_free(c);
 	sched_entry_done(a);
@@ -328,7 +328,7 @@ test_failed_start_is_not_running(void **state)
 	e = sched_entry_new(f->s, &w, (void *)"a");
 	f->fail_start = 1;
 	assert_int_equal(sched_fire(e, "manual"), 0);
-	assert_false(sched_entry_running(e));
+	assert_false(sched_entry_view(e)->running);
 	assert_int_equal(sched_running(f->s), 0);
 	fake_free(f);
 }
@@ -350,7 +350,7 @@ test_jitter_within_bounds(void **state)
 
 		f->rand_value = draws[i];
 		sched_entry_update(e, &w);
-		at = sched_entry_next_fire(e);
+		at = sched_entry_view(e)->next_fire;
 		assert_true(at >= base && at <= base + 30);
 		assert_int_equal(at, base + (time_t)(draws[i] % 31));
 		assert_int_equal(f->timers[0].delay_ms, (uint64_t)(at - t0) * 1000);
@@ -370,30 +370,30 @@ test_next_fire_after_reload(void **state)
 	f->rand_value = 100;
 	e = sched_entry_new(f->s, &w, (void *)"a");
 	sched_entry_update(e, &w);
-	assert_int_equal(sched_entry_next_fire(e), utc(2026, 3, 1, 11, 1, 40));
+	assert_int_equal(sched_entry_view(e)->next_fire, utc(2026, 3, 1, 11, 1, 40));
 	/* an unchanged schedule keeps its fire: the jitter is not rolled anew */
 	workflow(&same, "0 * * * *", 600);
 	f->rand_value = 7;
 	sched_entry_update(e, &same);
-	assert_int_equal(sched_entry_next_fire(e), utc(2026, 3, 1, 11, 1, 40));
+	assert_int_equal(sched_entry_view(e)->next_fire, utc(2026, 3, 1, 11, 1, 40));
 	/* a changed one is armed from now */
 	workflow(&changed, "30 * * * *", 0);
 	sched_entry_update(e, &changed);
-	assert_int_equal(sched_entry_next_fire(e), utc(2026, 3, 1, 10, 30, 0));
+	assert_int_equal(sched_entry_view(e)->next_fire, utc(2026, 3, 1, 10, 30, 0));
 	assert_int_equal(f->timers[0].delay_ms, (30 * 60 - 5) * 1000);
 	/* a disabled one is not armed; enabled again, it is */
 	workflow(&disabled, "30 * * * *", 0);
 	disabled.enabled = 0;
 	sched_entry_update(e, &disabled);
-	assert_int_equal(sched_entry_next_fire(e), 0);
+	assert_int_equal(sched_entry_view(e)->next_fire, 0);
 	assert_false(f->timers[0].armed);
 	sched_entry_update(e, &changed);
-	assert_int_equal(sched_entry_next_fire(e), utc(2026, 3, 1, 10, 30, 0));
+	assert_int_equal(sched_entry_view(e)->next_fire, utc(2026, 3, 1, 10, 30, 0));
 	/* removed, then back: armed again */
 	sched_entry_update(e, NULL);
-	assert_int_equal(sched_entry_next_fire(e), 0);
+	assert_int_equal(sched_entry_view(e)->next_fire, 0);
 	sched_entry_update(e, &same);
-	assert_int_equal(sched_entry_next_fire(e), utc(2026, 3, 1, 11, 0, 7));
+	assert_int_equal(sched_entry_view(e)->next_fire, utc(2026, 3, 1, 11, 0, 7));
 	fake_free(f);
 }
 
@@ -409,7 +409,7 @@ test_never_fires_and_stop(void **state)
 	a = sched_entry_new(f->s, &never, (void *)"a");
 	sched_entry_update(a, &never);
 	assert_int_equal(f->events[SCHED_NEVER_FIRES], 1);
-	assert_int_equal(sched_entry_next_fire(a), 0);
+	assert_int_equal(sched_entry_view(a)->next_fire, 0);
 	workflow(&w, "* * * * *", 0);
 	b = sched_entry_new(f->s, &w, (void *)"b");
 	sched_entry_update(b, &w);
@@ -417,14 +417,14 @@ test_never_fires_and_stop(void **state)
 	assert_int_equal(sched_fire(b, "manual"), 1);
 	sched_stop(f->s);
 	assert_false(f->timers[1].armed);
-	assert_false(sched_entry_queued(b));
-	assert_int_equal(sched_entry_next_fire(b), 0);
+	assert_false(sched_entry_view(b)->queued);
+	assert_int_equal(sched_entry_view(b)->next_fire, 0);
 	/* stopping: nothing starts or is armed any more */
 	sched_entry_done(a);
 	sched_start_queued(f->s);
 	assert_int_equal(f->n_started, 1);
 	sched_entry_update(b, &w);
-	assert_int_equal(sched_entry_next_fire(b), 0);
+	assert_int_equal(sched_entry_view(b)->next_fire, 0);
 	fake_free(f);
 }
 
