@@ -11,7 +11,8 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import harness  # noqa: E402
-from test_credentials import BASE_AK, BASE_SK, ROLE, CredCase  # noqa: E402
+from test_credentials import (BIN, BASE_AK, BASE_SK, ROLE, TEMP_AK, TEMP_SK,  # noqa: E402
+                              TEMP_TOKEN, CredCase)
 from test_secrets import SecretsCase, referencing_yaml  # noqa: E402
 
 # a port nothing listens on: a request sent there fails at once
@@ -52,6 +53,44 @@ class TestAssumeRoleEndpoint(CredCase):
         p = self.ingest(profile="reader", env=env)
         self.assertLanded(p)
         self.assertEqual([r["Action"] for r in self.sts_requests()], ["AssumeRole"])
+
+
+class TestGlueEndpoint(CredCase):
+    """Glue through the same resolver when the workflow file sets no
+    endPointURL."""
+    workflows = 2
+
+    def env(self, **kw):
+        return super().env(AWS_ACCESS_KEY_ID=TEMP_AK, AWS_SECRET_ACCESS_KEY=TEMP_SK,
+                           AWS_SESSION_TOKEN=TEMP_TOKEN, **kw)
+
+    def ingest_without_endpoint(self, env):
+        text = harness.workflow_yaml(self.s, keys=False)
+        lines = [x for x in text.splitlines() if "endPointURL:" not in x]
+        self.assertEqual(len(lines), len(text.splitlines()) - 1)
+        path = os.path.join(self.tmp, "wf-no-endpoint.yaml")
+        with open(path, "w") as fh:
+            fh.write("\n".join(lines) + "\n")
+        return harness.run_gluemetad(BIN, ["ingest", "-c", path], env=env)
+
+    def test_glue_follows_aws_endpoint_url(self):
+        p = self.ingest_without_endpoint(self.env(AWS_ENDPOINT_URL=self.s.glue.url + "/"))
+        self.assertLanded(p)
+        self.assertEqual(self.rejected(), [])
+
+    def test_glue_service_variable_wins_over_aws_endpoint_url(self):
+        p = self.ingest_without_endpoint(self.env(AWS_ENDPOINT_URL=DEAD,
+                                                  AWS_ENDPOINT_URL_GLUE=self.s.glue.url + "/"))
+        self.assertLanded(p)
+
+    def test_endpoint_url_of_the_workflow_file_wins(self):
+        p = self.ingest(env=self.env(AWS_ENDPOINT_URL=DEAD, AWS_ENDPOINT_URL_GLUE=DEAD))
+        self.assertLanded(p)
+
+    def test_glue_variable_pointing_nowhere_fails_the_run(self):
+        p = self.ingest_without_endpoint(self.env(AWS_ENDPOINT_URL_GLUE=DEAD))
+        self.assertNotEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(self.s.dump()["pipelines"], [])
 
 
 class TestSecretsEndpoint(SecretsCase):
