@@ -28,6 +28,7 @@ struct aws_client;
 struct aws_creds_source;
 struct gm_err;
 struct http;
+struct http_pool;
 struct log_ctx;
 struct memo;
 struct om_client;
@@ -107,5 +108,8 @@ void enrich_take_counts(struct enrich *e, struct run_step *source, struct run_st
 /* Cancels what is in flight; callbacks still run. */
 void enrich_cancel(struct enrich *e);
 struct enrich *enrich_free(struct enrich *e);
+/* The pool of the STS and S3 requests (borrowed, valid until
+ * enrich_free()); NULL for a NULL e. */
+const struct http_pool *enrich_pool(const struct enrich *e);
 
 #endif

@@ -66,13 +66,23 @@ struct http_pool *http_pool_new(struct http *h, const char *name, unsigned max_i
 void http_pool_cancel(struct http_pool *p);
 /* Frees a pool with no request left (after its completions ran). */
 void http_pool_free(struct http_pool *p);
+/* How many attempts of a pool ended with one HTTP status; code 0 counts
+ * the attempts that failed in transport (connect, timeout, reset, a body
+ * over the limit).  Attempts cancelled in flight are not counted. */
+struct http_code_count {
+	long code;
+	uint64_t n;
+};
 /* What a pool shows: owned by the engine, read-only outside, valid while
- * the pool lives. */
+ * the pool lives (codes until the pool's next completed attempt). */
 struct http_pool_view {
+	const char *name;               /* as given to http_pool_new() */
 	unsigned in_flight;
 	unsigned limit, limit_min;      /* the current in-flight bound, its lowest */
 	uint64_t requests;              /* attempts sent */
 	uint64_t throttled;             /* throttled replies seen */
+	const struct http_code_count *codes;    /* by code, ascending */
+	size_t n_codes;
 };
 const struct http_pool_view *http_pool_view(const struct http_pool *p);
 

@@ -40,6 +40,8 @@ struct http_pool {
 	char *name;
 	unsigned max;
 	struct http_pool_view v;        /* in flight, the AIMD limit, counts */
+	struct http_code_count *codes;  /* v.codes, owned; cap entries */
+	size_t codes_cap;
 	unsigned healthy;               /* healthy replies since the last change */
 	uint64_t epoch;                 /* decreases so far; see http_resp_throttled() */
 	struct http_req *q_head, *q_tail;

@@ -10,9 +10,11 @@
 #ifndef GLUEMETAD_RUN_H
 #define GLUEMETAD_RUN_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct http;
+struct http_pool;
 struct wf;
 struct gm_err;
 struct run;
@@ -46,6 +48,7 @@ struct run_step {
 struct run_stats {
 	struct run_step source, sink;
 	unsigned long workflows_listed, pipelines_written, statuses_written, pipelines_deleted;
+	unsigned long usage_written;    /* days of pipeline usage sent */
 	unsigned long pipelines_unchanged, statuses_unchanged;     /* not written again */
 	unsigned long runs_unchanged;   /* workflows whose runs were not read again */
 	unsigned long glue_requests, om_requests;
@@ -67,6 +70,10 @@ int run_start(struct http *h, const struct wf *wf, const struct run_opts *opts,
 /* Stops issuing requests and cancels those in flight; done still runs. */
 void run_cancel(struct run *r);
 const struct run_stats *run_stats(const struct run *r);
+/* The run's HTTP pools (Glue, OpenMetadata, and the secrets service's and
+ * the STS/S3 one when the run made them), borrowed and valid until
+ * run_free(), into ret (up to max); returns how many. */
+size_t run_pools(const struct run *r, const struct http_pool **ret, size_t max);
 /* Errors of a run; a fatal error counts too. */
 unsigned long run_stats_errors(const struct run_stats *st);
 /* Processed records over processed plus errors, in percent. */

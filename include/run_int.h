@@ -151,7 +151,6 @@ struct run {
 	struct strmap known;            /* pipeline name -> "sourceHash:id" in OpenMetadata */
 	struct strmap listed;           /* name -> id of every pipeline the known listing saw */
 	int known_complete;             /* it read every page: markDeleted needs no other */
-	unsigned long usage_written;
 	unsigned long om_backlog;       /* OpenMetadata requests not completed */
 	unsigned long waited;           /* items that waited for the backlog */
 	unsigned runs_active;

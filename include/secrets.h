@@ -21,6 +21,7 @@
 
 struct wf;
 struct http;
+struct http_pool;
 struct log_ctx;
 struct secrets;
 
@@ -38,6 +39,9 @@ struct secrets *secrets_resolve(struct http *h, const struct wf *w, const struct
  * shared); valid until secrets_free(). */
 const struct wf *secrets_wf(const struct secrets *s);
 void secrets_cancel(struct secrets *s);
+/* The pool of the requests to the secrets service (borrowed, valid until
+ * secrets_free()); NULL when no secret was remote, or for a NULL s. */
+const struct http_pool *secrets_pool(const struct secrets *s);
 /* Wipes the resolved values.  Only after cb ran. */
 void secrets_free(struct secrets *s);
 

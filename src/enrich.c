@@ -135,6 +135,12 @@ enrich_cancel(struct enrich *e)
 	http_pool_cancel(e->pool);
 }
 
+const struct http_pool *
+enrich_pool(const struct enrich *e)
+{
+	return e ? e->pool : NULL;
+}
+
 struct enrich *
 enrich_free(struct enrich *e)
 {

@@ -217,6 +217,7 @@ http_pool_new(struct http *h, const char *name, unsigned max_in_flight,
 		free(p);
 		return NULL;
 	}
+	p->v.name = p->name;
 	p->next = h->pools;
 	h->pools = p;
 	return p;
@@ -226,6 +227,36 @@ const struct http_pool_view *
 http_pool_view(const struct http_pool *p)
 {
 	return &p->v;
+}
+
+/* One more attempt of p ended with code (0: in transport), kept in
+ * ascending order of code.  Without memory the attempt goes uncounted:
+ * a count is not worth failing a request for. */
+static void
+pool_count_code(struct http_pool *p, long code)
+{
+	size_t i;
+
+	for (i = 0; i < p->v.n_codes && p->codes[i].code < code; i++)
+		;
+	if (i < p->v.n_codes && p->codes[i].code == code) {
+		p->codes[i].n++;
+		return;
+	}
+	if (p->v.n_codes == p->codes_cap) {
+		size_t cap = p->codes_cap ? p->codes_cap * 2 : 4;
+		struct http_code_count *c = realloc(p->codes, cap * sizeof(*c));
+
+		if (!c)
+			return;
+		p->codes = c;
+		p->codes_cap = cap;
+		p->v.codes = c;
+	}
+	memmove(&p->codes[i + 1], &p->codes[i], (p->v.n_codes - i) * sizeof(*p->codes));
+	p->codes[i].code = code;
+	p->codes[i].n = 1;
+	p->v.n_codes++;
 }
 
 /* Multiplicative decrease: halve the limit, at most once per window.
@@ -469,6 +500,7 @@ attempt_done(struct http_req *r, CURLcode result)
 	curl_multi_remove_handle(r->pool->h->multi, r->easy);
 	curl_easy_cleanup(r->easy);
 	r->easy = NULL;
+	pool_count_code(r->pool, transport ? 0 : status);
 	if (transport) {
 		status = 0;
 		if (r->too_large || result == CURLE_FILESIZE_EXCEEDED)
@@ -582,6 +614,7 @@ pool_release(struct http_pool *p)
 	free(p->ca_file);
 	free(p->cert_file);
 	free(p->key_file);
+	free(p->codes);
 	free(p);
 }
 

@@ -567,7 +567,7 @@ transition(struct run *r, enum run_phase to)
 		break;
 	case PHASE_REPORT:
 		enrich_take_counts(r->enrich, &r->st.source, &r->st.sink);
-		if (r->usage_written && !run__stopping(r))
+		if (r->st.usage_written && !run__stopping(r))
 			compute_percentile(r);
 		if (r->wf->ingestion_pipeline_fqn && !r->cancelled)
 			report(r, run_result(r));
@@ -774,6 +774,20 @@ run_take_memo(struct run *r)
 
 	r->next = NULL;
 	return m;
+}
+
+size_t
+run_pools(const struct run *r, const struct http_pool **ret, size_t max)
+{
+	const struct http_pool *all[] = {
+		r->glue_pool, r->om_pool, secrets_pool(r->secrets), enrich_pool(r->enrich),
+	};
+	size_t i, n = 0;
+
+	for (i = 0; i < sizeof(all) / sizeof(all[0]) && n < max; i++)
+		if (all[i])
+			ret[n++] = all[i];
+	return n;
 }
 
 const struct run_stats *

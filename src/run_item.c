@@ -123,7 +123,7 @@ run__on_memo_write(const struct om_reply *rep, void *arg)
 	                                            : "writing a pipeline status")) {
 		r->st.sink.records++;
 		if (usage)
-			r->usage_written++;
+			r->st.usage_written++;
 		else
 			r->st.statuses_written++;
 		memo_put(r->next, w->key, w->fp);

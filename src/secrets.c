@@ -314,6 +314,12 @@ secrets_resolve(struct http *h, const struct wf *w, const struct log_ctx *lg,
 	return s;
 }
 
+const struct http_pool *
+secrets_pool(const struct secrets *s)
+{
+	return s ? s->pool : NULL;
+}
+
 const struct wf *
 secrets_wf(const struct secrets *s)
 {

@@ -417,6 +417,7 @@ test_retry(void **state)
 {
 	struct http *h = http_new(&loop);
 	struct http_pool *p = http_pool_new(h, "t", 1, NULL);
+	const struct http_pool_view *v;
 	struct result r = {0};
 	struct http_req *req;
 	char u[128];
@@ -433,6 +434,15 @@ test_retry(void **state)
 	assert_int_equal(r.status, 200);
 	assert_int_equal(r.attempts, 2);
 	assert_int_equal(starts, 2);            /* prepared (signed) again for the retry */
+	/* every attempt counted under its status, ascending, by pool name */
+	v = http_pool_view(p);
+	assert_string_equal(v->name, "t");
+	assert_int_equal(v->n_codes, 2);
+	assert_int_equal(v->codes[0].code, 200);
+	assert_int_equal(v->codes[0].n, 1);
+	assert_int_equal(v->codes[1].code, 503);
+	assert_int_equal(v->codes[1].n, 1);
+	assert_int_equal(v->requests, 2);
 	finish_engine(h);
 }
 
@@ -456,6 +466,7 @@ test_cancel(void **state)
 		assert_true(rs[i].cancelled);
 	}
 	assert_int_equal(http_pool_view(p)->in_flight, 0);
+	assert_int_equal(http_pool_view(p)->n_codes, 0);       /* cancelled: not counted */
 	http_pool_free(p);
 	finish_engine(h);
 }
@@ -492,6 +503,10 @@ test_connect_refused(void **state)
 	assert_true(r.transport);
 	assert_int_equal(r.status, 0);
 	assert_true(r.error[0]);
+	/* a transport failure counts under code 0 */
+	assert_int_equal(http_pool_view(p)->n_codes, 1);
+	assert_int_equal(http_pool_view(p)->codes[0].code, 0);
+	assert_int_equal(http_pool_view(p)->codes[0].n, 1);
 	finish_engine(h);
 }
 
