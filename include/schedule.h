@@ -89,6 +89,15 @@ void sched_entry_due(struct sched_entry *e);
 /* e's run ended; the caller then calls sched_start_queued(). */
 void sched_entry_done(struct sched_entry *e);
 
+/* How many fires sched_longest_gap() looks at. */
+#define SCHED_GAP_FIRES 32
+/* The longest time (seconds) between two consecutive fires of w among its
+ * next SCHED_GAP_FIRES fires after `from`, plus its jitter: what "no run
+ * for too long" can be measured against (a weekday schedule gives the
+ * weekend's gap, not a day).  0 when w is disabled or fires fewer than
+ * twice. */
+int64_t sched_longest_gap(const struct cfg_workflow *w, time_t from);
+
 void *sched_entry_data(const struct sched_entry *e);
 /* What an entry shows: owned by sched, read-only outside, valid while e
  * lives. */

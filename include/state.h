@@ -6,10 +6,17 @@
 #define GLUEMETAD_STATE_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #define STATE_MAX_FILE ((size_t)16 << 20)
 
 int state_write(const char *dir, const char *name, const void *data, size_t len);
+/* The same for a file outside state_dir (the metrics textfile): path
+ * names a file in a folder that exists (it is not made), the file gets
+ * exactly mode, whatever the umask, so that another service (node_exporter)
+ * can read it.  The temporary file is ".NAME.tmp.PID" beside it.  0 or a
+ * negative errno. */
+int state_write_path(const char *path, const void *data, size_t len, mode_t mode);
 /* Removes the temporary files of writes a crash interrupted; how many. */
 int state_sweep(const char *dir);
 /* Returns the content (malloc'd, NUL-terminated) or NULL with errno set

@@ -185,6 +185,25 @@ arm(struct sched_entry *e, time_t after)
 	s->clock.timer_start(e->timer, delay > 0 ? (uint64_t)delay : 0);
 }
 
+int64_t
+sched_longest_gap(const struct cfg_workflow *w, time_t from)
+{
+	time_t prev, next;
+	int64_t gap = 0;
+	int i;
+
+	if (!w->enabled || cron_next(&w->cron, w->timezone, from, &prev) < 0)
+		return 0;
+	for (i = 1; i < SCHED_GAP_FIRES; i++) {
+		if (cron_next(&w->cron, w->timezone, prev, &next) < 0)
+			break;
+		if ((int64_t)(next - prev) > gap)
+			gap = (int64_t)(next - prev);
+		prev = next;
+	}
+	return gap ? gap + (int64_t)w->jitter_s : 0;
+}
+
 struct sched_entry *
 sched_entry_new(struct sched *s, const struct cfg_workflow *w, void *data)
 {

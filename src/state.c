@@ -11,8 +11,10 @@
 #include "state.h"
 #include "util.h"
 
-int
-state_write(const char *dir, const char *name, const void *data, size_t len)
+/* dir/name replaced crash-safe by data; mode 0: 0640 under the umask,
+ * else exactly mode. */
+static int
+write_atomic(const char *dir, const char *name, const void *data, size_t len, mode_t mode)
 {
 	char tmp[4096], dst[4096];
 	const char *p = data;
@@ -22,12 +24,12 @@ state_write(const char *dir, const char *name, const void *data, size_t len)
 	    (size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.tmp.%ld", dir, name, (long)getpid()) >=
 	        sizeof(tmp))
 		return -ENAMETOOLONG;
-	if (mkdir(dir, 0750) < 0 && errno != EEXIST)
-		return -errno;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	if (fd < 0)
 		return -errno;
-	while (len) {
+	if (mode && fchmod(fd, mode) < 0)
+		r = -errno;
+	while (len && !r) {
 		ssize_t n = write(fd, p, len);
 
 		if (n < 0 && errno == EINTR)
@@ -55,6 +57,29 @@ state_write(const char *dir, const char *name, const void *data, size_t len)
 		close(dfd);
 	}
 	return 0;
+}
+
+int
+state_write(const char *dir, const char *name, const void *data, size_t len)
+{
+	if (mkdir(dir, 0750) < 0 && errno != EEXIST)
+		return -errno;
+	return write_atomic(dir, name, data, len, 0);
+}
+
+int
+state_write_path(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+
+	if (!slash || !slash[1])
+		return -EINVAL;
+	if ((size_t)(slash - path) >= sizeof(dir))
+		return -ENAMETOOLONG;
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = '\0';
+	return write_atomic(slash == path ? "/" : dir, slash + 1, data, len, mode ? mode : 0640);
 }
 
 char *

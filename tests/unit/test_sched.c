@@ -428,6 +428,29 @@ test_never_fires_and_stop(void **state)
 	fake_free(f);
 }
 
+static void
+test_longest_gap(void **state)
+{
+	time_t from = utc(2026, 3, 4, 10, 0, 0);        /* a Wednesday */
+	struct cfg_workflow w;
+
+	(void)state;
+	workflow(&w, "*/5 * * * *", 0);
+	assert_int_equal(sched_longest_gap(&w, from), 300);
+	workflow(&w, "*/5 * * * *", 90);                 /* the jitter may delay a fire */
+	assert_int_equal(sched_longest_gap(&w, from), 390);
+	/* weekdays at 9: the weekend's gap, not a day */
+	workflow(&w, "0 9 * * 1-5", 0);
+	assert_int_equal(sched_longest_gap(&w, from), 3 * 86400);
+	workflow(&w, "@hourly", 0);
+	assert_int_equal(sched_longest_gap(&w, from), 3600);
+	workflow(&w, "0 0 30 2 *", 0);                   /* never fires */
+	assert_int_equal(sched_longest_gap(&w, from), 0);
+	workflow(&w, "@daily", 0);
+	w.enabled = 0;
+	assert_int_equal(sched_longest_gap(&w, from), 0);
+}
+
 int
 main(void)
 {
@@ -441,6 +464,7 @@ main(void)
 		cmocka_unit_test(test_jitter_within_bounds),
 		cmocka_unit_test(test_next_fire_after_reload),
 		cmocka_unit_test(test_never_fires_and_stop),
+		cmocka_unit_test(test_longest_gap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
