@@ -96,7 +96,7 @@ integration: check-shared $(BUILD)/gluemetad
 #   ASan/UBSan   unit tests, the whole integration suite
 #   valgrind     unit tests, the fuzz seed corpora replayed through each fuzz
 #                target's input function, and an integration subset
-#                (VALGRIND_CLASSES: daemon lifecycle and reloads, transport
+#                (VALGRIND_CLASSES: daemon lifecycle and reloads, metrics, transport
 #                faults, an OpenMetadata restart, one full ingest, tags and
 #                owners, lineage, usage, incremental runs, text from outside, and the
 #                failure matrix and property test of test_safety.py, reduced
@@ -124,7 +124,7 @@ VALGRIND_CLASSES = test_daemon.TestDaemon test_faults.TestSighupStorm test_fault
                    test_text.TestOutsideText test_safety.TestGlueReadFailures \
                    test_safety.TestGlueReadFailures2 test_safety.TestAwsReadFailures \
                    test_safety.TestOpenMetadataReadFailures1 test_safety.TestOpenMetadataReadFailures2 \
-                   test_safety.TestRandomFailures1 test_parity.TestUsage \
+                   test_safety.TestRandomFailures1 test_parity.TestUsage test_metrics.TestMetrics \
                    test_safety.TestLineageReadFailuresOverride
 comma := ,
 empty :=
@@ -170,7 +170,7 @@ install: $(BUILD)/gluemetad $(BUILD)/gluemetactl
 	install -m 0644 systemd/gluemetad.tmpfiles $(DESTDIR)$(TMPFILESDIR)/gluemetad.conf
 	install -m 0644 completion/gluemetactl $(DESTDIR)$(COMPLETIONDIR)/gluemetactl
 	ln -sf gluemetactl $(DESTDIR)$(COMPLETIONDIR)/gluemetad
-	install -m 0644 conf/examples/*.yaml $(DESTDIR)$(DOCDIR)/examples/
+	install -m 0644 conf/examples/*.yaml conf/examples/*.yml $(DESTDIR)$(DOCDIR)/examples/
 	@# configuration is never overwritten
 	test -e $(DESTDIR)$(SYSCONFDIR)/gluemetad/gluemetad.yaml || \
 	    install -m 0640 conf/gluemetad.yaml $(DESTDIR)$(SYSCONFDIR)/gluemetad/gluemetad.yaml

@@ -1,6 +1,7 @@
 /* cfg — the daemon configuration (/etc/gluemetad/gluemetad.yaml): socket,
  * state_dir, concurrency, and the workflows with their OpenMetadata
- * workflow files, cron schedules and zones.  Loading validates everything,
+ * workflow files, cron schedules and zones, and where the metrics go for
+ * node_exporter's textfile collector.  Loading validates everything,
  * the referenced workflow files included, and reports every problem at once
  * as file:line:column: key: problem.  A loaded cfg is immutable and
  * reference-counted: a run holds the cfg it started with across reloads. */
@@ -18,6 +19,7 @@ struct wf;
 #define CFG_DEFAULT_SOCKET "/run/gluemetad/gluemetad.sock"
 #define CFG_DEFAULT_STATE_DIR "/var/lib/gluemetad"
 #define CFG_MAX_WORKFLOWS 1000
+#define CFG_MAX_PATH 1024           /* metrics_textfile */
 
 struct cfg_workflow {
 	char *name;
@@ -38,6 +40,7 @@ struct cfg {
 	unsigned glue_concurrency, om_concurrency;
 	char *owner_tag;            /* Glue tag naming a pipeline's owner; NULL: "owner" */
 	int incremental;            /* remember what runs wrote (default on) */
+	char *metrics_textfile;     /* NULL: none; absolute, ends in ".prom" */
 	struct cfg_workflow *workflows;
 	size_t n_workflows;
 	int refs;

@@ -1,12 +1,14 @@
 /* ctl — the status and control socket: a unix stream socket; a client
  * sends one line "COMMAND [ARGUMENT]" (at most 1 KiB, within 5 s), gets one
- * JSON object and a newline back, and the connection closes.  At most
+ * JSON object and a newline back (or, for a command whose answer is text,
+ * such as metrics, that text), and the connection closes.  At most
  * CTL_MAX_CLIENTS at a time (a new client pushes out the one that made no
  * progress for the longest: connecting, being answered or taking some of its
  * reply); a slow or silent client, or one that does not read its reply, is
  * cut off after CTL_TIMEOUT_MS.  Every string of a reply goes through
  * str_sanitize() (util.h): the reply is valid UTF-8 without control
- * characters in its values, whatever bytes the request held. */
+ * characters in its values, whatever bytes the request held; a text reply
+ * does, line by line. */
 #ifndef GLUEMETAD_CTL_H
 #define GLUEMETAD_CTL_H
 
@@ -19,8 +21,16 @@ struct ctl;
 #define CTL_MAX_CLIENTS 32
 #define CTL_TIMEOUT_MS 5000
 
-/* Returns the reply (ownership passes to ctl). */
-typedef struct cJSON *(*ctl_handler)(const char *command, const char *argument, void *arg);
+/* A handler's answer: json, a JSON object sent as one line; or, when
+ * json is NULL, text sent as it is (lines ending in a newline).  Both
+ * NULL (out of memory): an empty object.  Ownership passes to ctl. */
+struct ctl_reply {
+	struct cJSON *json;
+	char *text;
+};
+/* Fills *ret, which comes zeroed. */
+typedef void (*ctl_handler)(const char *command, const char *argument, void *arg,
+                            struct ctl_reply *ret);
 
 /* One request line (NUL-terminated, its newline and a CR before it already
  * cut; edited in place) split as the socket does it: leading spaces

@@ -1,6 +1,7 @@
 /* daemon internals shared by daemon.c (start-up, signals, reload, shutdown,
- * control commands) and daemon_job.c (a workflow's job: its runs, memo and
- * history); not for other modules. */
+ * control commands), daemon_job.c (a workflow's job: its runs, memo and
+ * history) and daemon_metrics.c (what the daemon tells Prometheus); not for
+ * other modules. */
 #ifndef GLUEMETAD_DAEMON_INT_H
 #define GLUEMETAD_DAEMON_INT_H
 
@@ -17,6 +18,7 @@ struct cfg_workflow;
 struct ctl;
 struct http;
 struct memo;
+struct metrics;
 struct run;
 struct daemon;
 
@@ -54,6 +56,8 @@ struct daemon {
 	int stopping, closed;
 	unsigned reloads;
 	struct enrich_accounts *accounts;       /* for every run, until exit */
+	struct metrics *metrics;
+	int64_t start_ms;
 };
 
 /* daemon.c */
@@ -75,8 +79,23 @@ void daemon__job_load_history(struct daemon *d, struct job *j);
 /* sched_ops of the daemon: start a run, tell what the schedule decided. */
 int daemon__run_start(struct sched_entry *e, const char *trigger, void *arg);
 void daemon__sched_event(struct sched_entry *e, enum sched_event ev, void *arg);
-/* Records the ended run of j in its history, saves its memo and the
- * history, releases the run and its config. */
+/* Records the ended run of j in its history and its metrics, saves its
+ * memo and the history, releases the run and its config, writes the
+ * metrics textfile. */
 void daemon__run_finish(struct job *j);
+
+/* daemon_metrics.c */
+/* Adds the ended run h of j to the metrics: with j->run still there, what
+ * it wrote and its HTTP pools' replies too (a run that could not start
+ * has none). */
+void daemon__metrics_run_end(struct job *j, const struct history_run *h);
+/* Every job's series, with its schedule interval from its current
+ * workflow (none for a removed one); after the start and each reload. */
+void daemon__metrics_workflows(struct daemon *d);
+/* The Prometheus text of the metrics (malloc'd), NULL without memory. */
+char *daemon__metrics_text(struct daemon *d);
+/* Writes the text to the configured metrics_textfile, if any; a failure
+ * is a warning. */
+void daemon__metrics_write(struct daemon *d);
 
 #endif

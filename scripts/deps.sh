@@ -5,13 +5,14 @@
 #   demo       build, and the stand-ins make demo runs (python3; with the
 #              specification folder SHARED, python3-jsonschema to check
 #              requests against OpenMetadata's schemas)
-#   test       build, and make check's tools (cmocka, valgrind, clang...)
+#   test       build, and make check's tools (cmocka, valgrind, clang,
+#              promtool from prometheus...)
 #   packaging  build, and what make deb / make rpm run
 # Usage: scripts/deps.sh [build|demo|test|packaging] [SHARED]
 set -eu
 BUILD_PKGS="gcc libc6-dev make pkg-config libuv1-dev libcurl4-openssl-dev libyaml-dev libcjson-dev libssl-dev libsystemd-dev"
 DEMO_PKGS="python3"
-TEST_PKGS="tzdata libcmocka-dev python3 python3-yaml python3-jsonschema valgrind openssl clang libclang-rt-14-dev procps"
+TEST_PKGS="tzdata libcmocka-dev python3 python3-yaml python3-jsonschema valgrind openssl clang libclang-rt-14-dev procps prometheus"
 PACKAGING_PKGS="build-essential debhelper dpkg-dev lintian fakeroot rpm mandoc systemd"
 case "${1:-build}" in
 build) want="$BUILD_PKGS" ;;

@@ -112,6 +112,19 @@ valid_name(const char *s)
 	return 1;
 }
 
+/* An absolute path to a file NAME.prom: node_exporter's textfile
+ * collector reads only files ending in .prom, so another name would be
+ * written and never read. */
+static int
+valid_textfile(const char *s)
+{
+	const char *base = strrchr(s, '/');
+	size_t len = strlen(s);
+
+	return s[0] == '/' && len <= CFG_MAX_PATH && len > 5 && strcmp(s + len - 5, ".prom") == 0 &&
+	       strlen(base + 1) > 5;
+}
+
 static void
 load_workflow(struct yproblems *l, struct cfg *c, const struct ynode *n, size_t idx)
 {
@@ -210,6 +223,7 @@ cfg_free(struct cfg *c)
 	free(c->socket);
 	free(c->owner_tag);
 	free(c->state_dir);
+	free(c->metrics_textfile);
 	free(c);
 }
 
@@ -266,6 +280,13 @@ cfg_load(const char *path, struct cfg **ret, struct gm_err *err)
 				problem(&l, v, k, "a Glue tag key has 1 to 128 characters");
 			else if (s)
 				c->owner_tag = strdup(s);
+		} else if (strcmp(k, "metrics_textfile") == 0) {
+			if ((s = str_of(&l, v, k)) && !valid_textfile(s))
+				problem(&l, v, k, "'%s': expected an absolute path of at most %d "
+				        "characters ending in '.prom' (node_exporter's textfile "
+				        "collector reads only *.prom files)", s, CFG_MAX_PATH);
+			else if (s)
+				c->metrics_textfile = strdup(s);
 		} else if (strcmp(k, "workflows") == 0) {
 			if (v->kind != YNODE_SEQ)
 				problem(&l, v, k, "expected a list of workflows");

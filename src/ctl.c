@@ -132,26 +132,57 @@ on_timeout(uv_timer_t *t)
 	client_close(cl);
 }
 
+/* text, each line through str_sanitize(), into out; 0 or -ENOMEM. */
+static int
+sanitize_lines(struct buf *out, const char *text)
+{
+	const char *p = text, *nl;
+	char *line, *clean;
+	int r = 0;
+
+	while (*p && r == 0) {
+		nl = strchr(p, '\n');
+		if (!(line = strndup(p, nl ? (size_t)(nl - p) : strlen(p))))
+			return -ENOMEM;
+		clean = str_sanitize(line);
+		free(line);
+		if (!clean)
+			return -ENOMEM;
+		r = buf_printf(out, "%s\n", clean);
+		free(clean);
+		p = nl ? nl + 1 : p + strlen(p);
+	}
+	return r;
+}
+
+/* Sends the reply and takes ownership of what it holds. */
 static void
-reply(struct client *cl, cJSON *j)
+reply(struct client *cl, struct ctl_reply rep)
 {
 	struct buf out = {0};
-	char *text;
+	char *text = NULL;
+	int r;
 	uv_buf_t b;
 
-	if (!j)
-		j = cJSON_CreateObject();
-	/* a reply is valid UTF-8 JSON whatever the request, the history or a
-	 * run's error quoted: cJSON checks neither */
-	text = j && json_sanitize(j) == 0 ? cJSON_PrintUnformatted(j) : NULL;
-	cJSON_Delete(j);
-	if (!text || buf_printf(&out, "%s\n", text) < 0) {
-		free(text);
+	if (rep.json || !rep.text) {
+		if (!rep.json)
+			rep.json = cJSON_CreateObject();
+		/* a reply is valid UTF-8 JSON whatever the request, the history or
+		 * a run's error quoted: cJSON checks neither */
+		text = rep.json && json_sanitize(rep.json) == 0
+		       ? cJSON_PrintUnformatted(rep.json) : NULL;
+		r = text ? buf_printf(&out, "%s\n", text) : -ENOMEM;
+	} else {
+		r = sanitize_lines(&out, rep.text);
+	}
+	cJSON_Delete(rep.json);
+	free(rep.text);
+	free(text);
+	if (r < 0 || !out.data) {
 		buf_clear(&out);
 		client_close(cl);
 		return;
 	}
-	free(text);
 	cl->reply = buf_steal(&out);
 	b = uv_buf_init(cl->reply, (unsigned)strlen(cl->reply));
 	uv_read_stop((uv_stream_t *)&cl->pipe);
@@ -186,16 +217,16 @@ stalest(struct ctl *c, const struct client *except, uint64_t now)
 	return old;
 }
 
-static cJSON *
+static struct ctl_reply
 error_reply(const char *msg)
 {
-	cJSON *j = cJSON_CreateObject();
+	struct ctl_reply rep = { .json = cJSON_CreateObject() };
 
-	if (j) {
-		cJSON_AddBoolToObject(j, "ok", 0);
-		cJSON_AddStringToObject(j, "error", msg);
+	if (rep.json) {
+		cJSON_AddBoolToObject(rep.json, "ok", 0);
+		cJSON_AddStringToObject(rep.json, "error", msg);
 	}
-	return j;
+	return rep;
 }
 
 int
@@ -232,6 +263,7 @@ ctl_parse_request(char *line, char **ret_command, char **ret_argument, const cha
 static void
 handle_line(struct client *cl, char *line)
 {
+	struct ctl_reply rep = {0};
 	const char *why = NULL;
 	char *cmd = NULL, *arg = NULL;
 
@@ -239,7 +271,8 @@ handle_line(struct client *cl, char *line)
 		reply(cl, error_reply(why));
 		return;
 	}
-	reply(cl, cl->ctl->handler(cmd, arg, cl->ctl->arg));
+	cl->ctl->handler(cmd, arg, cl->ctl->arg, &rep);
+	reply(cl, rep);
 }
 
 static void

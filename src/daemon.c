@@ -23,6 +23,7 @@
 #include "http.h"
 #include "log.h"
 #include "log_ids.h"
+#include "metrics.h"
 #include "run.h"
 #include "schedule.h"
 #include "state.h"
@@ -198,6 +199,8 @@ reload(struct daemon *d, char *why, size_t why_len)
 		log_event(LOG_ERR, NULL, LOG_ID_RELOAD_FAILED, "reload failed, keeping the running "
 		          "configuration: %s", err.msg);
 		snprintf(why, why_len, "%s", err.msg);
+		metrics_reload(d->metrics, 0, time_now_ms());
+		daemon__metrics_write(d);
 		(void)sd_notify(0, "READY=1");
 		daemon__notify_status(d);
 		return -EINVAL;
@@ -212,6 +215,9 @@ reload(struct daemon *d, char *why, size_t why_len)
 	sched_set_max_running(d->sched, nc->max_concurrent_runs);
 	apply_workflows(d);
 	cfg_unref(old);
+	metrics_reload(d->metrics, 1, time_now_ms());
+	daemon__metrics_workflows(d);
+	daemon__metrics_write(d);
 	log_event(LOG_NOTICE, NULL, LOG_ID_RELOAD_OK, "configuration reloaded: %zu workflows",
 	          nc->n_workflows);
 	(void)sd_notify(0, "READY=1");
@@ -347,21 +353,24 @@ cmd_reload(struct daemon *d, struct job *unused, const char *arg)
 #define CMD_WORKFLOW 0x1        /* the argument names a configured workflow */
 
 /* The control commands, as OpenBSD's control code and systemd's verb tables
- * keep them.  A CMD_WORKFLOW handler gets the workflow's job. */
+ * keep them.  A CMD_WORKFLOW handler gets the workflow's job.  A command
+ * answers JSON (handler) or text (text: the metrics). */
 static const struct command {
 	const char *name;
 	cJSON *(*handler)(struct daemon *d, struct job *j, const char *arg);
+	char *(*text)(struct daemon *d);
 	unsigned flags;
 } commands[] = {
-	{ "status", cmd_status, 0 },
-	{ "list", cmd_status, 0 },
-	{ "run", cmd_run, CMD_WORKFLOW },
-	{ "history", cmd_history, CMD_WORKFLOW },
-	{ "reload", cmd_reload, 0 },
+	{ "status", cmd_status, NULL, 0 },
+	{ "list", cmd_status, NULL, 0 },
+	{ "run", cmd_run, NULL, CMD_WORKFLOW },
+	{ "history", cmd_history, NULL, CMD_WORKFLOW },
+	{ "reload", cmd_reload, NULL, 0 },
+	{ "metrics", NULL, daemon__metrics_text, 0 },
 };
 
-static cJSON *
-on_ctl(const char *cmd, const char *arg, void *ud)
+static void
+on_ctl(const char *cmd, const char *arg, void *ud, struct ctl_reply *ret)
 {
 	struct daemon *d = ud;
 	struct job *j = NULL;
@@ -371,15 +380,23 @@ on_ctl(const char *cmd, const char *arg, void *ud)
 		if (strcmp(cmd, commands[i].name) != 0)
 			continue;
 		if (commands[i].flags & CMD_WORKFLOW) {
-			if (!arg)
-				return reply_error("%s needs a workflow name", cmd);
-			if (!(j = daemon__job_find(d, arg, 0)))
-				return reply_error("no workflow named '%s'", arg);
+			if (!arg) {
+				ret->json = reply_error("%s needs a workflow name", cmd);
+				return;
+			}
+			if (!(j = daemon__job_find(d, arg, 0))) {
+				ret->json = reply_error("no workflow named '%s'", arg);
+				return;
+			}
 		}
-		return commands[i].handler(d, j, arg);
+		if (commands[i].text)
+			ret->text = commands[i].text(d);
+		else
+			ret->json = commands[i].handler(d, j, arg);
+		return;
 	}
-	return reply_error("unknown command '%s' (status, list, run NAME, history NAME, reload)",
-	                   cmd);
+	ret->json = reply_error("unknown command '%s' (status, list, run NAME, history NAME, "
+	                        "reload, metrics)", cmd);
 }
 
 static void
@@ -506,6 +523,7 @@ daemon_main(const char *config_path, int debug)
 		return 1;
 	log_setup(debug ? LOG_DEBUG : LOG_INFO, debug ? LOG_TARGET_STDERR : LOG_TARGET_AUTO);
 	d->cfg_path = config_path;
+	d->start_ms = time_now_ms();
 	if (cfg_load(config_path, &d->cfg, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
 		join_error_lines(err.msg, sizeof(err.msg));
@@ -518,8 +536,9 @@ daemon_main(const char *config_path, int debug)
 	d->sched = sched_new(&clock, &ops, d);
 	d->http = http_new(&d->loop);
 	d->accounts = enrich_accounts_new();
+	d->metrics = metrics_new();
 	d->ctl = ctl_new(&d->loop, d->cfg->socket, on_ctl, d, &err);
-	if (!d->sched || !d->http || !d->accounts || !d->ctl) {
+	if (!d->sched || !d->http || !d->accounts || !d->metrics || !d->ctl) {
 		fprintf(stderr, "gluemetad: %s\n", err.msg[0] ? err.msg : "cannot start");
 		log_err(NULL, "cannot start: %s", err.msg);
 		rc = 1;
@@ -544,6 +563,9 @@ daemon_main(const char *config_path, int debug)
 	if (rc == 0) {
 		sched_set_max_running(d->sched, d->cfg->max_concurrent_runs);
 		start_jobs(d);
+		metrics_reload(d->metrics, 1, d->start_ms);
+		daemon__metrics_workflows(d);
+		daemon__metrics_write(d);
 		if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec >= 2000)
 			uv_timer_start(&d->watchdog, on_watchdog, wd_usec / 2000, wd_usec / 2000);
 		log_notice(NULL, "started: %zu workflows, socket %s", d->cfg->n_workflows,
@@ -558,6 +580,7 @@ daemon_main(const char *config_path, int debug)
 		log_warning(NULL, "event loop still had handles at exit");
 	cfg_unref(d->cfg);
 	enrich_accounts_free(d->accounts);
+	metrics_free(d->metrics);
 	free(d);
 	return rc;
 }

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "log_ids.h"
 #include "memo.h"
+#include "metrics.h"
 #include "run.h"
 #include "schedule.h"
 #include "util.h"
@@ -40,8 +41,10 @@ save_history(struct daemon *d)
 	for (j = d->jobs; j; j = j->next)
 		all[n++] = &j->hist;
 	r = history_save(d->cfg->state_dir, all, n);
-	if (r < 0)
+	if (r < 0) {
+		metrics_state_write_error(d->metrics);
 		log_err(NULL, "cannot write %s/%s: %s", d->cfg->state_dir, HISTORY_FILE, strerror(-r));
+	}
 	free(all);
 }
 
@@ -49,11 +52,17 @@ void
 daemon__job_load_history(struct daemon *d, struct job *j)
 {
 	int r = history_load(d->cfg->state_dir, &j->hist);
+	size_t i;
 
 	/* a corrupt file (-EBADMSG) is replaced by the next save, as before */
 	if (r < 0 && r != -EBADMSG)
 		log_warning(NULL, "cannot read %s/%s: %s; starting without history",
 		            d->cfg->state_dir, HISTORY_FILE, strerror(-r));
+	/* when the last success was, across restarts: what an alert on
+	 * overdue workflows needs right after a restart */
+	for (i = 0; i < j->hist.n; i++)
+		(void)metrics_run_seen(d->metrics, j->name, j->hist.runs[i].result,
+		                       j->hist.runs[i].finished_ms);
 }
 
 struct job *
@@ -79,6 +88,7 @@ daemon__job_free(struct job *j)
 			break;
 		}
 	sched_entry_free(j->se);
+	metrics_workflow_forget(d->metrics, j->name);
 	free(j->name);
 	free(j);
 }
@@ -155,8 +165,10 @@ job_memo_close(struct job *j)
 	int r;
 
 	memo_file_name(j, name, sizeof(name));
-	if (next && (r = memo_save(j->run_cfg->state_dir, name, next)) < 0)
+	if (next && (r = memo_save(j->run_cfg->state_dir, name, next)) < 0) {
+		metrics_state_write_error(j->d->metrics);
 		log_err(&j->lg, "cannot write %s/%s: %s", j->run_cfg->state_dir, name, strerror(-r));
+	}
 	memo_free(next);
 	j->memo = memo_free(j->memo);
 	free(j->memo_settings);
@@ -193,6 +205,7 @@ daemon__run_finish(struct job *j)
 	          (double)(h->finished_ms - h->started_ms) / 1000.0, h->pipelines, h->statuses,
 	          h->deleted, h->filtered, h->warnings, errors, st->fatal ? ": " : "",
 	          st->fatal ? st->fatal_msg : "");
+	daemon__metrics_run_end(j, h);
 	job_memo_close(j);
 	j->run = run_free(j->run);
 	cfg_unref(j->run_cfg);
@@ -201,6 +214,7 @@ daemon__run_finish(struct job *j)
 	j->lg.run = NULL;
 	sched_entry_done(j->se);
 	save_history(j->d);
+	daemon__metrics_write(j->d);
 }
 
 /* sched_ops.start: a run of the job's workflow, on the current config. */
@@ -228,12 +242,19 @@ daemon__run_start(struct sched_entry *e, const char *trigger, void *arg)
 	log_event(LOG_NOTICE, &j->lg, LOG_ID_RUN_STARTED, "run %s started (%s) from %s", j->run_id,
 	          trigger, j->w->file);
 	if (run_start(d->http, j->w->wf, &o, on_run_done, j, &j->run, &err) < 0) {
+		struct history_run failed = { .result = "failed" };
+
 		log_err(&j->lg, "run %s cannot start: %s", j->run_id, err.msg);
 		j->run = NULL;
 		job_memo_close(j);      /* frees the memo; there is no run to save */
 		cfg_unref(j->run_cfg);
 		j->run_cfg = NULL;
 		j->lg.run = NULL;
+		/* not in the history (nothing ran), but a failure to alert on */
+		failed.started_ms = j->run_started_ms;
+		failed.finished_ms = time_now_ms();
+		daemon__metrics_run_end(j, &failed);
+		daemon__metrics_write(d);
 		return -EIO;
 	}
 	return 0;
@@ -249,6 +270,7 @@ daemon__sched_event(struct sched_entry *e, enum sched_event ev, void *arg)
 
 	switch (ev) {
 	case SCHED_SKIPPED:
+		(void)metrics_skipped_add(d->metrics, j->name);
 		log_event(LOG_WARNING, &j->lg, LOG_ID_RUN_SKIPPED, "still %s from the previous "
 		          "fire, skipping this one (%lu skipped so far)",
 		          sched_entry_view(e)->running ? "running" : "queued", sched_entry_view(e)->skipped);

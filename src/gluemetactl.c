@@ -1,6 +1,6 @@
 /* gluemetactl — asks a running gluemetad over its control socket:
- * status, list, run NAME, history NAME, reload.  --json prints the reply's
- * JSON.  What it prints goes through str_sanitize() first, so a reply
+ * status, list, run NAME, history NAME, reload, metrics.  --json prints the
+ * reply's JSON; metrics prints the daemon's Prometheus text as it is.  What it prints goes through str_sanitize() first, so a reply
  * quoting raw control bytes (from a history an older version wrote, or an
  * older daemon) cannot drive the terminal or forge a line. */
 #include <errno.h>
@@ -25,7 +25,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: gluemetactl [--socket PATH] [--json] status | list | run NAME | "
-	           "history NAME | reload\n");
+	           "history NAME | reload | metrics\n");
 }
 
 static char *
@@ -171,6 +171,42 @@ print_human(const char *cmd, const cJSON *j)
 	}
 }
 
+/* The metrics reply: Prometheus text, printed line by line through
+ * str_sanitize(); a JSON object instead is the daemon's error (an older
+ * daemon does not know the command). */
+static int
+print_metrics(const char *reply)
+{
+	const char *p = reply, *nl;
+	cJSON *j;
+
+	if (*reply == '{') {
+		j = cJSON_Parse(reply);
+		if (j && json_sanitize(j) == 0)
+			fprintf(stderr, "gluemetactl: %s\n", str(j, "error"));
+		else
+			fprintf(stderr, "gluemetactl: the daemon sent a reply that is not metrics\n");
+		cJSON_Delete(j);
+		return 1;
+	}
+	while (*p) {
+		char *line, *clean;
+
+		nl = strchr(p, '\n');
+		line = strndup(p, nl ? (size_t)(nl - p) : strlen(p));
+		clean = line ? str_sanitize(line) : NULL;
+		free(line);
+		if (!clean) {
+			fprintf(stderr, "gluemetactl: out of memory\n");
+			return 2;
+		}
+		printf("%s\n", clean);
+		free(clean);
+		p = nl ? nl + 1 : p + strlen(p);
+	}
+	return fflush(stdout) == 0 ? 0 : 2;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -206,9 +242,14 @@ main(int argc, char **argv)
 		}
 		snprintf(request, sizeof(request), "%s %s\n", argv[optind], argv[optind + 1]);
 	} else if (strcmp(argv[optind], "status") == 0 || strcmp(argv[optind], "list") == 0 ||
-	           strcmp(argv[optind], "reload") == 0) {
+	           strcmp(argv[optind], "reload") == 0 || strcmp(argv[optind], "metrics") == 0) {
 		if (argc - optind != 1) {
 			usage(stderr);
+			return 2;
+		}
+		if (json && strcmp(argv[optind], "metrics") == 0) {
+			fprintf(stderr, "gluemetactl: metrics prints Prometheus text; --json does "
+			        "not apply\n");
 			return 2;
 		}
 		snprintf(request, sizeof(request), "%s\n", argv[optind]);
@@ -221,6 +262,11 @@ main(int argc, char **argv)
 	if (!reply) {
 		fprintf(stderr, "gluemetactl: %s\n", why);
 		return 2;
+	}
+	if (strcmp(argv[optind], "metrics") == 0) {
+		rc = print_metrics(reply);
+		free(reply);
+		return rc;
 	}
 	j = cJSON_Parse(reply);
 	if (!cJSON_IsObject(j)) {

@@ -27,8 +27,8 @@ static struct ctl *ctl;
 static struct sockaddr_un addr;
 static int handled;
 
-static cJSON *
-handler(const char *command, const char *argument, void *arg)
+static void
+handler(const char *command, const char *argument, void *arg, struct ctl_reply *ret)
 {
 	const char *p;
 	cJSON *j = cJSON_CreateObject();
@@ -46,7 +46,7 @@ handler(const char *command, const char *argument, void *arg)
 	cJSON_AddStringToObject(j, "command", command);
 	if (argument)
 		cJSON_AddStringToObject(j, "argument", argument);
-	return j;
+	ret->json = j;
 }
 
 /* The socket goes when the process ends. */

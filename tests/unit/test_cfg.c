@@ -144,6 +144,7 @@ test_good_file(void **state)
 		"om_concurrency: 256\n"
 		"incremental: false\n"
 		"owner_tag: team\n"
+		"metrics_textfile: /var/lib/node-exporter/gluemetad.prom\n"
 		"workflows:\n"
 		"  - name: nightly.etl-1\n"
 		"    file: wf.yaml\n"
@@ -165,6 +166,7 @@ test_good_file(void **state)
 	assert_int_equal(c->om_concurrency, 256);
 	assert_false(c->incremental);
 	assert_string_equal(c->owner_tag, "team");
+	assert_string_equal(c->metrics_textfile, "/var/lib/node-exporter/gluemetad.prom");
 	assert_int_equal(c->n_workflows, 2);
 	w = cfg_find(c, "nightly.etl-1");
 	assert_ptr_equal(w, &c->workflows[0]);
@@ -207,6 +209,7 @@ test_defaults(void **state)
 	assert_int_equal(c->om_concurrency, 0);
 	assert_true(c->incremental);
 	assert_null(c->owner_tag);
+	assert_null(c->metrics_textfile);
 	assert_int_equal(c->n_workflows, 0);
 	assert_null(cfg_find(c, "x"));
 	cfg_unref(c);
@@ -233,6 +236,19 @@ test_each_error_names_file_line_key(void **state)
 		  "1:17: om_concurrency: expected an integer 1..256, found 'a list'" },
 		{ "incremental: maybe\n", "1:14: incremental: expected true or false" },
 		{ "owner_tag: \"\"\n", "1:12: owner_tag: a Glue tag key has 1 to 128 characters" },
+		{ "metrics_textfile: gluemetad.prom\n",
+		  "1:19: metrics_textfile: 'gluemetad.prom': expected an absolute path of at most "
+		  "1024 characters ending in '.prom' (node_exporter's textfile collector reads "
+		  "only *.prom files)" },
+		{ "metrics_textfile: /var/lib/node-exporter/gluemetad.txt\n",
+		  "1:19: metrics_textfile: '/var/lib/node-exporter/gluemetad.txt': expected an "
+		  "absolute path of at most 1024 characters ending in '.prom' (node_exporter's "
+		  "textfile collector reads only *.prom files)" },
+		{ "metrics_textfile: /var/lib/node-exporter/.prom\n",
+		  "1:19: metrics_textfile: '/var/lib/node-exporter/.prom': expected an absolute "
+		  "path of at most 1024 characters ending in '.prom' (node_exporter's textfile "
+		  "collector reads only *.prom files)" },
+		{ "metrics_textfile: [a]\n", "1:19: metrics_textfile: expected a string, found a list" },
 		{ "colour: blue\n", "1:1: colour: unknown key" },
 		{ "workflows: {a: 1}\n", "1:12: workflows: expected a list of workflows" },
 		{ "- a\n", "1:1: (document): expected a mapping" },

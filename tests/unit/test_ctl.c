@@ -2,8 +2,9 @@
  * into command and argument; through a real socket on a libuv loop, a
  * request gets one JSON line back (the handler's, or an error), CRLF and
  * a missing newline at EOF are handled, an overlong request is refused, the
- * reply is sanitized, the socket is 0660 and replaces a stale one, and
- * closing leaves no handle and no socket file behind. */
+ * reply is sanitized (a text reply line by line), the socket is 0660 and
+ * replaces a stale one, and closing leaves no handle and no socket file
+ * behind. */
 #include <errno.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -85,22 +86,31 @@ static char sock_path[108];
 static int calls;
 static char seen_cmd[2048], seen_arg[2048];
 
-static cJSON *
-handler(const char *command, const char *argument, void *arg)
+static void
+handler(const char *command, const char *argument, void *arg, struct ctl_reply *ret)
 {
-	cJSON *j = cJSON_CreateObject();
+	cJSON *j;
 
 	assert_ptr_equal(arg, &loop);
+	assert_null(ret->json);
+	assert_null(ret->text);
 	calls++;
 	snprintf(seen_cmd, sizeof(seen_cmd), "%s", command);
 	snprintf(seen_arg, sizeof(seen_arg), "%s", argument ? argument : "(none)");
-	if (strcmp(command, "null") == 0) {             /* a handler out of memory */
-		cJSON_Delete(j);
-		return NULL;
+	if (strcmp(command, "null") == 0)               /* a handler out of memory */
+		return;
+	if (strcmp(command, "text") == 0) {             /* a text reply, echoing */
+		struct buf b = {0};
+
+		assert_int_equal(buf_printf(&b, "first line\necho %s\nlast", argument ? argument
+		                                                                     : ""), 0);
+		ret->text = buf_steal(&b);
+		return;
 	}
+	j = cJSON_CreateObject();
 	cJSON_AddBoolToObject(j, "ok", 1);
 	cJSON_AddStringToObject(j, "echo", argument ? argument : "");
-	return j;
+	ret->json = j;
 }
 
 static int
@@ -250,6 +260,16 @@ test_reply_is_sanitized(void **state)
 }
 
 static void
+test_text_reply_as_it_is_line_by_line_sanitized(void **state)
+{
+	(void)state;
+	/* a text reply is not JSON: its lines as the handler wrote them, a
+	 * newline after the last, the same sanitizing within each line */
+	expect_reply("text a\n", 0, "first line\necho a\nlast\n");
+	expect_reply("text \x7f\xff\n", 0, "first line\necho \\x7f\xef\xbf\xbd\nlast\n");
+}
+
+static void
 test_path_that_is_not_a_socket(void **state)
 {
 	struct gm_err err = {{0}};
@@ -305,6 +325,7 @@ main(void)
 		cmocka_unit_test(test_one_json_line_per_request),
 		cmocka_unit_test(test_errors_are_replies),
 		cmocka_unit_test(test_reply_is_sanitized),
+		cmocka_unit_test(test_text_reply_as_it_is_line_by_line_sanitized),
 		cmocka_unit_test(test_path_that_is_not_a_socket),
 		cmocka_unit_test(test_stale_socket_is_replaced),
 	};
