@@ -19,6 +19,9 @@ int state_write(const char *dir, const char *name, const void *data, size_t len)
 int state_write_path(const char *path, const void *data, size_t len, mode_t mode);
 /* Removes the temporary files of writes a crash interrupted; how many. */
 int state_sweep(const char *dir);
+/* The same for state_write_path(path): only path's own temporary files,
+ * since its folder may hold other programs' files. */
+int state_sweep_path(const char *path);
 /* Returns the content (malloc'd, NUL-terminated) or NULL with errno set
  * (ENOENT when there is none yet). */
 char *state_read(const char *dir, const char *name);

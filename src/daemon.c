@@ -555,6 +555,10 @@ daemon_main(const char *config_path, int debug)
 	if (swept > 0)
 		log_notice(NULL, "removed %d temporary files of interrupted writes from %s", swept,
 		           d->cfg->state_dir);
+	if (d->cfg->metrics_textfile &&
+	    (swept = state_sweep_path(d->cfg->metrics_textfile)) > 0)
+		log_notice(NULL, "removed %d temporary files of interrupted writes of %s", swept,
+		           d->cfg->metrics_textfile);
 	d->sighup.data = d->sigterm.data = d->sigint.data = d;
 	d->watchdog.data = d->reaper.data = d->stop_timer.data = d->reload_timer.data = d;
 	uv_signal_start(&d->sighup, on_signal, SIGHUP);

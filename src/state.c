@@ -111,6 +111,31 @@ state_read(const char *dir, const char *name)
 }
 
 int
+state_sweep_path(const char *path)
+{
+	char dir[4096], prefix[4096];
+	const char *slash = strrchr(path, '/');
+	struct dirent *e;
+	size_t plen;
+	DIR *d;
+	int n = 0;
+
+	if (!slash || !slash[1] || (size_t)(slash - path) >= sizeof(dir) ||
+	    (size_t)snprintf(prefix, sizeof(prefix), ".%s.tmp.", slash + 1) >= sizeof(prefix))
+		return 0;
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = '\0';
+	if (!(d = opendir(slash == path ? "/" : dir)))
+		return 0;
+	plen = strlen(prefix);
+	while ((e = readdir(d)))
+		if (strncmp(e->d_name, prefix, plen) == 0 && unlinkat(dirfd(d), e->d_name, 0) == 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+int
 state_sweep(const char *dir)
 {
 	DIR *d = opendir(dir);

@@ -105,6 +105,11 @@ class TestMetrics(DaemonCase):
     def test_after_a_run(self):
         self.s.glue.call("POST", "/__fake/stats/reset")
         self.config_with_textfile([("a", "0 0 1 1 *"), ("b", "0 0 1 1 *", "enabled: false")])
+        # what a crash left of a textfile write goes at start; another
+        # program's file in node_exporter's folder stays
+        for name in (".gluemetad.prom.tmp.99999", ".node.prom.tmp.1"):
+            with open(os.path.join(self.textdir, name), "w") as fh:
+                fh.write("x 1\n")
         self.start()
         # written at start: the workflows at zero, no run yet
         self.wait(lambda: os.path.exists(self.textfile), what="the textfile at start")
@@ -166,7 +171,7 @@ class TestMetrics(DaemonCase):
         # the textfile: the same text, readable by node_exporter's user
         self.assertEqual(self.read_textfile(), text)
         self.assertEqual(stat.S_IMODE(os.stat(self.textfile).st_mode), 0o644)
-        self.assertEqual(sorted(os.listdir(self.textdir)), ["gluemetad.prom"])
+        self.assertEqual(sorted(os.listdir(self.textdir)), [".node.prom.tmp.1", "gluemetad.prom"])
         # --json does not apply to text
         p = self.ctl("--json", "metrics", ok=False)
         self.assertEqual(p.returncode, 2)

@@ -3,7 +3,7 @@
  * histogram's cumulative buckets; label values escaped as the text format
  * asks (and sanitized first); series sorted and forgotten; and the
  * textfile's write (state_write_path()): readable by others whatever the
- * umask, nothing left beside it. */
+ * umask, nothing left beside it, and what a crash left swept at start. */
 #include <dirent.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -358,6 +358,14 @@ test_textfile_write(void **state)
 		n += e->d_name[0] != '.' || strstr(e->d_name, ".tmp.") != NULL;
 	closedir(d);
 	assert_int_equal(n, 1);             /* no temporary file left beside it */
+	/* what a crash leaves beside it goes at start; other programs' files stay */
+	snprintf(sub, sizeof(sub), "%s/.gluemetad.prom.tmp.4242", dir);
+	assert_int_equal(state_write(dir, ".gluemetad.prom.tmp.4242", "x", 1), 0);
+	assert_int_equal(state_write(dir, ".other.prom.tmp.4242", "x", 1), 0);
+	assert_int_equal(state_sweep_path(path), 1);
+	assert_int_equal(access(sub, F_OK), -1);
+	snprintf(sub, sizeof(sub), "%s/.other.prom.tmp.4242", dir);
+	assert_int_equal(unlink(sub), 0);
 	/* the folder is node_exporter's: it is not made */
 	snprintf(sub, sizeof(sub), "%s/missing/gluemetad.prom", dir);
 	assert_int_equal(state_write_path(sub, "a 1\n", 4, 0644), -ENOENT);
