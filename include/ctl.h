@@ -32,8 +32,15 @@ typedef struct cJSON *(*ctl_handler)(const char *command, const char *argument, 
 int ctl_parse_request(char *line, char **ret_command, char **ret_argument,
                       const char **reterr);
 
-struct ctl *ctl_new(struct uv_loop_s *loop, const char *path, ctl_handler handler, void *arg,
-                    struct gm_err *err);
+/* Binds path (0660) and answers on it; *ret belongs to the caller, who
+ * ends it with ctl_close().  A socket file already at path is replaced only
+ * when a connect() to it is refused (left by a process that died).
+ * Returns 0, or a negative errno with *reterr the message: -EADDRINUSE
+ * when something answers on path, -EEXIST when path is not a socket,
+ * -ENAMETOOLONG past 107 bytes (bind() would cut it), -ENOENT or -ENOTDIR
+ * for a missing directory. */
+int ctl_new(struct uv_loop_s *loop, const char *path, ctl_handler handler, void *arg,
+            struct ctl **ret, struct gm_err *reterr);
 /* Stops listening, drops clients, unlinks the socket; frees itself once
  * its handles are closed (run the loop). */
 void ctl_close(struct ctl *c);

@@ -54,6 +54,7 @@ struct daemon {
 	int stopping, closed;
 	unsigned reloads;
 	struct enrich_accounts *accounts;       /* for every run, until exit */
+	int lock_fd;                    /* state_dir's lock, held until exit */
 };
 
 /* daemon.c */

@@ -492,6 +492,36 @@ start_jobs(struct daemon *d)
 	}
 }
 
+/* One daemon per state_dir, before the socket is bound or anything is
+ * read from state_dir: two would run every workflow twice and write the
+ * same history and memos.  Returns 0, or the exit status. */
+static int
+take_lock(struct daemon *d)
+{
+	const char *dir = d->cfg->state_dir;
+	long pid = 0;
+	int r;
+
+	r = state_lock(dir, &d->lock_fd, &pid);
+	if (r == -EWOULDBLOCK) {
+		char who[48] = "";
+
+		if (pid > 0)
+			snprintf(who, sizeof(who), " (pid %ld)", pid);
+		fprintf(stderr, "gluemetad: another gluemetad%s is running with %s\n", who, dir);
+		log_err(NULL, "cannot start: another gluemetad%s is running with %s", who, dir);
+		return 2;
+	}
+	if (r < 0) {
+		fprintf(stderr, "gluemetad: cannot lock %s/%s: %s\n", dir, STATE_LOCK_FILE,
+		        strerror(-r));
+		log_err(NULL, "cannot start: cannot lock %s/%s: %s", dir, STATE_LOCK_FILE,
+		        strerror(-r));
+		return 1;
+	}
+	return 0;
+}
+
 int
 daemon_main(const char *config_path, int debug)
 {
@@ -500,10 +530,11 @@ daemon_main(const char *config_path, int debug)
 	struct sched_clock clock;
 	struct gm_err err = {{0}};
 	uint64_t wd_usec = 0;
-	int rc = 0, swept;
+	int rc = 0, r, swept;
 
 	if (!d)
 		return 1;
+	d->lock_fd = -1;
 	log_setup(debug ? LOG_DEBUG : LOG_INFO, debug ? LOG_TARGET_STDERR : LOG_TARGET_AUTO);
 	d->cfg_path = config_path;
 	if (cfg_load(config_path, &d->cfg, &err) < 0) {
@@ -513,16 +544,23 @@ daemon_main(const char *config_path, int debug)
 		free(d);
 		return 2;
 	}
+	rc = take_lock(d);
+	if (rc != 0) {
+		cfg_unref(d->cfg);
+		free(d);
+		return rc;
+	}
 	uv_loop_init(&d->loop);
 	sched_clock_uv(&clock, &d->loop);
 	d->sched = sched_new(&clock, &ops, d);
 	d->http = http_new(&d->loop);
 	d->accounts = enrich_accounts_new();
-	d->ctl = ctl_new(&d->loop, d->cfg->socket, on_ctl, d, &err);
-	if (!d->sched || !d->http || !d->accounts || !d->ctl) {
+	r = ctl_new(&d->loop, d->cfg->socket, on_ctl, d, &d->ctl, &err);
+	if (!d->sched || !d->http || !d->accounts || r < 0) {
 		fprintf(stderr, "gluemetad: %s\n", err.msg[0] ? err.msg : "cannot start");
-		log_err(NULL, "cannot start: %s", err.msg);
-		rc = 1;
+		log_err(NULL, "cannot start: %s", err.msg[0] ? err.msg : "out of memory");
+		/* a second daemon on the socket is a configuration mistake */
+		rc = r == -EADDRINUSE ? 2 : 1;
 		d->stopping = 1;
 	}
 	uv_signal_init(&d->loop, &d->sighup);
@@ -558,6 +596,8 @@ daemon_main(const char *config_path, int debug)
 		log_warning(NULL, "event loop still had handles at exit");
 	cfg_unref(d->cfg);
 	enrich_accounts_free(d->accounts);
+	/* the lock goes last: until here this process still had the socket */
+	close(d->lock_fd);
 	free(d);
 	return rc;
 }

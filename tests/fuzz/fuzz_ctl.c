@@ -65,8 +65,7 @@ setup(void)
 	addr.sun_family = AF_UNIX;
 	snprintf(addr.sun_path, sizeof(addr.sun_path), "/dev/shm/gm-fuzz-ctl-%ld.sock",
 	         (long)getpid());
-	ctl = ctl_new(&loop, addr.sun_path, handler, NULL, &err);
-	if (!ctl) {
+	if (ctl_new(&loop, addr.sun_path, handler, NULL, &ctl, &err) < 0) {
 		fprintf(stderr, "ctl_new: %s\n", err.msg);
 		abort();
 	}
