@@ -1,6 +1,7 @@
 /* ctl — the status and control socket: a unix stream socket; a client
- * sends one line "COMMAND [ARGUMENT]" (at most 1 KiB, within 5 s), gets one
- * JSON object and a newline back, and the connection closes.  At most
+ * sends one line "COMMAND [ARGUMENT]" (at most 1 KiB, within 5 s; ended by
+ * a newline, or by the client shutting down its side), gets one JSON
+ * object and a newline back, and the connection closes.  At most
  * CTL_MAX_CLIENTS at a time (a new client pushes out the one that made no
  * progress for the longest: connecting, being answered or taking some of its
  * reply); a slow or silent client, or one that does not read its reply, is

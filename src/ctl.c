@@ -266,6 +266,16 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 	(void)b;
 	if (cl->done || cl->reply)
 		return;
+	if (n == UV_EOF && cl->len > 0) {
+		/* the client shut down its sending side after the request (its
+		 * reading side stays open for the reply): the end of the stream
+		 * ends the line as a newline would */
+		nl = cl->buf + cl->len;
+		if (nl[-1] == '\r')
+			nl[-1] = '\0';
+		handle_line(cl, cl->buf);
+		return;
+	}
 	if (n < 0) {
 		client_close(cl);
 		return;

@@ -314,10 +314,15 @@ cmd_run(struct daemon *d, struct job *j, const char *arg)
 {
 	cJSON *o;
 
+	(void)arg;
 	if (d->stopping)
 		return reply_error("shutting down%s", "");
+	/* refused, not skipped: skipped counts the schedule's fires only */
 	if (sched_fire(j->se, "manual") == -EBUSY)
-		return reply_error("'%s' is already running or queued", arg);
+		return reply_error(sched_entry_view(j->se)->running ?
+		                   "already running: '%s' has a run in progress" :
+		                   "already running: '%s' is queued, waiting for a free run slot",
+		                   j->name);
 	daemon__notify_status(d);
 	o = cJSON_CreateObject();
 	cJSON_AddBoolToObject(o, "ok", 1);
@@ -347,7 +352,9 @@ cmd_reload(struct daemon *d, struct job *unused, const char *arg)
 #define CMD_WORKFLOW 0x1        /* the argument names a configured workflow */
 
 /* The control commands, as OpenBSD's control code and systemd's verb tables
- * keep them.  A CMD_WORKFLOW handler gets the workflow's job. */
+ * keep them.  A CMD_WORKFLOW handler gets the workflow's job; the other
+ * commands take no argument, and one sent anyway is refused rather than
+ * ignored (`reload now` would read as if it meant something). */
 static const struct command {
 	const char *name;
 	cJSON *(*handler)(struct daemon *d, struct job *j, const char *arg);
@@ -375,6 +382,8 @@ on_ctl(const char *cmd, const char *arg, void *ud)
 				return reply_error("%s needs a workflow name", cmd);
 			if (!(j = daemon__job_find(d, arg, 0)))
 				return reply_error("no workflow named '%s'", arg);
+		} else if (arg) {
+			return reply_error("%s takes no argument", cmd);
 		}
 		return commands[i].handler(d, j, arg);
 	}

@@ -1,10 +1,11 @@
 """Safe to operate: one daemon per state_dir (STATE_DIR/gluemetad.lock) and
 per control socket, a stale socket replaced only when nothing answers on
-it, and socket paths checked before binding."""
+it, socket paths checked before binding, and a strict control protocol."""
 import json
 import os
 import re
 import signal
+import socket
 import stat
 import subprocess
 
@@ -30,6 +31,17 @@ class OperateCase(DaemonCase):
 
     def runs(self, name):
         return json.loads(self.ctl("--json", "history", name).stdout)["runs"]
+
+    def raw(self, data, shut=False):
+        """data sent on a connection of its own (then our side shut down
+        when shut); everything the daemon answers before it closes."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(30)
+            s.connect(self.sock())
+            s.sendall(data)
+            if shut:
+                s.shutdown(socket.SHUT_WR)
+            return s.makefile("rb").read()
 
 
 class TestOneInstance(OperateCase):
@@ -128,3 +140,43 @@ class TestSocketPath(OperateCase):
         self.assertNotIn("permission denied", p.stderr)
         self.assertNotIn("started:", p.stderr)
 
+
+class TestStrictProtocol(OperateCase):
+    def test_arguments_and_eof(self):
+        self.config([("a", "0 0 1 1 *")])
+        self.start()
+        for req, cmd in ((b"status extra\n", "status"), (b"reload now\n", "reload"),
+                         (b"list all\n", "list")):
+            reply = json.loads(self.raw(req))
+            self.assertEqual(reply, {"ok": False, "error": f"{cmd} takes no argument"}, req)
+        self.assertEqual(self.status()["reloads"], 0)      # `reload now` did not reload
+        # a request ended by EOF is answered as one ended by a newline
+        reply = json.loads(self.raw(b"status", shut=True))
+        self.assertTrue(reply["ok"])
+        self.assertEqual(reply["pid"], self.proc.pid)
+        self.assertEqual(json.loads(self.raw(b"status extra", shut=True))["error"],
+                         "status takes no argument")
+        self.assertEqual(self.raw(b"", shut=True), b"")    # nothing asked, nothing answered
+        self.assertEqual(self.stop()[0], 0)
+
+    def test_refused_manual_run_is_not_a_skipped_fire(self):
+        # Glue never answers: a's run stays running until the daemon stops
+        self.s.glue.call("POST", "/__fake/config",
+                         {"faults": [{"action": "stall", "seconds": 600}]})
+        self.config([("a", "0 0 1 1 *"), ("b", "0 0 1 1 *")], max_runs=1)
+        self.start()
+        self.ctl("run", "a")
+        self.wait(lambda: self.by_name()["a"]["state"] == "running", what="a running")
+        p = self.ctl("run", "a", ok=False)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("already running: 'a' has a run in progress", p.stderr)
+        # b waits for the one run slot; asked again, it is refused the same way
+        self.assertIn("b: queued", self.ctl("run", "b").stdout)
+        p = self.ctl("run", "b", ok=False)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("already running: 'b' is queued", p.stderr)
+        w = self.by_name()
+        self.assertEqual((w["a"]["state"], w["b"]["state"]), ("running", "queued"))
+        self.assertEqual((w["a"]["skipped"], w["b"]["skipped"]), (0, 0))
+        self.assertNotIn("skipping this one", self.log())
+        self.assertEqual(self.stop()[0], 0)

@@ -1,7 +1,8 @@
 /* ctl: the control socket's protocol.  ctl_parse_request() splits a line
  * into command and argument; through a real socket on a libuv loop, a
  * request gets one JSON line back (the handler's, or an error), CRLF and
- * a missing newline at EOF are handled, an overlong request is refused, the reply is sanitized, the socket is 0660
+ * a request ended by EOF instead of a newline are answered alike, an
+ * overlong request is refused, the reply is sanitized, the socket is 0660
  * and replaces a stale one but never a socket something answers on, a
  * file that is not a socket, a path bind() would cut or one in a missing
  * directory, and closing leaves no handle and no socket file behind. */
@@ -153,6 +154,8 @@ ask(const char *data, size_t n, int eof, char *out, size_t cap)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	assert_true(fd >= 0);
 	assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	if (n == 0 && eof)
+		shutdown(fd, SHUT_WR);
 	while (!done) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN | (sent < n ? POLLOUT : 0) };
 		ssize_t k;
@@ -233,9 +236,23 @@ test_errors_are_replies(void **state)
 	ask(big, CTL_MAX_REQUEST, 0, reply, sizeof(reply));
 	assert_string_equal(reply, "{\"ok\":true,\"echo\":\"\"}\n");
 	assert_int_equal(strlen(seen_cmd), CTL_MAX_REQUEST - 1);
-	/* a client that closes without a newline gets nothing and is let go */
-	assert_int_equal(ask("status", 6, 1, reply, sizeof(reply)), 0);
+	/* a client that sends nothing and closes gets nothing and is let go */
+	assert_int_equal(ask("", 0, 1, reply, sizeof(reply)), 0);
 	assert_int_equal(calls, 1);
+}
+
+static void
+test_eof_ends_a_request_like_a_newline(void **state)
+{
+	(void)state;
+	calls = 0;
+	expect_reply("status", 1, "{\"ok\":true,\"echo\":\"\"}\n");
+	assert_string_equal(seen_cmd, "status");
+	assert_string_equal(seen_arg, "(none)");
+	expect_reply("run nightly\r", 1, "{\"ok\":true,\"echo\":\"nightly\"}\n");
+	assert_string_equal(seen_arg, "nightly");
+	expect_reply("  ", 1, "{\"ok\":false,\"error\":\"empty request\"}\n");
+	assert_int_equal(calls, 2);
 }
 
 static void
@@ -359,6 +376,7 @@ main(void)
 		cmocka_unit_test(test_parse_request),
 		cmocka_unit_test(test_one_json_line_per_request),
 		cmocka_unit_test(test_errors_are_replies),
+		cmocka_unit_test(test_eof_ends_a_request_like_a_newline),
 		cmocka_unit_test(test_reply_is_sanitized),
 		cmocka_unit_test(test_path_that_is_not_a_socket),
 		cmocka_unit_test(test_stale_socket_is_replaced),
