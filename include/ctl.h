@@ -1,7 +1,8 @@
 /* ctl — the status and control socket: a unix stream socket; a client
- * sends one line "COMMAND [ARGUMENT]" (at most 1 KiB, within 5 s), gets one
- * JSON object and a newline back (or, for a command whose answer is text,
- * such as metrics, that text), and the connection closes.  At most
+ * sends one line "COMMAND [ARGUMENT]" (at most 1 KiB, within 5 s; ended by
+ * a newline, or by the client shutting down its side), gets one JSON
+ * object and a newline back (or, for a command whose answer is text, such
+ * as metrics, that text), and the connection closes.  At most
  * CTL_MAX_CLIENTS at a time (a new client pushes out the one that made no
  * progress for the longest: connecting, being answered or taking some of its
  * reply); a slow or silent client, or one that does not read its reply, is
@@ -42,8 +43,15 @@ typedef void (*ctl_handler)(const char *command, const char *argument, void *arg
 int ctl_parse_request(char *line, char **ret_command, char **ret_argument,
                       const char **reterr);
 
-struct ctl *ctl_new(struct uv_loop_s *loop, const char *path, ctl_handler handler, void *arg,
-                    struct gm_err *err);
+/* Binds path (0660) and answers on it; *ret belongs to the caller, who
+ * ends it with ctl_close().  A socket file already at path is replaced only
+ * when a connect() to it is refused (left by a process that died).
+ * Returns 0, or a negative errno with *reterr the message: -EADDRINUSE
+ * when something answers on path, -EEXIST when path is not a socket,
+ * -ENAMETOOLONG past 107 bytes (bind() would cut it), -ENOENT or -ENOTDIR
+ * for a missing directory. */
+int ctl_new(struct uv_loop_s *loop, const char *path, ctl_handler handler, void *arg,
+            struct ctl **ret, struct gm_err *reterr);
 /* Stops listening, drops clients, unlinks the socket; frees itself once
  * its handles are closed (run the loop). */
 void ctl_close(struct ctl *c);

@@ -8,7 +8,9 @@
 #define GLUEMETAD_DAEMON_H
 
 /* Runs until stopped.  Returns the exit status: 0 after a clean stop, 2
- * when the configuration cannot be loaded, 1 on other start-up failures. */
+ * when the configuration cannot be loaded or another daemon has its
+ * state_dir (STATE_DIR/gluemetad.lock) or answers on its socket, 1 on
+ * other start-up failures. */
 int daemon_main(const char *config_path, int debug);
 
 #endif

@@ -58,6 +58,7 @@ struct daemon {
 	struct enrich_accounts *accounts;       /* for every run, until exit */
 	struct metrics *metrics;
 	int64_t start_ms;
+	int lock_fd;                    /* state_dir's lock, held until exit */
 };
 
 /* daemon.c */

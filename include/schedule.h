@@ -40,7 +40,7 @@ struct sched_clock {
 };
 
 enum sched_event {
-	SCHED_SKIPPED,          /* a fire found the entry running or queued */
+	SCHED_SKIPPED,          /* a timer fire found the entry running or queued */
 	SCHED_QUEUED,           /* a fire found max_running runs in progress */
 	SCHED_NEVER_FIRES,      /* the schedule has no next fire time */
 	SCHED_FIRED,            /* a timer fire was handled and the timer re-armed */
@@ -82,7 +82,9 @@ void sched_entry_free(struct sched_entry *e);
  * is unaffected. */
 void sched_entry_update(struct sched_entry *e, const struct cfg_workflow *w);
 /* Fires e now: 0 started (or tried to: see sched_entry_view()), 1
- * queued, -EBUSY skipped because e is running or queued. */
+ * queued, -EBUSY refused because e is running or queued.  A refusal here
+ * is not counted as skipped: only a fire of the timer is (a manual run
+ * asked for twice is the caller's to answer). */
 int sched_fire(struct sched_entry *e, const char *trigger);
 /* e's timer went off (called by the clock). */
 void sched_entry_due(struct sched_entry *e);
@@ -104,7 +106,7 @@ void *sched_entry_data(const struct sched_entry *e);
 struct sched_view {
 	time_t next_fire;               /* the armed fire (epoch seconds), 0: none */
 	int running, queued;
-	unsigned long skipped;          /* fires skipped: it was running or queued */
+	unsigned long skipped;          /* timer fires skipped: it was running or queued */
 };
 const struct sched_view *sched_entry_view(const struct sched_entry *e);
 

@@ -26,4 +26,14 @@ int state_sweep_path(const char *path);
  * (ENOENT when there is none yet). */
 char *state_read(const char *dir, const char *name);
 
+#define STATE_LOCK_FILE "gluemetad.lock"
+
+/* One daemon per state_dir: takes flock(LOCK_EX | LOCK_NB) on
+ * dir/gluemetad.lock (created, and dir too, when missing) and writes our
+ * pid into it once the lock is held.  Returns 0 with *ret_fd the open file
+ * (O_CLOEXEC; the lock holds until it is closed or the process ends), or
+ * -EWOULDBLOCK when another process holds it, *reterr_pid then the pid in
+ * the file (0 when it cannot be read), or another negative errno. */
+int state_lock(const char *dir, int *ret_fd, long *reterr_pid);
+
 #endif

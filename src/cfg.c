@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "cfg.h"
 #include "cron.h"
@@ -13,6 +14,8 @@
 #include "ytree.h"
 
 #define MAX_PROBLEMS 30
+/* What a unix socket's sun_path holds, without its terminating NUL. */
+#define CFG_MAX_SOCKET_PATH (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 
 static void __attribute__((format(printf, 4, 5)))
 problem(struct yproblems *l, const struct ynode *n, const char *key, const char *fmt, ...)
@@ -257,6 +260,10 @@ cfg_load(const char *path, struct cfg **ret, struct gm_err *err)
 		if (strcmp(k, "socket") == 0) {
 			if ((s = str_of(&l, v, k)) && s[0] != '/')
 				problem(&l, v, k, "'%s' is not an absolute path", s);
+			else if (s && strlen(s) > CFG_MAX_SOCKET_PATH)
+				/* bind() would cut it and listen on another path */
+				problem(&l, v, k, "'%s' is %zu bytes long; a unix socket path has "
+				        "at most %zu", s, strlen(s), CFG_MAX_SOCKET_PATH);
 			else if (s)
 				c->socket = strdup(s);
 		} else if (strcmp(k, "state_dir") == 0) {

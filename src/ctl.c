@@ -1,11 +1,14 @@
 /* ctl — see include/ctl.h.  The bind sequence follows ntpd's control.c:
- * unlink a stale socket, bind under a tight umask, chmod 0660, listen. */
+ * unlink a stale socket, bind under a tight umask, chmod 0660, listen;
+ * a socket is stale only when a connect() to it is refused. */
 #include <errno.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -13,6 +16,9 @@
 
 #include "ctl.h"
 #include "util.h"
+
+/* What bind() takes of a path, its terminating NUL included. */
+#define SUN_PATH_SIZE sizeof(((struct sockaddr_un *)0)->sun_path)
 
 struct client;
 
@@ -293,6 +299,16 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 	(void)b;
 	if (cl->done || cl->reply)
 		return;
+	if (n == UV_EOF && cl->len > 0) {
+		/* the client shut down its sending side after the request (its
+		 * reading side stays open for the reply): the end of the stream
+		 * ends the line as a newline would */
+		nl = cl->buf + cl->len;
+		if (nl[-1] == '\r')
+			nl[-1] = '\0';
+		handle_line(cl, cl->buf);
+		return;
+	}
 	if (n < 0) {
 		client_close(cl);
 		return;
@@ -345,46 +361,116 @@ on_connection(uv_stream_t *server, int status)
 	uv_read_start((uv_stream_t *)&cl->pipe, on_alloc, on_read);
 }
 
-struct ctl *
-ctl_new(uv_loop_t *loop, const char *path, ctl_handler handler, void *arg, struct gm_err *err)
+/* Whether something answers on the socket file path: 1 when a connect()
+ * is accepted (or would be: a full backlog), 0 when it is refused, which is
+ * what a socket left by a process that died answers, or a negative errno
+ * when that cannot be told. */
+static int
+socket_answers(const char *path)
 {
-	struct ctl *c = calloc(1, sizeof(*c));
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd, r;
+
+	memcpy(addr.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0 || errno == EAGAIN ||
+	    errno == EINPROGRESS)
+		r = 1;
+	else if (errno == ECONNREFUSED)
+		r = 0;
+	else
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+/* The checks before binding path: bind() would truncate a path too long
+ * for sun_path, and libuv reports a missing directory as "permission
+ * denied" (it maps ENOENT to EACCES), so both are told here.  A socket
+ * file left behind is removed only when nothing answers on it. */
+static int
+check_path(const char *path, struct gm_err *reterr)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[SUN_PATH_SIZE];
 	struct stat st;
+	int r = 0;
+
+	if (strlen(path) >= SUN_PATH_SIZE) {
+		gm_err_set(reterr, "socket %s: %zu bytes long; a unix socket path has at most "
+		           "%zu", path, strlen(path), SUN_PATH_SIZE - 1);
+		return -ENAMETOOLONG;
+	}
+	if (slash && slash != path) {
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+		if (stat(dir, &st) < 0)
+			r = -errno;
+		else if (!S_ISDIR(st.st_mode))
+			r = -ENOTDIR;
+		if (r < 0) {
+			gm_err_set(reterr, "socket %s: directory %s: %s", path, dir, uv_strerror(r));
+			return r;
+		}
+	}
+	if (lstat(path, &st) < 0)
+		return 0;
+	if (!S_ISSOCK(st.st_mode)) {
+		gm_err_set(reterr, "socket %s: exists and is not a socket", path);
+		return -EEXIST;
+	}
+	r = socket_answers(path);
+	if (r > 0) {
+		gm_err_set(reterr, "another gluemetad is answering on %s", path);
+		return -EADDRINUSE;
+	}
+	if (r < 0) {
+		gm_err_set(reterr, "socket %s: cannot tell whether it is in use: %s", path,
+		           uv_strerror(r));
+		return r;
+	}
+	(void)unlink(path);
+	return 0;
+}
+
+int
+ctl_new(uv_loop_t *loop, const char *path, ctl_handler handler, void *arg, struct ctl **ret,
+        struct gm_err *reterr)
+{
+	struct ctl *c;
 	mode_t old;
 	int r;
 
+	r = check_path(path, reterr);
+	if (r < 0)
+		return r;
+	c = calloc(1, sizeof(*c));
 	if (!c || !(c->path = strdup(path))) {
 		free(c);
-		gm_err_set(err, "out of memory");
-		return NULL;
+		gm_err_set(reterr, "out of memory");
+		return -ENOMEM;
 	}
 	c->handler = handler;
 	c->arg = arg;
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			gm_err_set(err, "socket %s: exists and is not a socket", path);
-			goto fail;
-		}
-		(void)unlink(path);
-	}
 	uv_pipe_init(loop, &c->server, 0);
 	c->server.data = c;
 	c->handles = 1;
 	old = umask(0117);
 	r = uv_pipe_bind(&c->server, path);
 	umask(old);
-	if (r < 0 || chmod(path, 0660) < 0 ||
-	    (r = uv_listen((uv_stream_t *)&c->server, 16, on_connection)) < 0) {
-		gm_err_set(err, "socket %s: %s", path, uv_strerror(r < 0 ? r : -errno));
+	if (r == 0 && chmod(path, 0660) < 0)
+		r = -errno;
+	if (r == 0)
+		r = uv_listen((uv_stream_t *)&c->server, 16, on_connection);
+	if (r < 0) {
+		gm_err_set(reterr, "socket %s: %s", path, uv_strerror(r));
 		c->closing = 1;
 		uv_close((uv_handle_t *)&c->server, server_closed);
-		return NULL;
+		return r;
 	}
-	return c;
-fail:
-	free(c->path);
-	free(c);
-	return NULL;
+	*ret = c;
+	return 0;
 }
 
 void

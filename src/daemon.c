@@ -320,10 +320,15 @@ cmd_run(struct daemon *d, struct job *j, const char *arg)
 {
 	cJSON *o;
 
+	(void)arg;
 	if (d->stopping)
 		return reply_error("shutting down%s", "");
+	/* refused, not skipped: skipped counts the schedule's fires only */
 	if (sched_fire(j->se, "manual") == -EBUSY)
-		return reply_error("'%s' is already running or queued", arg);
+		return reply_error(sched_entry_view(j->se)->running ?
+		                   "already running: '%s' has a run in progress" :
+		                   "already running: '%s' is queued, waiting for a free run slot",
+		                   j->name);
 	daemon__notify_status(d);
 	o = cJSON_CreateObject();
 	cJSON_AddBoolToObject(o, "ok", 1);
@@ -353,7 +358,9 @@ cmd_reload(struct daemon *d, struct job *unused, const char *arg)
 #define CMD_WORKFLOW 0x1        /* the argument names a configured workflow */
 
 /* The control commands, as OpenBSD's control code and systemd's verb tables
- * keep them.  A CMD_WORKFLOW handler gets the workflow's job.  A command
+ * keep them.  A CMD_WORKFLOW handler gets the workflow's job; the other
+ * commands take no argument, and one sent anyway is refused rather than
+ * ignored (`reload now` would read as if it meant something).  A command
  * answers JSON (handler) or text (text: the metrics). */
 static const struct command {
 	const char *name;
@@ -388,6 +395,9 @@ on_ctl(const char *cmd, const char *arg, void *ud, struct ctl_reply *ret)
 				ret->json = reply_error("no workflow named '%s'", arg);
 				return;
 			}
+		} else if (arg) {
+			ret->json = reply_error("%s takes no argument", cmd);
+			return;
 		}
 		if (commands[i].text)
 			ret->text = commands[i].text(d);
@@ -509,6 +519,36 @@ start_jobs(struct daemon *d)
 	}
 }
 
+/* One daemon per state_dir, before the socket is bound or anything is
+ * read from state_dir: two would run every workflow twice and write the
+ * same history and memos.  Returns 0, or the exit status. */
+static int
+take_lock(struct daemon *d)
+{
+	const char *dir = d->cfg->state_dir;
+	long pid = 0;
+	int r;
+
+	r = state_lock(dir, &d->lock_fd, &pid);
+	if (r == -EWOULDBLOCK) {
+		char who[48] = "";
+
+		if (pid > 0)
+			snprintf(who, sizeof(who), " (pid %ld)", pid);
+		fprintf(stderr, "gluemetad: another gluemetad%s is running with %s\n", who, dir);
+		log_err(NULL, "cannot start: another gluemetad%s is running with %s", who, dir);
+		return 2;
+	}
+	if (r < 0) {
+		fprintf(stderr, "gluemetad: cannot lock %s/%s: %s\n", dir, STATE_LOCK_FILE,
+		        strerror(-r));
+		log_err(NULL, "cannot start: cannot lock %s/%s: %s", dir, STATE_LOCK_FILE,
+		        strerror(-r));
+		return 1;
+	}
+	return 0;
+}
+
 int
 daemon_main(const char *config_path, int debug)
 {
@@ -517,10 +557,11 @@ daemon_main(const char *config_path, int debug)
 	struct sched_clock clock;
 	struct gm_err err = {{0}};
 	uint64_t wd_usec = 0;
-	int rc = 0, swept;
+	int rc = 0, r, swept;
 
 	if (!d)
 		return 1;
+	d->lock_fd = -1;
 	log_setup(debug ? LOG_DEBUG : LOG_INFO, debug ? LOG_TARGET_STDERR : LOG_TARGET_AUTO);
 	d->cfg_path = config_path;
 	d->start_ms = time_now_ms();
@@ -531,17 +572,24 @@ daemon_main(const char *config_path, int debug)
 		free(d);
 		return 2;
 	}
+	rc = take_lock(d);
+	if (rc != 0) {
+		cfg_unref(d->cfg);
+		free(d);
+		return rc;
+	}
 	uv_loop_init(&d->loop);
 	sched_clock_uv(&clock, &d->loop);
 	d->sched = sched_new(&clock, &ops, d);
 	d->http = http_new(&d->loop);
 	d->accounts = enrich_accounts_new();
 	d->metrics = metrics_new();
-	d->ctl = ctl_new(&d->loop, d->cfg->socket, on_ctl, d, &err);
-	if (!d->sched || !d->http || !d->accounts || !d->metrics || !d->ctl) {
+	r = ctl_new(&d->loop, d->cfg->socket, on_ctl, d, &d->ctl, &err);
+	if (!d->sched || !d->http || !d->accounts || !d->metrics || r < 0) {
 		fprintf(stderr, "gluemetad: %s\n", err.msg[0] ? err.msg : "cannot start");
-		log_err(NULL, "cannot start: %s", err.msg);
-		rc = 1;
+		log_err(NULL, "cannot start: %s", err.msg[0] ? err.msg : "out of memory");
+		/* a second daemon on the socket is a configuration mistake */
+		rc = r == -EADDRINUSE ? 2 : 1;
 		d->stopping = 1;
 	}
 	uv_signal_init(&d->loop, &d->sighup);
@@ -585,6 +633,8 @@ daemon_main(const char *config_path, int debug)
 	cfg_unref(d->cfg);
 	enrich_accounts_free(d->accounts);
 	metrics_free(d->metrics);
+	/* the lock goes last: until here this process still had the socket */
+	close(d->lock_fd);
 	free(d);
 	return rc;
 }

@@ -271,11 +271,8 @@ sched_fire(struct sched_entry *e, const char *trigger)
 {
 	struct sched *s = e->s;
 
-	if (e->v.running || e->v.queued) {
-		e->v.skipped++;
-		event(e, SCHED_SKIPPED);
+	if (e->v.running || e->v.queued)
 		return -EBUSY;
-	}
 	snprintf(e->trigger, sizeof(e->trigger), "%s", trigger);
 	if (s->running >= s->max_running) {
 		enqueue(e);
@@ -299,7 +296,10 @@ sched_entry_due(struct sched_entry *e)
 		return;
 	}
 	e->v.next_fire = 0;
-	(void)sched_fire(e, "schedule");
+	if (sched_fire(e, "schedule") == -EBUSY) {
+		e->v.skipped++;
+		event(e, SCHED_SKIPPED);
+	}
 	arm(e, fired);
 	event(e, SCHED_FIRED);
 }

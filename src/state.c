@@ -2,9 +2,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <dirent.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -151,4 +153,54 @@ state_sweep(const char *dir)
 	}
 	closedir(d);
 	return n;
+}
+
+/* The pid the holder of the lock wrote, 0 when there is none (yet): the
+ * holder truncates and writes only after it took the lock. */
+static long
+lock_holder(int fd)
+{
+	const char *why;
+	char txt[32];
+	int64_t pid;
+	ssize_t n;
+
+	n = pread(fd, txt, sizeof(txt) - 1, 0);
+	if (n <= 0)
+		return 0;
+	txt[n] = '\0';
+	txt[strcspn(txt, "\n")] = '\0';
+	if (num_parse_i64(txt, 1, INT32_MAX, &pid, &why) < 0)
+		return 0;
+	return (long)pid;
+}
+
+int
+state_lock(const char *dir, int *ret_fd, long *reterr_pid)
+{
+	char path[4096], txt[32];
+	int fd, r, len;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, STATE_LOCK_FILE) >= sizeof(path))
+		return -ENAMETOOLONG;
+	if (mkdir(dir, 0750) < 0 && errno != EEXIST)
+		return -errno;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		r = -errno;
+		if (r == -EWOULDBLOCK)
+			*reterr_pid = lock_holder(fd);
+		close(fd);
+		return r;
+	}
+	len = snprintf(txt, sizeof(txt), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, txt, (size_t)len, 0) != len) {
+		r = -errno;
+		close(fd);
+		return r ? r : -EIO;
+	}
+	*ret_fd = fd;
+	return 0;
 }

@@ -299,6 +299,30 @@ test_each_error_names_file_line_key(void **state)
 	}
 }
 
+/* A socket path bind() would cut is refused, naming file, line and key;
+ * 107 bytes are the most sun_path holds. */
+static void
+test_socket_path_length(void **state)
+{
+	char path[160], text[256], want[512];
+	struct gm_err err = {{0}};
+	struct cfg *c = NULL;
+
+	(void)state;
+	memset(path, 's', 108);
+	path[0] = '/';
+	path[108] = '\0';
+	snprintf(text, sizeof(text), "state_dir: /tmp\nsocket: %s\n", path);
+	snprintf(want, sizeof(want), "2:9: socket: '%s' is 108 bytes long; a unix socket path "
+	         "has at most 107", path);
+	assert_has_line(load_error(text), want);
+	path[107] = '\0';
+	snprintf(text, sizeof(text), "socket: %s\n", path);
+	assert_int_equal(cfg_load(put("gm.yaml", text), &c, &err), 0);
+	assert_int_equal(strlen(c->socket), 107);
+	cfg_unref(c);
+}
+
 static void
 test_all_errors_in_one_pass(void **state)
 {
@@ -392,6 +416,7 @@ main(void)
 		cmocka_unit_test(test_good_file),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_each_error_names_file_line_key),
+		cmocka_unit_test(test_socket_path_length),
 		cmocka_unit_test(test_all_errors_in_one_pass),
 		cmocka_unit_test(test_workflow_file_errors_come_through),
 		cmocka_unit_test(test_error_count_is_bounded),

@@ -1,10 +1,12 @@
 /* ctl: the control socket's protocol.  ctl_parse_request() splits a line
  * into command and argument; through a real socket on a libuv loop, a
  * request gets one JSON line back (the handler's, or an error), CRLF and
- * a missing newline at EOF are handled, an overlong request is refused, the
- * reply is sanitized (a text reply line by line), the socket is 0660 and
- * replaces a stale one, and closing leaves no handle and no socket file
- * behind. */
+ * a request ended by EOF instead of a newline are answered alike, an
+ * overlong request is refused, the reply is sanitized (a text reply line
+ * by line), the socket is 0660 and replaces a stale one but never a socket
+ * something answers on, a file that is not a socket, a path bind() would
+ * cut or one in a missing directory, and closing leaves no handle and no
+ * socket file behind. */
 #include <errno.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -125,8 +127,7 @@ setup(void **state)
 	         (long)getpid());
 	if (uv_loop_init(&loop) != 0)
 		return -1;
-	ctl = ctl_new(&loop, sock_path, handler, &loop, &err);
-	if (!ctl) {
+	if (ctl_new(&loop, sock_path, handler, &loop, &ctl, &err) < 0) {
 		fprintf(stderr, "ctl_new: %s\n", err.msg);
 		return -1;
 	}
@@ -163,6 +164,8 @@ ask(const char *data, size_t n, int eof, char *out, size_t cap)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	assert_true(fd >= 0);
 	assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	if (n == 0 && eof)
+		shutdown(fd, SHUT_WR);
 	while (!done) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN | (sent < n ? POLLOUT : 0) };
 		ssize_t k;
@@ -243,9 +246,23 @@ test_errors_are_replies(void **state)
 	ask(big, CTL_MAX_REQUEST, 0, reply, sizeof(reply));
 	assert_string_equal(reply, "{\"ok\":true,\"echo\":\"\"}\n");
 	assert_int_equal(strlen(seen_cmd), CTL_MAX_REQUEST - 1);
-	/* a client that closes without a newline gets nothing and is let go */
-	assert_int_equal(ask("status", 6, 1, reply, sizeof(reply)), 0);
+	/* a client that sends nothing and closes gets nothing and is let go */
+	assert_int_equal(ask("", 0, 1, reply, sizeof(reply)), 0);
 	assert_int_equal(calls, 1);
+}
+
+static void
+test_eof_ends_a_request_like_a_newline(void **state)
+{
+	(void)state;
+	calls = 0;
+	expect_reply("status", 1, "{\"ok\":true,\"echo\":\"\"}\n");
+	assert_string_equal(seen_cmd, "status");
+	assert_string_equal(seen_arg, "(none)");
+	expect_reply("run nightly\r", 1, "{\"ok\":true,\"echo\":\"nightly\"}\n");
+	assert_string_equal(seen_arg, "nightly");
+	expect_reply("  ", 1, "{\"ok\":false,\"error\":\"empty request\"}\n");
+	assert_int_equal(calls, 2);
 }
 
 static void
@@ -273,6 +290,7 @@ static void
 test_path_that_is_not_a_socket(void **state)
 {
 	struct gm_err err = {{0}};
+	struct ctl *c = NULL;
 	char path[160];
 	uv_loop_t l;
 	FILE *f;
@@ -283,7 +301,8 @@ test_path_that_is_not_a_socket(void **state)
 	assert_non_null(f);
 	fclose(f);
 	assert_int_equal(uv_loop_init(&l), 0);
-	assert_null(ctl_new(&l, path, handler, &l, &err));
+	assert_int_equal(ctl_new(&l, path, handler, &l, &c, &err), -EEXIST);
+	assert_null(c);
 	assert_non_null(strstr(err.msg, "exists and is not a socket"));
 	assert_int_equal(access(path, F_OK), 0);        /* left alone */
 	assert_int_equal(unlink(path), 0);
@@ -308,13 +327,66 @@ test_stale_socket_is_replaced(void **state)
 	assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
 	close(fd);
 	assert_int_equal(uv_loop_init(&l), 0);
-	c = ctl_new(&l, addr.sun_path, handler, &l, &err);
-	if (!c)
+	if (ctl_new(&l, addr.sun_path, handler, &l, &c, &err) < 0)
 		fail_msg("ctl_new: %s", err.msg);
 	ctl_close(c);
 	uv_run(&l, UV_RUN_DEFAULT);
 	assert_int_equal(uv_loop_close(&l), 0);
 	assert_int_not_equal(access(addr.sun_path, F_OK), 0);
+}
+
+static void
+test_live_socket_is_left_alone(void **state)
+{
+	struct gm_err err = {{0}};
+	struct ctl *c = NULL;
+	uv_loop_t l;
+	char msg[256];
+
+	(void)state;
+	/* the socket of setup() answers: a second ctl on it is refused, and
+	 * the first one keeps its socket file and keeps answering */
+	assert_int_equal(uv_loop_init(&l), 0);
+	assert_int_equal(ctl_new(&l, sock_path, handler, &l, &c, &err), -EADDRINUSE);
+	assert_null(c);
+	snprintf(msg, sizeof(msg), "another gluemetad is answering on %s", sock_path);
+	assert_string_equal(err.msg, msg);
+	uv_run(&l, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&l), 0);
+	calls = 0;
+	expect_reply("status\n", 0, "{\"ok\":true,\"echo\":\"\"}\n");
+	assert_int_equal(calls, 1);
+}
+
+static void
+test_paths_refused_before_bind(void **state)
+{
+	size_t n = sizeof(((struct sockaddr_un *)0)->sun_path);
+	struct gm_err err = {{0}};
+	struct ctl *c = NULL;
+	char path[256], want[512];
+	uv_loop_t l;
+
+	(void)state;
+	assert_int_equal(uv_loop_init(&l), 0);
+	/* 108 bytes: bind() would take the first 107 */
+	memset(path, 'x', n);
+	path[0] = '/';
+	path[n] = '\0';
+	assert_int_equal(ctl_new(&l, path, handler, &l, &c, &err), -ENAMETOOLONG);
+	snprintf(want, sizeof(want), "socket %s: 108 bytes long; a unix socket path has at most "
+	         "107", path);
+	assert_string_equal(err.msg, want);
+	/* a missing directory is told as such, not as libuv's EACCES */
+	memset(&err, 0, sizeof(err));
+	snprintf(path, sizeof(path), "%s.none/gm.sock", sock_path);
+	assert_int_equal(ctl_new(&l, path, handler, &l, &c, &err), -ENOENT);
+	snprintf(want, sizeof(want), "socket %s: directory %s.none: no such file or directory",
+	         path, sock_path);
+	assert_string_equal(err.msg, want);
+	assert_null(c);
+	uv_run(&l, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&l), 0);
 }
 
 int
@@ -324,10 +396,13 @@ main(void)
 		cmocka_unit_test(test_parse_request),
 		cmocka_unit_test(test_one_json_line_per_request),
 		cmocka_unit_test(test_errors_are_replies),
+		cmocka_unit_test(test_eof_ends_a_request_like_a_newline),
 		cmocka_unit_test(test_reply_is_sanitized),
 		cmocka_unit_test(test_text_reply_as_it_is_line_by_line_sanitized),
 		cmocka_unit_test(test_path_that_is_not_a_socket),
 		cmocka_unit_test(test_stale_socket_is_replaced),
+		cmocka_unit_test(test_live_socket_is_left_alone),
+		cmocka_unit_test(test_paths_refused_before_bind),
 	};
 
 	return cmocka_run_group_tests_name("ctl", tests, setup, teardown);
