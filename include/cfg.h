@@ -9,6 +9,7 @@
 #define GLUEMETAD_CFG_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "cron.h"
 
@@ -41,6 +42,8 @@ struct cfg {
 	char *owner_tag;            /* Glue tag naming a pipeline's owner; NULL: "owner" */
 	int incremental;            /* remember what runs wrote (default on) */
 	char *metrics_textfile;     /* NULL: none; absolute, ends in ".prom" */
+	char *control_group;        /* NULL: none; its members may run and reload */
+	gid_t control_gid;          /* control_group's, looked up at load */
 	struct cfg_workflow *workflows;
 	size_t n_workflows;
 	int refs;

@@ -9,9 +9,14 @@
  * cut off after CTL_TIMEOUT_MS.  Every string of a reply goes through
  * str_sanitize() (util.h): the reply is valid UTF-8 without control
  * characters in its values, whatever bytes the request held; a text reply
- * does, line by line. */
+ * does, line by line.  Each client is identified when it is accepted
+ * (SO_PEERCRED) and its handler told who it is; which commands it may use
+ * is the handler's decision, with ctl_peer_may_control(). */
 #ifndef GLUEMETAD_CTL_H
 #define GLUEMETAD_CTL_H
+
+#include <stddef.h>
+#include <sys/types.h>
 
 struct uv_loop_s;
 struct cJSON;
@@ -29,9 +34,25 @@ struct ctl_reply {
 	struct cJSON *json;
 	char *text;
 };
-/* Fills *ret, which comes zeroed. */
-typedef void (*ctl_handler)(const char *command, const char *argument, void *arg,
-                            struct ctl_reply *ret);
+/* The process at the other end of a connection, as the kernel gave it
+ * (SO_PEERCRED) when the connection was accepted: who called connect(), not
+ * whoever holds the socket later.  known is 0 when the kernel did not tell;
+ * such a peer has no control access. */
+struct ctl_peer {
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	int known;
+};
+
+/* The overflow uid and gid (nobody, nogroup): what the kernel reports for
+ * a process whose ids are not mapped into the daemon's user namespace
+ * (systemd's PrivateUsers=yes), so any number of users may show as it. */
+#define CTL_NOBODY_ID 65534
+
+/* Fills *ret, which comes zeroed.  peer is the client, valid for the call. */
+typedef void (*ctl_handler)(const char *command, const char *argument,
+                            const struct ctl_peer *peer, void *arg, struct ctl_reply *ret);
 
 /* One request line (NUL-terminated, its newline and a CR before it already
  * cut; edited in place) split as the socket does it: leading spaces
@@ -42,6 +63,23 @@ typedef void (*ctl_handler)(const char *command, const char *argument, void *arg
  * protocol can be tested without a socket. */
 int ctl_parse_request(char *line, char **ret_command, char **ret_argument,
                       const char **reterr);
+
+/* Whether a client with uid, primary gid and supplementary groups has
+ * control access: root, the daemon's own user (daemon_uid), or a member of
+ * *control_gid (its primary gid or one of groups); control_gid NULL: no
+ * control group.  A client with uid CTL_NOBODY_ID never has it, even when
+ * the daemon runs as that uid or it is in the group: it may stand for any
+ * user outside the daemon's user namespace.  Pure, so that the rule can be
+ * tested without users and sockets. */
+int ctl_access_control(uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups,
+                       uid_t daemon_uid, const gid_t *control_gid);
+/* ctl_access_control() for a connected peer.  Its supplementary groups are
+ * looked up (getgrouplist() for the name of its uid, which may block on
+ * NSS) only when they decide: a control group is set and the peer is
+ * neither root, the daemon's user nor in the group by its primary gid.  A
+ * uid without a passwd entry counts with its primary gid only.  1 or 0. */
+int ctl_peer_may_control(const struct ctl_peer *peer, uid_t daemon_uid,
+                         const gid_t *control_gid);
 
 /* Binds path (0660) and answers on it; *ret belongs to the caller, who
  * ends it with ctl_close().  A socket file already at path is replaced only

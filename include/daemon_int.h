@@ -59,6 +59,8 @@ struct daemon {
 	struct metrics *metrics;
 	int64_t start_ms;
 	int lock_fd;                    /* state_dir's lock, held until exit */
+	uint64_t refused_since_ms;      /* refused control commands: the log's window, */
+	unsigned refused_logged, refused_unlogged;      /* and what it logged and left out */
 };
 
 /* daemon.c */

@@ -8,5 +8,6 @@
 #define LOG_ID_RELOAD_OK     "1f2e3d4c5b6a4978a6b5c4d3e2f1a0b9"
 #define LOG_ID_RELOAD_FAILED "a0b1c2d3e4f54a6b8c7d9e0f1a2b3c4d"
 #define LOG_ID_RUN_SKIPPED   "c3d4e5f6a7b84c9d9e0f1a2b3c4d5e6f"
+#define LOG_ID_CTL_REFUSED   "bd92e75f670246e8b55f9696f813ad08"
 
 #endif

@@ -1,5 +1,6 @@
 /* cfg — see include/cfg.h. */
 #include <errno.h>
+#include <grp.h>
 #include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -128,6 +129,34 @@ valid_textfile(const char *s)
 	       strlen(base + 1) > 5;
 }
 
+/* The gid of the group named name, from the group database: 0, -ENOENT
+ * when there is no such group, or another negative errno (the database
+ * could not be read). */
+static int
+group_gid(const char *name, gid_t *ret)
+{
+	struct group gr, *found = NULL;
+	size_t cap = 1024;
+	char *buf = NULL, *bigger;
+	int r;
+
+	for (;;) {
+		if (!(bigger = realloc(buf, cap))) {
+			free(buf);
+			return -ENOMEM;
+		}
+		buf = bigger;
+		r = getgrnam_r(name, &gr, buf, cap, &found);
+		if (r != ERANGE || cap >= 1 << 20)
+			break;
+		cap *= 2;
+	}
+	if (r == 0 && found)
+		*ret = gr.gr_gid;
+	free(buf);
+	return r ? -r : found ? 0 : -ENOENT;
+}
+
 static void
 load_workflow(struct yproblems *l, struct cfg *c, const struct ynode *n, size_t idx)
 {
@@ -227,6 +256,7 @@ cfg_free(struct cfg *c)
 	free(c->owner_tag);
 	free(c->state_dir);
 	free(c->metrics_textfile);
+	free(c->control_group);
 	free(c);
 }
 
@@ -294,6 +324,15 @@ cfg_load(const char *path, struct cfg **ret, struct gm_err *err)
 				        "collector reads only *.prom files)", s, CFG_MAX_PATH);
 			else if (s)
 				c->metrics_textfile = strdup(s);
+		} else if (strcmp(k, "control_group") == 0) {
+			if ((s = str_of(&l, v, k)) && !*s)
+				problem(&l, v, k, "expected a group name");
+			else if (s && (r = group_gid(s, &c->control_gid)) == -ENOENT)
+				problem(&l, v, k, "no group named '%s'", s);
+			else if (s && r < 0)
+				problem(&l, v, k, "cannot look up group '%s': %s", s, strerror(-r));
+			else if (s)
+				c->control_group = strdup(s);
 		} else if (strcmp(k, "workflows") == 0) {
 			if (v->kind != YNODE_SEQ)
 				problem(&l, v, k, "expected a list of workflows");

@@ -2,7 +2,9 @@
  * unlink a stale socket, bind under a tight umask, chmod 0660, listen;
  * a socket is stale only when a connect() to it is refused. */
 #include <errno.h>
+#include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +46,7 @@ struct client {
 	char *reply;
 	uint64_t seen_ms;               /* last progress: connected, answered, reply taken */
 	size_t unsent;                  /* of the reply, when last looked at */
+	struct ctl_peer peer;           /* who connected, from SO_PEERCRED */
 };
 
 static void
@@ -277,8 +280,121 @@ handle_line(struct client *cl, char *line)
 		reply(cl, error_reply(why));
 		return;
 	}
-	cl->ctl->handler(cmd, arg, cl->ctl->arg, &rep);
+	cl->ctl->handler(cmd, arg, &cl->peer, cl->ctl->arg, &rep);
 	reply(cl, rep);
+}
+
+int
+ctl_access_control(uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups,
+                   uid_t daemon_uid, const gid_t *control_gid)
+{
+	size_t i;
+
+	if (uid == 0)
+		return 1;
+	if (uid == CTL_NOBODY_ID)
+		return 0;
+	if (uid == daemon_uid)
+		return 1;
+	if (!control_gid)
+		return 0;
+	if (gid == *control_gid)
+		return 1;
+	for (i = 0; i < n_groups; i++)
+		if (groups[i] == *control_gid)
+			return 1;
+	return 0;
+}
+
+/* The groups of the user named by uid, gid among them, from the group
+ * database (getgrouplist()): *ret_groups is malloc'd.  0, -ENOENT for a
+ * uid without a passwd entry, -ENOMEM, or -E2BIG past 64 Ki groups. */
+static int
+peer_groups(uid_t uid, gid_t gid, gid_t **ret_groups, size_t *ret_n)
+{
+	struct passwd pw, *found = NULL;
+	size_t cap = 1024;
+	char *buf = NULL, *bigger;
+	gid_t *groups = NULL, *more;
+	int n = 32, r;
+
+	for (;;) {
+		if (!(bigger = realloc(buf, cap))) {
+			r = -ENOMEM;
+			goto out;
+		}
+		buf = bigger;
+		r = getpwuid_r(uid, &pw, buf, cap, &found);
+		if (r != ERANGE || cap >= 1 << 20)
+			break;
+		cap *= 2;
+	}
+	if (r != 0 || !found) {
+		r = r ? -r : -ENOENT;
+		goto out;
+	}
+	for (;;) {
+		int want = n;
+
+		if (!(more = realloc(groups, (size_t)n * sizeof(*groups)))) {
+			r = -ENOMEM;
+			goto out;
+		}
+		groups = more;
+		/* too small: -1, and n set to the number needed */
+		if (getgrouplist(pw.pw_name, gid, groups, &n) >= 0)
+			break;
+		if (n <= want)
+			n = want * 2;
+		if (n > 65536) {
+			r = -E2BIG;
+			goto out;
+		}
+	}
+	*ret_groups = groups;
+	*ret_n = (size_t)n;
+	groups = NULL;
+	r = 0;
+out:
+	free(groups);
+	free(buf);
+	return r;
+}
+
+int
+ctl_peer_may_control(const struct ctl_peer *peer, uid_t daemon_uid, const gid_t *control_gid)
+{
+	gid_t *groups = NULL;
+	size_t n = 0;
+	int r;
+
+	if (!peer->known)
+		return 0;
+	r = ctl_access_control(peer->uid, peer->gid, NULL, 0, daemon_uid, control_gid);
+	/* only a control group can change the answer, and not for nobody */
+	if (r || !control_gid || peer->uid == CTL_NOBODY_ID)
+		return r;
+	if (peer_groups(peer->uid, peer->gid, &groups, &n) < 0)
+		return 0;
+	r = ctl_access_control(peer->uid, peer->gid, groups, n, daemon_uid, control_gid);
+	free(groups);
+	return r;
+}
+
+/* Who is at the other end of cl, from the kernel: the credentials of the
+ * process that called connect(), which a client cannot choose. */
+static void
+peer_identify(struct client *cl)
+{
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+	uv_os_fd_t fd;
+
+	cl->peer = (struct ctl_peer){ .uid = (uid_t)-1, .gid = (gid_t)-1, .pid = 0, .known = 0 };
+	if (uv_fileno((uv_handle_t *)&cl->pipe, &fd) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0 || len != sizeof(uc))
+		return;
+	cl->peer = (struct ctl_peer){ .uid = uc.uid, .gid = uc.gid, .pid = uc.pid, .known = 1 };
 }
 
 static void
@@ -349,6 +465,7 @@ on_connection(uv_stream_t *server, int status)
 		client_close(cl);
 		return;
 	}
+	peer_identify(cl);
 	cl->seen_ms = uv_now(server->loop);
 	if (c->n_clients > CTL_MAX_CLIENTS) {
 		struct client *old = stalest(c, cl, cl->seen_ms);

@@ -30,6 +30,10 @@
 #include "util.h"
 
 #define STOP_GRACE_MS 10000
+/* Refused control commands logged per window; the rest are counted, so
+ * that a client asking in a loop cannot flood the journal. */
+#define REFUSED_LOG_BURST 10
+#define REFUSED_LOG_WINDOW_MS 60000
 
 #ifndef GLUEMETAD_VERSION
 #define GLUEMETAD_VERSION "0.1.0"
@@ -183,6 +187,33 @@ join_error_lines(char *s, size_t n)
 	}
 }
 
+/* Whether gid has a number in this process's user namespace.  Under
+ * systemd's PrivateUsers=yes only root's and the service's own have: every
+ * other user connects as nobody, and control_group cannot be told. */
+static int
+gid_mapped(gid_t gid)
+{
+	unsigned long in, out, count;
+	FILE *f = fopen("/proc/self/gid_map", "re");
+	int found = 0;
+
+	if (!f)
+		return 1;               /* cannot tell: no warning */
+	while (!found && fscanf(f, "%lu %lu %lu", &in, &out, &count) == 3)
+		found = gid >= in && gid - in < count;
+	fclose(f);
+	return found;
+}
+
+static void
+check_control_group(const struct cfg *c)
+{
+	if (c->control_group && !gid_mapped(c->control_gid))
+		log_warning(NULL, "control_group '%s' (gid %lu) is not mapped in the daemon's user "
+		            "namespace (PrivateUsers=yes?): its members connect as nobody and may "
+		            "not run or reload", c->control_group, (unsigned long)c->control_gid);
+}
+
 static int
 reload(struct daemon *d, char *why, size_t why_len)
 {
@@ -213,6 +244,7 @@ reload(struct daemon *d, char *why, size_t why_len)
 	nc->state_dir = strdup(old->state_dir);
 	d->cfg = nc;
 	sched_set_max_running(d->sched, nc->max_concurrent_runs);
+	check_control_group(nc);
 	apply_workflows(d);
 	cfg_unref(old);
 	metrics_reload(d->metrics, 1, time_now_ms());
@@ -356,12 +388,16 @@ cmd_reload(struct daemon *d, struct job *unused, const char *arg)
 }
 
 #define CMD_WORKFLOW 0x1        /* the argument names a configured workflow */
+#define CMD_CONTROL 0x2         /* root, the daemon's user and control_group only */
 
 /* The control commands, as OpenBSD's control code and systemd's verb tables
  * keep them.  A CMD_WORKFLOW handler gets the workflow's job; the other
  * commands take no argument, and one sent anyway is refused rather than
  * ignored (`reload now` would read as if it meant something).  A command
- * answers JSON (handler) or text (text: the metrics). */
+ * answers JSON (handler) or text (text: the metrics).  Two levels: anyone
+ * who can connect (the socket is 0660: its owner and group) reads; a
+ * CMD_CONTROL command changes what the daemon does and is refused, before
+ * its argument is looked at, to a client without control access. */
 static const struct command {
 	const char *name;
 	cJSON *(*handler)(struct daemon *d, struct job *j, const char *arg);
@@ -370,14 +406,68 @@ static const struct command {
 } commands[] = {
 	{ "status", cmd_status, NULL, 0 },
 	{ "list", cmd_status, NULL, 0 },
-	{ "run", cmd_run, NULL, CMD_WORKFLOW },
+	{ "run", cmd_run, NULL, CMD_WORKFLOW | CMD_CONTROL },
 	{ "history", cmd_history, NULL, CMD_WORKFLOW },
-	{ "reload", cmd_reload, NULL, 0 },
+	{ "reload", cmd_reload, NULL, CMD_CONTROL },
 	{ "metrics", NULL, daemon__metrics_text, 0 },
 };
 
+/* A record of a refused command, at most REFUSED_LOG_BURST a window and
+ * then how many were left out.  cmd is the table's name for it: no text of
+ * the request is logged. */
 static void
-on_ctl(const char *cmd, const char *arg, void *ud, struct ctl_reply *ret)
+log_refused(struct daemon *d, const char *cmd, const struct ctl_peer *p)
+{
+	uint64_t now = time_mono_ms();
+
+	if (!d->refused_since_ms || now - d->refused_since_ms >= REFUSED_LOG_WINDOW_MS) {
+		if (d->refused_unlogged)
+			log_warning(NULL, "%u more refused control commands were not logged",
+			            d->refused_unlogged);
+		d->refused_since_ms = now;
+		d->refused_logged = d->refused_unlogged = 0;
+	}
+	if (d->refused_logged >= REFUSED_LOG_BURST) {
+		d->refused_unlogged++;
+		return;
+	}
+	d->refused_logged++;
+	if (p->known)
+		log_event(LOG_WARNING, NULL, LOG_ID_CTL_REFUSED, "refused %s from uid %lu gid %lu "
+		          "pid %ld: no control access%s", cmd, (unsigned long)p->uid,
+		          (unsigned long)p->gid, (long)p->pid,
+		          d->refused_logged == REFUSED_LOG_BURST ? "; further refusals within a "
+		          "minute are counted, not logged" : "");
+	else
+		log_event(LOG_WARNING, NULL, LOG_ID_CTL_REFUSED, "refused %s from a client the "
+		          "kernel did not identify: no control access", cmd);
+}
+
+static cJSON *
+refuse_control(struct daemon *d, const char *cmd, const struct ctl_peer *p)
+{
+	const char *group = d->cfg->control_group;
+	char msg[512];
+
+	if (!p->known)
+		snprintf(msg, sizeof(msg), "%s needs control access: the client's credentials are "
+		         "unknown", cmd);
+	else if (p->uid == CTL_NOBODY_ID)
+		snprintf(msg, sizeof(msg), "%s needs control access: uid %lu (nobody, or a user "
+		         "outside the daemon's user namespace) has none", cmd, (unsigned long)p->uid);
+	else if (group)
+		snprintf(msg, sizeof(msg), "%s needs control access: uid %lu is not root, the "
+		         "daemon's user or in control_group '%s'", cmd, (unsigned long)p->uid, group);
+	else
+		snprintf(msg, sizeof(msg), "%s needs control access: uid %lu is not root or the "
+		         "daemon's user, and no control_group is set", cmd, (unsigned long)p->uid);
+	log_refused(d, cmd, p);
+	return reply_error("%s", msg);
+}
+
+static void
+on_ctl(const char *cmd, const char *arg, const struct ctl_peer *peer, void *ud,
+       struct ctl_reply *ret)
 {
 	struct daemon *d = ud;
 	struct job *j = NULL;
@@ -386,6 +476,12 @@ on_ctl(const char *cmd, const char *arg, void *ud, struct ctl_reply *ret)
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(cmd, commands[i].name) != 0)
 			continue;
+		if ((commands[i].flags & CMD_CONTROL) &&
+		    !ctl_peer_may_control(peer, geteuid(), d->cfg->control_group
+		                          ? &d->cfg->control_gid : NULL)) {
+			ret->json = refuse_control(d, commands[i].name, peer);
+			return;
+		}
 		if (commands[i].flags & CMD_WORKFLOW) {
 			if (!arg) {
 				ret->json = reply_error("%s needs a workflow name", cmd);
@@ -614,6 +710,7 @@ daemon_main(const char *config_path, int debug)
 	uv_signal_start(&d->sigint, on_signal, SIGINT);
 	if (rc == 0) {
 		sched_set_max_running(d->sched, d->cfg->max_concurrent_runs);
+		check_control_group(d->cfg);
 		start_jobs(d);
 		metrics_reload(d->metrics, 1, d->start_ms);
 		daemon__metrics_workflows(d);

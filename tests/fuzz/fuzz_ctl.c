@@ -29,12 +29,14 @@ static struct sockaddr_un addr;
 static int handled;
 
 static void
-handler(const char *command, const char *argument, void *arg, struct ctl_reply *ret)
+handler(const char *command, const char *argument, const struct ctl_peer *peer, void *arg,
+        struct ctl_reply *ret)
 {
 	const char *p;
 	cJSON *j = cJSON_CreateObject();
 
 	(void)arg;
+	FUZZ_CHECK(peer && peer->known);
 	handled++;
 	FUZZ_CHECK(command && *command && *command != ' ');
 	FUZZ_CHECK(!strchr(command, ' '));

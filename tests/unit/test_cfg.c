@@ -323,6 +323,32 @@ test_socket_path_length(void **state)
 	cfg_unref(c);
 }
 
+/* control_group names a group of the database, whose gid is kept; none by
+ * default; an unknown name or an empty one is refused naming file, line
+ * and key. */
+static void
+test_control_group(void **state)
+{
+	struct gm_err err = {{0}};
+	struct cfg *c = NULL;
+
+	(void)state;
+	assert_int_equal(cfg_load(put("gm.yaml", "workflows: []\n"), &c, &err), 0);
+	assert_null(c->control_group);
+	cfg_unref(c);
+	/* root is the one group every system has */
+	assert_int_equal(cfg_load(put("gm.yaml", "control_group: root\n"), &c, &err), 0);
+	assert_string_equal(c->control_group, "root");
+	assert_int_equal(c->control_gid, 0);
+	cfg_unref(c);
+	assert_has_line(load_error("socket: /run/gm.sock\ncontrol_group: no-such-group-gm\n"),
+	                "2:16: control_group: no group named 'no-such-group-gm'");
+	assert_has_line(load_error("control_group: ''\n"),
+	                "1:16: control_group: expected a group name");
+	assert_has_line(load_error("control_group: [ops]\n"),
+	                "1:16: control_group: expected a string, found a list");
+}
+
 static void
 test_all_errors_in_one_pass(void **state)
 {
@@ -417,6 +443,7 @@ main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_each_error_names_file_line_key),
 		cmocka_unit_test(test_socket_path_length),
+		cmocka_unit_test(test_control_group),
 		cmocka_unit_test(test_all_errors_in_one_pass),
 		cmocka_unit_test(test_workflow_file_errors_come_through),
 		cmocka_unit_test(test_error_count_is_bounded),

@@ -6,7 +6,8 @@
  * by line), the socket is 0660 and replaces a stale one but never a socket
  * something answers on, a file that is not a socket, a path bind() would
  * cut or one in a missing directory, and closing leaves no handle and no
- * socket file behind. */
+ * socket file behind.  The handler is told who connected (SO_PEERCRED), and
+ * ctl_access_control() decides who may use control commands. */
 #include <errno.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -87,13 +88,16 @@ static struct ctl *ctl;
 static char sock_path[108];
 static int calls;
 static char seen_cmd[2048], seen_arg[2048];
+static struct ctl_peer seen_peer;
 
 static void
-handler(const char *command, const char *argument, void *arg, struct ctl_reply *ret)
+handler(const char *command, const char *argument, const struct ctl_peer *peer, void *arg,
+        struct ctl_reply *ret)
 {
 	cJSON *j;
 
 	assert_ptr_equal(arg, &loop);
+	seen_peer = *peer;
 	assert_null(ret->json);
 	assert_null(ret->text);
 	calls++;
@@ -224,6 +228,91 @@ test_one_json_line_per_request(void **state)
 	assert_int_equal(calls, 3);
 	expect_reply("null\n", 0, "{}\n");             /* no reply object: an empty one */
 	assert_int_equal(calls, 4);
+}
+
+static void
+test_handler_is_told_who_connected(void **state)
+{
+	(void)state;
+	memset(&seen_peer, 0xff, sizeof(seen_peer));
+	expect_reply("status\n", 0, "{\"ok\":true,\"echo\":\"\"}\n");
+	assert_int_equal(seen_peer.known, 1);
+	assert_int_equal(seen_peer.uid, geteuid());
+	assert_int_equal(seen_peer.gid, getegid());
+	assert_int_equal(seen_peer.pid, getpid());         /* this process connected */
+}
+
+/* The access rule, on made-up users: root 0, the daemon's user 998,
+ * control_group 1500. */
+static void
+test_access_control(void **state)
+{
+	static const gid_t none[] = { 0 }, other[] = { 100, 1001, 27 },
+	                   member[] = { 100, 1500, 27 }, nogroup[] = { CTL_NOBODY_ID };
+	static const gid_t grp = 1500, grp_nobody = CTL_NOBODY_ID, grp_root = 0;
+	static const struct {
+		uid_t uid;
+		gid_t gid;
+		const gid_t *groups;
+		size_t n;
+		uid_t daemon;
+		const gid_t *control;
+		int want;
+		const char *what;
+	} t[] = {
+		{ 0, 0, NULL, 0, 998, NULL, 1, "root, no control group" },
+		{ 0, 0, NULL, 0, 998, &grp, 1, "root, not in the group" },
+		{ 998, 998, NULL, 0, 998, NULL, 1, "the daemon's user" },
+		{ 998, 998, other, 3, 998, &grp, 1, "the daemon's user, not in the group" },
+		{ 1001, 1001, other, 3, 998, NULL, 0, "a user, no control group" },
+		{ 1001, 1001, member, 3, 998, NULL, 0, "a member, but no control group set" },
+		{ 1001, 1001, other, 3, 998, &grp, 0, "a user not in the group" },
+		{ 1001, 1001, member, 3, 998, &grp, 1, "a member by a supplementary group" },
+		{ 1001, 1500, other, 3, 998, &grp, 1, "a member by its primary gid" },
+		{ 1001, 1500, NULL, 0, 998, &grp, 1, "primary gid, groups not looked up" },
+		{ 1001, 998, none, 1, 998, &grp, 0, "the daemon's group is not control" },
+		{ 1001, 0, none, 1, 998, NULL, 0, "gid 0 is not root" },
+		{ 1001, 0, none, 1, 998, &grp_root, 1, "control_group root: its members" },
+		{ CTL_NOBODY_ID, CTL_NOBODY_ID, nogroup, 1, 998, &grp_nobody, 0,
+		  "nobody, even with control_group nogroup" },
+		{ CTL_NOBODY_ID, 1500, member, 3, 998, &grp, 0, "nobody in the group" },
+		{ CTL_NOBODY_ID, CTL_NOBODY_ID, NULL, 0, CTL_NOBODY_ID, NULL, 0,
+		  "nobody, even when the daemon runs as nobody" },
+		{ 0, 0, NULL, 0, CTL_NOBODY_ID, NULL, 1, "root, the daemon running as nobody" },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (ctl_access_control(t[i].uid, t[i].gid, t[i].groups, t[i].n, t[i].daemon,
+		                       t[i].control) != t[i].want)
+			fail_msg("%s: expected %s", t[i].what, t[i].want ? "allowed" : "refused");
+}
+
+/* ctl_peer_may_control() on this very process, whose groups are the
+ * database's: an unidentified peer never, root and the daemon's user
+ * always, others through the group. */
+static void
+test_peer_may_control(void **state)
+{
+	struct ctl_peer me = { geteuid(), getegid(), getpid(), 1 }, p;
+	gid_t g = getegid(), nobody = CTL_NOBODY_ID;
+
+	(void)state;
+	p = me;
+	p.known = 0;
+	assert_false(ctl_peer_may_control(&p, p.uid, NULL));   /* not identified */
+	assert_true(ctl_peer_may_control(&me, me.uid, NULL));   /* the daemon's user */
+	p = me;
+	p.uid = 0;
+	assert_true(ctl_peer_may_control(&p, 4242, NULL));      /* root */
+	p = (struct ctl_peer){ 3999999, 3999999, 1, 1 };
+	assert_false(ctl_peer_may_control(&p, me.uid, NULL));
+	assert_false(ctl_peer_may_control(&p, me.uid, &g));     /* no such user: gid only */
+	p.gid = g;
+	assert_true(ctl_peer_may_control(&p, me.uid, &g));
+	p = (struct ctl_peer){ CTL_NOBODY_ID, CTL_NOBODY_ID, 1, 1 };
+	assert_false(ctl_peer_may_control(&p, me.uid, &nobody));
 }
 
 static void
@@ -395,6 +484,9 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_request),
 		cmocka_unit_test(test_one_json_line_per_request),
+		cmocka_unit_test(test_handler_is_told_who_connected),
+		cmocka_unit_test(test_access_control),
+		cmocka_unit_test(test_peer_may_control),
 		cmocka_unit_test(test_errors_are_replies),
 		cmocka_unit_test(test_eof_ends_a_request_like_a_newline),
 		cmocka_unit_test(test_reply_is_sanitized),
