@@ -55,6 +55,13 @@ struct aws_result {
 
 typedef void (*aws_done_cb)(const struct aws_result *res, void *arg);
 
+/* 1 when region has the form of an AWS region name ("eu-west-1",
+ * "us-gov-west-1", "cn-north-1"), 0 otherwise (NULL included).  The one
+ * check of a region's form: the endpoint resolver applies it, and so does
+ * the validation of a workflow file (wf_load()), so that `check` refuses
+ * what a run would. */
+int aws_region_valid(const char *region);
+
 /* The default endpoint URL of a service in a region, by the partition
  * the region belongs to (aws, aws-cn, aws-us-gov, aws-iso*, aws-eusc:
  * "https://glue.cn-north-1.amazonaws.com.cn/"), with "-fips" and/or the

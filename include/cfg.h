@@ -21,6 +21,8 @@ struct wf;
 #define CFG_DEFAULT_STATE_DIR "/var/lib/gluemetad"
 #define CFG_MAX_WORKFLOWS 1000
 #define CFG_MAX_PATH 1024           /* metrics_textfile */
+/* A schedule must fire within this long from the load (5 years). */
+#define CFG_FIRE_HORIZON ((long long)(5 * 365 + 2) * 86400)
 
 struct cfg_workflow {
 	char *name;
@@ -46,10 +48,29 @@ struct cfg {
 	gid_t control_gid;          /* control_group's, looked up at load */
 	struct cfg_workflow *workflows;
 	size_t n_workflows;
+	/* What the load accepts but an operator should hear of, one a line
+	 * without "warning: " (a file its group may write); `check` prints
+	 * them, the daemon logs them. */
+	char **warnings;
+	size_t n_warnings;
 	int refs;
 };
 
+/* Loads and validates path and every workflow file it names: the keys,
+ * each schedule firing within CFG_FIRE_HORIZON, each workflow file
+ * readable and valid (wf_load()), and file modes as sshd's StrictModes:
+ * the configuration or a workflow file that every user may write is
+ * refused, one its group may write gets a warning.  0 with *ret, or
+ * -EINVAL with every problem in err, or another -errno when path cannot
+ * be read.  Reads files, writes none. */
 int cfg_load(const char *path, struct cfg **ret, struct gm_err *err);
+/* cfg_load() and what running with the configuration needs of the
+ * system: state_dir exists or can be made, and the running user can write
+ * a file in it (a probe file, written and removed; a state_dir it made for
+ * the probe goes again).  Problems of both kinds come together, each as
+ * file:line:column: key.  `check`, the daemon's start and its reload all
+ * load through this one function, so what `check` accepts starts. */
+int cfg_load_checked(const char *path, struct cfg **ret, struct gm_err *err);
 struct cfg *cfg_ref(struct cfg *c);
 void cfg_unref(struct cfg *c);
 const struct cfg_workflow *cfg_find(const struct cfg *c, const char *name);

@@ -68,19 +68,27 @@ static const struct partition {
 	{ "", "amazonaws.com", "api.aws" },
 };
 
+int
+aws_region_valid(const char *region)
+{
+	regex_t rx;
+	int ok;
+
+	if (!region ||
+	    regcomp(&rx, "^[a-z]{2,4}(-[a-z]+)+-[0-9]+$", REG_EXTENDED | REG_NOSUB) != 0)
+		return 0;
+	ok = regexec(&rx, region, 0, NULL, 0) == 0;
+	regfree(&rx);
+	return ok;
+}
+
 char *
 aws_endpoint_for_opts(const char *service, const char *region, int fips, int dualstack)
 {
 	const struct partition *p = partitions;
 	struct buf b = {0};
-	regex_t rx;
-	int ok;
 
-	if (regcomp(&rx, "^[a-z]{2,4}(-[a-z]+)+-[0-9]+$", REG_EXTENDED | REG_NOSUB) != 0)
-		return NULL;
-	ok = regexec(&rx, region, 0, NULL, 0) == 0;
-	regfree(&rx);
-	if (!ok)
+	if (!aws_region_valid(region))
 		return NULL;
 	while (p->prefix[0] && strncmp(region, p->prefix, strlen(p->prefix)) != 0)
 		p++;

@@ -1,12 +1,16 @@
 /* cfg — see include/cfg.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cfg.h"
 #include "cron.h"
@@ -26,6 +30,95 @@ problem(struct yproblems *l, const struct ynode *n, const char *key, const char 
 	va_start(ap, fmt);
 	ytree_vproblem(l, n, key, fmt, ap);
 	va_end(ap);
+}
+
+/* A warning for whoever loads c (`check` prints it, the daemon logs it);
+ * without memory it is lost, and the load goes on. */
+static void __attribute__((format(printf, 2, 3)))
+add_warning(struct cfg *c, const char *fmt, ...)
+{
+	char line[1024], **v;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	v = realloc(c->warnings, (c->n_warnings + 1) * sizeof(*v));
+	if (!v)
+		return;
+	c->warnings = v;
+	v[c->n_warnings] = strdup(line);
+	if (v[c->n_warnings])
+		c->n_warnings++;
+}
+
+/* sshd's StrictModes for the files the daemon acts on: a file every user
+ * may write lets anyone choose what runs with the daemon's credentials,
+ * and is refused; one its group may write is let through with a warning.
+ * The refusal is named at node `at` and key, or, for the configuration
+ * itself (key NULL), by the file alone.  0, or -EPERM when refused. */
+static int
+check_mode(struct yproblems *l, struct cfg *c, const struct ynode *at, const char *key,
+           const char *file, mode_t mode)
+{
+	unsigned perm = (unsigned)(mode & 07777);
+
+	if (mode & S_IWOTH) {
+		if (key)
+			problem(l, at, key, "%s: mode %04o lets every user change it, refused "
+			        "(chmod o-w %s)", file, perm, file);
+		else if (++l->n <= l->max)
+			(void)buf_printf(&l->out, "%s%s: mode %04o lets every user change it, refused "
+			                 "(chmod o-w %s)", l->out.len ? "\n" : "", file, perm, file);
+		return -EPERM;
+	}
+	if (mode & S_IWGRP)
+		add_warning(c, "%s: mode %04o lets its group change it (chmod g-w %s unless "
+		            "that is meant)", file, perm, file);
+	return 0;
+}
+
+/* Whether a schedule fires within CFG_FIRE_HORIZON from now: one that
+ * names a day that never comes ("0 0 30 2 *") is a mistake to report at
+ * load, not a timer that never goes off. */
+static int
+fires_soon(const struct cron_spec *spec, const char *tz)
+{
+	time_t now = time(NULL), next;
+
+	return cron_next(spec, tz, now, &next) == 0 && (long long)(next - now) <= CFG_FIRE_HORIZON;
+}
+
+/* Whether the daemon can keep its files in dir as the running user: dir
+ * exists or can be made (one level, as state_lock() makes it), and a file
+ * can be made in it and removed.  A real write, not access(2), which
+ * answers for the real uid and knows nothing of read-only mounts or /proc.
+ * A dir made for the probe goes again; the probe's name is one
+ * state_sweep() removes, should the process die before it does.  0 or a
+ * negative errno. */
+static int
+probe_dir(const char *dir)
+{
+	char path[4096];
+	int fd, made, r = 0;
+
+	made = mkdir(dir, 0750) == 0;
+	if (!made && errno != EEXIST)
+		return -errno;
+	if ((size_t)snprintf(path, sizeof(path), "%s/.gluemetad-probe.tmp.%ld", dir,
+	                     (long)getpid()) >= sizeof(path))
+		r = -ENAMETOOLONG;
+	fd = r ? -1 : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (!r && fd < 0)
+		r = -errno;
+	if (fd >= 0) {
+		(void)close(fd);
+		if (unlink(path) < 0)
+			r = -errno;
+	}
+	if (made)
+		(void)rmdir(dir);
+	return r;
 }
 
 static const char *
@@ -220,12 +313,30 @@ load_workflow(struct yproblems *l, struct cfg *c, const struct ynode *n, size_t 
 	for (i = 0; w->name && i < c->n_workflows; i++)
 		if (c->workflows[i].name && strcmp(c->workflows[i].name, w->name) == 0)
 			problem(l, ytree_get(n, "name"), key, "the name '%s' is used twice", w->name);
+	snprintf(key, sizeof(key), "workflows[%zu].schedule", idx);
+	if (w->schedule && (w->timezone || !ytree_get(n, "timezone")) &&
+	    !fires_soon(&w->cron, w->timezone))
+		problem(l, ytree_get(n, "schedule"), key, "'%s' does not fire in the next 5 years",
+		        w->schedule);
 	if (w->file) {
+		const struct ynode *at = ytree_get(n, "file");
 		struct gm_err e = {{0}};
+		struct stat st;
+		int r;
 
-		if (wf_load(w->file, &w->wf, &e) < 0) {
-			l->n++;
-			(void)buf_printf(&l->out, "%s%s", l->out.len ? "\n" : "", e.msg);
+		/* the configuration's place: an operator edits that line */
+		snprintf(key, sizeof(key), "workflows[%zu].file", idx);
+		if (stat(w->file, &st) < 0) {
+			problem(l, at, key, "%s: %s", w->file, strerror(errno));
+		} else if (check_mode(l, c, at, key, w->file, st.st_mode) == 0) {
+			r = wf_load(w->file, &w->wf, &e);
+			if (r == -EINVAL) {
+				/* its own problems, each naming its file and line */
+				l->n++;
+				(void)buf_printf(&l->out, "%s%s", l->out.len ? "\n" : "", e.msg);
+			} else if (r < 0) {
+				problem(l, at, key, "%s", e.msg);
+			}
 		}
 	}
 	c->n_workflows++;
@@ -251,6 +362,9 @@ cfg_free(struct cfg *c)
 	for (i = 0; i < c->n_workflows; i++)
 		workflow_clear(&c->workflows[i]);
 	free(c->workflows);
+	for (i = 0; i < c->n_warnings; i++)
+		free(c->warnings[i]);
+	free(c->warnings);
 	free(c->path);
 	free(c->socket);
 	free(c->owner_tag);
@@ -260,15 +374,18 @@ cfg_free(struct cfg *c)
 	free(c);
 }
 
-int
-cfg_load(const char *path, struct cfg **ret, struct gm_err *err)
+/* cfg_load(), and with probe cfg_load_checked(): one pass, one list of
+ * problems. */
+static int
+load(const char *path, int probe, struct cfg **ret, struct gm_err *err)
 {
 	struct yproblems l = { .file = path, .max = MAX_PROBLEMS };
 	struct ynode *root = NULL;
 	struct cfg *c = NULL;
-	const struct ynode *wfs = NULL;
+	const struct ynode *wfs = NULL, *sd;
+	struct stat st;
 	size_t i;
-	int r;
+	int r, state_dir_ok = 0;
 
 	if ((r = ytree_load_file(path, &root, err)) < 0)
 		return r == -EINVAL ? -EINVAL : r;
@@ -281,6 +398,8 @@ cfg_load(const char *path, struct cfg **ret, struct gm_err *err)
 	c->refs = 1;
 	c->max_concurrent_runs = 4;
 	c->incremental = 1;
+	if (stat(path, &st) == 0)
+		(void)check_mode(&l, c, NULL, NULL, path, st.st_mode);
 	if (root->kind != YNODE_MAP)
 		problem(&l, root, "(document)", "expected a mapping");
 	for (i = 0; root->kind == YNODE_MAP && i < root->n; i++) {
@@ -299,8 +418,10 @@ cfg_load(const char *path, struct cfg **ret, struct gm_err *err)
 		} else if (strcmp(k, "state_dir") == 0) {
 			if ((s = str_of(&l, v, k)) && s[0] != '/')
 				problem(&l, v, k, "'%s' is not an absolute path", s);
-			else if (s)
+			else if (s) {
 				c->state_dir = strdup(s);
+				state_dir_ok = c->state_dir != NULL;
+			}
 		} else if (strcmp(k, "max_concurrent_runs") == 0) {
 			(void)uint_of(&l, v, k, 1, 64, &c->max_concurrent_runs);
 		} else if (strcmp(k, "glue_concurrency") == 0) {
@@ -348,6 +469,13 @@ cfg_load(const char *path, struct cfg **ret, struct gm_err *err)
 		c->socket = strdup(CFG_DEFAULT_SOCKET);
 	if (!c->state_dir)
 		c->state_dir = strdup(CFG_DEFAULT_STATE_DIR);
+	/* the state_dir the file names, or the default when it names none
+	 * (not the default in place of one it names wrongly) */
+	sd = ytree_get(root, "state_dir");
+	r = probe && c->state_dir && (state_dir_ok || !sd) ? probe_dir(c->state_dir) : 0;
+	if (r < 0)
+		problem(&l, sd, "state_dir", "%s%s: %s", c->state_dir, sd ? "" : " (the default)",
+		        strerror(-r));
 	if (wfs && wfs->n) {
 		c->workflows = calloc(wfs->n, sizeof(*c->workflows));
 		if (!c->workflows) {
@@ -373,6 +501,18 @@ out:
 	cfg_free(c);
 	ytree_free(root);
 	return r;
+}
+
+int
+cfg_load(const char *path, struct cfg **ret, struct gm_err *err)
+{
+	return load(path, 0, ret, err);
+}
+
+int
+cfg_load_checked(const char *path, struct cfg **ret, struct gm_err *err)
+{
+	return load(path, 1, ret, err);
 }
 
 struct cfg *

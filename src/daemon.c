@@ -214,6 +214,16 @@ check_control_group(const struct cfg *c)
 		            "not run or reload", c->control_group, (unsigned long)c->control_gid);
 }
 
+/* What the load let through but an operator should hear of. */
+static void
+log_cfg_warnings(const struct cfg *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_warnings; i++)
+		log_warning(NULL, "%s", c->warnings[i]);
+}
+
 static int
 reload(struct daemon *d, char *why, size_t why_len)
 {
@@ -225,7 +235,7 @@ reload(struct daemon *d, char *why, size_t why_len)
 	         (unsigned long long)time_mono_ms() * 1000ULL);
 	(void)sd_notify(0, msg);
 	d->reloads++;
-	if (cfg_load(d->cfg_path, &nc, &err) < 0) {
+	if (cfg_load_checked(d->cfg_path, &nc, &err) < 0) {
 		join_error_lines(err.msg, sizeof(err.msg));
 		log_event(LOG_ERR, NULL, LOG_ID_RELOAD_FAILED, "reload failed, keeping the running "
 		          "configuration: %s", err.msg);
@@ -242,6 +252,7 @@ reload(struct daemon *d, char *why, size_t why_len)
 	free(nc->state_dir);
 	nc->socket = strdup(old->socket);
 	nc->state_dir = strdup(old->state_dir);
+	log_cfg_warnings(nc);
 	d->cfg = nc;
 	sched_set_max_running(d->sched, nc->max_concurrent_runs);
 	check_control_group(nc);
@@ -661,13 +672,14 @@ daemon_main(const char *config_path, int debug)
 	log_setup(debug ? LOG_DEBUG : LOG_INFO, debug ? LOG_TARGET_STDERR : LOG_TARGET_AUTO);
 	d->cfg_path = config_path;
 	d->start_ms = time_now_ms();
-	if (cfg_load(config_path, &d->cfg, &err) < 0) {
+	if (cfg_load_checked(config_path, &d->cfg, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
 		join_error_lines(err.msg, sizeof(err.msg));
 		log_err(NULL, "cannot start: %s", err.msg);
 		free(d);
 		return 2;
 	}
+	log_cfg_warnings(d->cfg);
 	rc = take_lock(d);
 	if (rc != 0) {
 		cfg_unref(d->cfg);

@@ -277,12 +277,15 @@ cmd_check_config(const char *path)
 	struct cfg *c = NULL;
 	size_t i;
 
-	if (cfg_load(path, &c, &err) < 0) {
+	/* the daemon's start and reload load through the same function */
+	if (cfg_load_checked(path, &c, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
 		return EXIT_USAGE;
 	}
 	printf("%s: OK (%zu workflows, socket %s, state_dir %s)\n", path, c->n_workflows,
 	       c->socket, c->state_dir);
+	for (i = 0; i < c->n_warnings; i++)
+		fprintf(stderr, "warning: %s\n", c->warnings[i]);
 	for (i = 0; i < c->n_workflows; i++) {
 		printf("  %s: '%s'%s%s from %s%s\n", c->workflows[i].name, c->workflows[i].schedule,
 		       c->workflows[i].timezone ? " in " : "",

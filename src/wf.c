@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "aws.h"
 #include "filter.h"
 #include "util.h"
 #include "wf.h"
@@ -405,6 +406,12 @@ semantic_checks(struct checker *c, const struct ynode *root)
 	    strncmp(n->str, "http://", 7) != 0 && strncmp(n->str, "https://", 8) != 0)
 		problem(c, n, "workflowConfig.openMetadataServerConfig.hostPort",
 		        "'%s' is not an http:// or https:// URL", n->str);
+	/* the form the endpoint resolver requires; with endPointURL set the
+	 * region still signs every request and names the STS endpoint */
+	if ((n = at(root, "source", "serviceConnection", "config", "awsConfig", "awsRegion", NULL)) &&
+	    is_string(n) && !aws_region_valid(n->str))
+		problem(c, n, "source.serviceConnection.config.awsConfig.awsRegion",
+		        "'%s' is not a valid AWS region name", n->str);
 	if ((n = at(root, "source", "serviceConnection", "config", "awsConfig", "endPointURL", NULL)) &&
 	    is_string(n) && strncmp(n->str, "http://", 7) != 0 && strncmp(n->str, "https://", 8) != 0)
 		problem(c, n, "source.serviceConnection.config.awsConfig.endPointURL",

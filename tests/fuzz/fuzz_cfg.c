@@ -62,6 +62,10 @@ setup(void)
 	snprintf(wpath, sizeof(wpath), "%s/wf.yaml", dir);
 	fuzz_write_file(wpath, (const uint8_t *)workflow, sizeof(workflow) - 1);
 	chmod(wpath, 0600);
+	/* cfg_load() refuses a configuration every user may write, whatever
+	 * the umask made it; each input rewrites the file and keeps the mode */
+	fuzz_write_file(path, (const uint8_t *)"", 0);
+	chmod(path, 0600);
 	atexit(cleanup);
 }
 

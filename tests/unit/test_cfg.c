@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -62,6 +63,9 @@ put(const char *name, const char *text)
 	assert_non_null(f);
 	assert_int_equal(fputs(text, f) >= 0, 1);
 	assert_int_equal(fclose(f), 0);
+	/* whatever the umask (or a test before) left: the modes tests set
+	 * their own */
+	assert_int_equal(chmod(p, 0640), 0);
 	return p;
 }
 
@@ -418,6 +422,157 @@ test_error_count_is_bounded(void **state)
 	assert_non_null(strstr(msg, want));
 }
 
+/* A workflow file that cannot be read is named at the configuration's
+ * place, with the system's reason. */
+static void
+test_workflow_file_named_at_its_key(void **state)
+{
+	char want[1024];
+	const char *msg;
+
+	(void)state;
+	msg = load_error("workflows:\n  - name: a\n    file: missing.yaml\n"
+	                 "    schedule: '* * * * *'\n");
+	snprintf(want, sizeof(want), "%s/gm.yaml:3:11: workflows[0].file: %s: "
+	         "No such file or directory", dir, path_of("missing.yaml"));
+	assert_string_equal(msg, want);
+	msg = load_error("workflows:\n  - name: a\n    file: '.'\n    schedule: '* * * * *'\n");
+	snprintf(want, sizeof(want), "%s/gm.yaml:3:11: workflows[0].file: %s: Is a directory",
+	         dir, path_of("."));
+	assert_string_equal(msg, want);
+}
+
+/* A schedule that names a day that never comes is an error at load; one
+ * that fires rarely, but within 5 years, is not. */
+static void
+test_schedule_must_fire_within_5_years(void **state)
+{
+	struct gm_err err = {{0}};
+	struct cfg *c = NULL;
+	char want[512];
+
+	(void)state;
+	snprintf(want, sizeof(want), "%s/gm.yaml:4:15: workflows[0].schedule: '0 0 30 2 *' "
+	         "does not fire in the next 5 years", dir);
+	assert_string_equal(load_error("workflows:\n  - name: a\n    file: wf.yaml\n"
+	                               "    schedule: '0 0 30 2 *'\n"), want);
+	snprintf(want, sizeof(want), "%s/gm.yaml:4:15: workflows[0].schedule: '0 12 31 4,6 *' "
+	         "does not fire in the next 5 years", dir);
+	assert_string_equal(load_error("workflows:\n  - name: a\n    file: wf.yaml\n"
+	                               "    schedule: '0 12 31 4,6 *'\n"
+	                               "    timezone: Europe/Berlin\n"), want);
+	/* February 29th comes every 4 years */
+	assert_int_equal(cfg_load(put("gm.yaml", "workflows:\n  - name: a\n    file: wf.yaml\n"
+	                              "    schedule: '0 0 29 2 *'\n"), &c, &err), 0);
+	cfg_unref(c);
+}
+
+/* sshd's StrictModes: a file every user may write is refused, naming the
+ * file and its mode; one its group may write loads with a warning. */
+static void
+test_world_writable_refused_group_writable_warned(void **state)
+{
+	static const char text[] =
+		"workflows:\n  - name: a\n    file: wf.yaml\n    schedule: '@daily'\n";
+	struct gm_err err = {{0}};
+	struct cfg *c = NULL;
+	char cfg[320], wf[320], want[1024];
+
+	(void)state;
+	snprintf(cfg, sizeof(cfg), "%s", put("gm.yaml", text));
+	snprintf(wf, sizeof(wf), "%s", path_of("wf.yaml"));
+	assert_int_equal(cfg_load(cfg, &c, &err), 0);
+	assert_int_equal(c->n_warnings, 0);
+	cfg_unref(c);
+
+	assert_int_equal(chmod(wf, 0666), 0);
+	snprintf(want, sizeof(want), "%s:3:11: workflows[0].file: %s: mode 0666 lets every user "
+	         "change it, refused (chmod o-w %s)", cfg, wf, wf);
+	assert_string_equal(load_error(text), want);
+
+	assert_int_equal(chmod(wf, 0664), 0);
+	assert_int_equal(cfg_load(cfg, &c, &err), 0);
+	assert_int_equal(c->n_warnings, 1);
+	snprintf(want, sizeof(want), "%s: mode 0664 lets its group change it (chmod g-w %s "
+	         "unless that is meant)", wf, wf);
+	assert_string_equal(c->warnings[0], want);
+	cfg_unref(c);
+	assert_int_equal(chmod(wf, 0640), 0);
+
+	/* the configuration itself, with its other problems in the same pass */
+	put("gm.yaml", "colour: blue\n");
+	assert_int_equal(chmod(cfg, 0602), 0);
+	memset(&err, 0, sizeof(err));
+	c = NULL;
+	assert_int_equal(cfg_load(cfg, &c, &err), -EINVAL);
+	assert_null(c);
+	snprintf(want, sizeof(want), "%s: mode 0602 lets every user change it, refused "
+	         "(chmod o-w %s)\n%s:1:1: colour: unknown key", cfg, cfg, cfg);
+	assert_string_equal(err.msg, want);
+	put("gm.yaml", "{}\n");
+	assert_int_equal(chmod(cfg, 0620), 0);
+	assert_int_equal(cfg_load(cfg, &c, &err), 0);
+	assert_int_equal(c->n_warnings, 1);
+	snprintf(want, sizeof(want), "%s: mode 0620 lets its group change it (chmod g-w %s "
+	         "unless that is meant)", cfg, cfg);
+	assert_string_equal(c->warnings[0], want);
+	cfg_unref(c);
+	assert_int_equal(chmod(cfg, 0640), 0);
+}
+
+/* cfg_load_checked(): state_dir must exist or be creatable and take a
+ * file, as the running user; the real errno, at state_dir's place. */
+static void
+test_state_dir_probe(void **state)
+{
+	struct gm_err err = {{0}};
+	struct cfg *c = NULL;
+	char text[600], want[1024], cfg[320], sd[320];
+	struct stat st;
+
+	(void)state;
+	/* cfg_load() alone reads the file only */
+	snprintf(cfg, sizeof(cfg), "%s", put("gm.yaml", "state_dir: /proc/x\n"));
+	assert_int_equal(cfg_load(cfg, &c, &err), 0);
+	cfg_unref(c);
+	c = NULL;
+	assert_int_equal(cfg_load_checked(cfg, &c, &err), -EINVAL);
+	assert_null(c);
+	snprintf(want, sizeof(want), "%s:1:12: state_dir: /proc/x: No such file or directory", cfg);
+	assert_string_equal(err.msg, want);
+
+	/* under a regular file, reported with the rest in one pass */
+	snprintf(text, sizeof(text), "socket: relative\nstate_dir: %s/state\n", path_of("wf.yaml"));
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(cfg_load_checked(put("gm.yaml", text), &c, &err), -EINVAL);
+	snprintf(want, sizeof(want), "%s:1:9: socket: 'relative' is not an absolute path\n"
+	         "%s:2:12: state_dir: %s/state: Not a directory", cfg, cfg, path_of("wf.yaml"));
+	assert_string_equal(err.msg, want);
+
+	/* a folder that is not there yet but can be made: accepted, and not
+	 * left behind */
+	snprintf(sd, sizeof(sd), "%s", path_of("state"));
+	snprintf(text, sizeof(text), "state_dir: %s\n", sd);
+	assert_int_equal(cfg_load_checked(put("gm.yaml", text), &c, &err), 0);
+	cfg_unref(c);
+	assert_int_equal(stat(sd, &st), -1);
+	assert_int_equal(errno, ENOENT);
+	/* one that is there: accepted, and the probe file is gone again */
+	assert_int_equal(mkdir(sd, 0750), 0);
+	assert_int_equal(cfg_load_checked(cfg, &c, &err), 0);
+	assert_string_equal(c->state_dir, sd);
+	cfg_unref(c);
+	assert_int_equal(rmdir(sd), 0);                         /* empty */
+
+	/* a state_dir written wrongly is reported as such, not probed as
+	 * the default in its place */
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(cfg_load_checked(put("gm.yaml", "state_dir: var/lib\n"), &c, &err),
+	                 -EINVAL);
+	snprintf(want, sizeof(want), "%s:1:12: state_dir: 'var/lib' is not an absolute path", cfg);
+	assert_string_equal(err.msg, want);
+}
+
 static void
 test_unreadable_and_invalid_yaml(void **state)
 {
@@ -448,6 +603,10 @@ main(void)
 		cmocka_unit_test(test_workflow_file_errors_come_through),
 		cmocka_unit_test(test_error_count_is_bounded),
 		cmocka_unit_test(test_unreadable_and_invalid_yaml),
+		cmocka_unit_test(test_workflow_file_named_at_its_key),
+		cmocka_unit_test(test_schedule_must_fire_within_5_years),
+		cmocka_unit_test(test_world_writable_refused_group_writable_warned),
+		cmocka_unit_test(test_state_dir_probe),
 	};
 
 	return cmocka_run_group_tests_name("cfg", tests, setup, teardown);

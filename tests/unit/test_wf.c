@@ -321,6 +321,14 @@ test_what_gluemetad_refuses(void **state)
 	            "is not an http:// or https:// URL");
 	expect_only("      statusLookbackDays: 7\n", "      statusLookbackDays: -1\n",
 	            "22:27: source.sourceConfig.config.statusLookbackDays: must not be negative");
+	/* the region's form, as the endpoint resolver requires it, even with
+	 * endPointURL set (the region still signs the requests) */
+	expect_only("        awsRegion: us-east-2\n", "        awsRegion: x@127.0.0.1:9/y\n",
+	            "10:20: source.serviceConnection.config.awsConfig.awsRegion: "
+	            "'x@127.0.0.1:9/y' is not a valid AWS region name");
+	expect_only("        awsRegion: us-east-2\n", "        awsRegion: US-EAST-2\n",
+	            "10:20: source.serviceConnection.config.awsConfig.awsRegion: "
+	            "'US-EAST-2' is not a valid AWS region name");
 	expect_only("          - ^etl_.*\n", "          - ^etl_(\n",
 	            "31:13: source.sourceConfig.config.pipelineFilterPattern.includes[0]: "
 	            "'^etl_(' is not a valid regular expression: ");
