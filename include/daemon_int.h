@@ -61,6 +61,16 @@ struct daemon {
 	int lock_fd;                    /* state_dir's lock, held until exit */
 	uint64_t refused_since_ms;      /* refused control commands: the log's window, */
 	unsigned refused_logged, refused_unlogged;      /* and what it logged and left out */
+	/* The last history or memo write that failed, until a run's state is
+	 * saved again: what status shows, and what was logged (a journal line
+	 * per distinct error, not per run). */
+	char state_err[512];
+	int64_t state_err_ms;           /* when; 0: no error */
+	/* The last reload (SIGHUP, the reload command): when, whether it was
+	 * applied, and why not. */
+	int64_t reload_ms;              /* 0: none yet */
+	int reload_ok;
+	char reload_err[4096];
 };
 
 /* daemon.c */
@@ -83,8 +93,9 @@ void daemon__job_load_history(struct daemon *d, struct job *j);
 int daemon__run_start(struct sched_entry *e, const char *trigger, void *arg);
 void daemon__sched_event(struct sched_entry *e, enum sched_event ev, void *arg);
 /* Records the ended run of j in its history and its metrics, saves its
- * memo and the history, releases the run and its config, writes the
- * metrics textfile. */
+ * memo and the history (a write that failed goes into the run's record as
+ * state_error and into d->state_err), releases the run and its config,
+ * writes the metrics textfile. */
 void daemon__run_finish(struct job *j);
 
 /* daemon_metrics.c */

@@ -62,7 +62,7 @@ daemon__notify_status(struct daemon *d)
 	struct job *j, *soon = NULL;
 	time_t soon_at = 0, at;
 	unsigned n = 0, running = sched_running(d->sched);
-	char in[32] = "", line[512];
+	char in[32] = "", line[2048], failed[768] = "", reason[640], hm[8] = "";
 
 	for (j = d->jobs; j; j = j->next) {
 		if (j->removed)
@@ -76,9 +76,22 @@ daemon__notify_status(struct daemon *d)
 	}
 	if (soon)
 		fmt_in(in, sizeof(in), soon_at);
-	snprintf(line, sizeof(line), "STATUS=%u workflow%s, %u running%s%s%s%s", n,
+	/* until a good reload, the line systemctl status shows says the
+	 * running configuration is not the file's; reload_err is one line,
+	 * cut here between characters (systemd drops a STATUS= that is not
+	 * valid UTF-8) */
+	if (d->reload_ms && !d->reload_ok) {
+		time_t t = (time_t)(d->reload_ms / 1000);
+		struct tm tm;
+
+		if (localtime_r(&t, &tm))
+			strftime(hm, sizeof(hm), "%H:%M", &tm);
+		str_sanitize_buf(reason, sizeof(reason), d->reload_err);
+		snprintf(failed, sizeof(failed), ", reload failed at %s: %s", hm, reason);
+	}
+	snprintf(line, sizeof(line), "STATUS=%u workflow%s, %u running%s%s%s%s%s", n,
 	         n == 1 ? "" : "s", running, soon ? ", next: " : "", soon ? soon->name : "",
-	         soon ? " in " : "", soon ? in : "");
+	         soon ? " in " : "", soon ? in : "", failed);
 	(void)sd_notify(0, line);
 }
 
@@ -240,7 +253,10 @@ reload(struct daemon *d, char *why, size_t why_len)
 		log_event(LOG_ERR, NULL, LOG_ID_RELOAD_FAILED, "reload failed, keeping the running "
 		          "configuration: %s", err.msg);
 		snprintf(why, why_len, "%s", err.msg);
-		metrics_reload(d->metrics, 0, time_now_ms());
+		d->reload_ms = time_now_ms();
+		d->reload_ok = 0;
+		str_sanitize_buf(d->reload_err, sizeof(d->reload_err), err.msg);
+		metrics_reload(d->metrics, 0, d->reload_ms);
 		daemon__metrics_write(d);
 		(void)sd_notify(0, "READY=1");
 		daemon__notify_status(d);
@@ -258,7 +274,10 @@ reload(struct daemon *d, char *why, size_t why_len)
 	check_control_group(nc);
 	apply_workflows(d);
 	cfg_unref(old);
-	metrics_reload(d->metrics, 1, time_now_ms());
+	d->reload_ms = time_now_ms();
+	d->reload_ok = 1;
+	d->reload_err[0] = '\0';
+	metrics_reload(d->metrics, 1, d->reload_ms);
 	daemon__metrics_workflows(d);
 	daemon__metrics_write(d);
 	log_event(LOG_NOTICE, NULL, LOG_ID_RELOAD_OK, "configuration reloaded: %zu workflows",
@@ -310,6 +329,26 @@ reply_error(const char *fmt, const char *arg)
 	return o;
 }
 
+/* The last reload, once there was one, and the last state write that
+ * failed, while no run's state was saved since; times in seconds since
+ * the epoch, as the metrics give them. */
+static void
+add_health(const struct daemon *d, cJSON *o)
+{
+	cJSON *x;
+
+	if (d->reload_ms && (x = cJSON_AddObjectToObject(o, "reload"))) {
+		cJSON_AddNumberToObject(x, "at", (double)d->reload_ms / 1000.0);
+		cJSON_AddBoolToObject(x, "ok", d->reload_ok);
+		if (!d->reload_ok)
+			cJSON_AddStringToObject(x, "error", d->reload_err);
+	}
+	if (d->state_err_ms && (x = cJSON_AddObjectToObject(o, "state_error"))) {
+		cJSON_AddNumberToObject(x, "at", (double)d->state_err_ms / 1000.0);
+		cJSON_AddStringToObject(x, "error", d->state_err);
+	}
+}
+
 static cJSON *
 cmd_status(struct daemon *d, struct job *unused, const char *arg)
 {
@@ -328,6 +367,7 @@ cmd_status(struct daemon *d, struct job *unused, const char *arg)
 	cJSON_AddNumberToObject(o, "running", sched_running(d->sched));
 	cJSON_AddNumberToObject(o, "max_concurrent_runs", d->cfg->max_concurrent_runs);
 	cJSON_AddNumberToObject(o, "reloads", d->reloads);
+	add_health(d, o);
 	arr = cJSON_AddArrayToObject(o, "workflows");
 	for (i = 0; i < d->cfg->n_workflows; i++) {
 		j = daemon__job_find(d, d->cfg->workflows[i].name, 0);

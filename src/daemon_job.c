@@ -22,10 +22,45 @@
 #include "util.h"
 #include "wf.h"
 
-/* Saves the history of every job, removed ones with a run in progress
- * included, in the order of d->jobs. */
+/* A write of the state file dir/name (the history, a memo) failed with r:
+ * counted, kept for status until a run's state is saved again, and logged
+ * unless it is the very error logged last, so that a state_dir that stays
+ * broken is one line in the journal and not one per run.  "NAME: REASON"
+ * goes to why, the run's record ("; " after what is there). */
 static void
-save_history(struct daemon *d)
+state_write_failed(struct daemon *d, const struct log_ctx *lg, const char *dir,
+                   const char *name, int r, char *why, size_t why_len)
+{
+	char err[sizeof(d->state_err)], clean[sizeof(d->state_err)];
+	size_t len = strlen(why);
+
+	metrics_state_write_error(d->metrics);
+	snprintf(err, sizeof(err), "cannot write %s/%s: %s", dir, name, strerror(-r));
+	str_sanitize_buf(clean, sizeof(clean), err);
+	if (strcmp(clean, d->state_err) != 0)
+		log_err(lg, "%s; runs go on, their state unsaved (logged again when the error "
+		        "changes or after a successful write)", clean);
+	memcpy(d->state_err, clean, sizeof(clean));
+	d->state_err_ms = time_now_ms();
+	snprintf(why + len, why_len - len, "%s%s: %s", len ? "; " : "", name, strerror(-r));
+}
+
+/* A run's state was all written: the error status showed is over. */
+static void
+state_write_ok(struct daemon *d)
+{
+	if (!d->state_err[0])
+		return;
+	log_notice(NULL, "state saved again in %s", d->cfg->state_dir);
+	d->state_err[0] = '\0';
+	d->state_err_ms = 0;
+}
+
+/* Saves the history of every job, removed ones with a run in progress
+ * included, in the order of d->jobs.  0, or -1 with the reason added to
+ * why (state_write_failed()). */
+static int
+save_history(struct daemon *d, char *why, size_t why_len)
 {
 	const struct history **all;
 	struct job *j;
@@ -35,17 +70,20 @@ save_history(struct daemon *d)
 	for (j = d->jobs; j; j = j->next)
 		n++;
 	all = calloc(n ? n : 1, sizeof(*all));
-	if (!all)
-		return;
+	if (!all) {
+		state_write_failed(d, NULL, d->cfg->state_dir, HISTORY_FILE, -ENOMEM, why, why_len);
+		return -1;
+	}
 	n = 0;
 	for (j = d->jobs; j; j = j->next)
 		all[n++] = &j->hist;
 	r = history_save(d->cfg->state_dir, all, n);
-	if (r < 0) {
-		metrics_state_write_error(d->metrics);
-		log_err(NULL, "cannot write %s/%s: %s", d->cfg->state_dir, HISTORY_FILE, strerror(-r));
-	}
 	free(all);
+	if (r < 0) {
+		state_write_failed(d, NULL, d->cfg->state_dir, HISTORY_FILE, r, why, why_len);
+		return -1;
+	}
+	return 0;
 }
 
 void
@@ -157,18 +195,18 @@ job_memo_open(struct job *j, struct run_opts *o)
 	o->memo_settings = j->memo_settings;
 }
 
+/* Saves the memo the run made, if any; a failure is added to why
+ * (state_write_failed()). */
 static void
-job_memo_close(struct job *j)
+job_memo_close(struct job *j, char *why, size_t why_len)
 {
 	struct memo *next = j->run && !run_stats(j->run)->cancelled ? run_take_memo(j->run) : NULL;
 	char name[128];
 	int r;
 
 	memo_file_name(j, name, sizeof(name));
-	if (next && (r = memo_save(j->run_cfg->state_dir, name, next)) < 0) {
-		metrics_state_write_error(j->d->metrics);
-		log_err(&j->lg, "cannot write %s/%s: %s", j->run_cfg->state_dir, name, strerror(-r));
-	}
+	if (next && (r = memo_save(j->run_cfg->state_dir, name, next)) < 0)
+		state_write_failed(j->d, &j->lg, j->run_cfg->state_dir, name, r, why, why_len);
 	memo_free(next);
 	j->memo = memo_free(j->memo);
 	free(j->memo_settings);
@@ -182,6 +220,7 @@ daemon__run_finish(struct job *j)
 	unsigned long errors = run_stats_errors(st);
 	const char *result = run_result(j->run);
 	struct history_run *h;
+	char why[sizeof(h->state_error)] = "", shown[256];
 
 	h = history_push(&j->hist);
 	snprintf(h->id, sizeof(h->id), "%s", j->run_id);
@@ -199,21 +238,29 @@ daemon__run_finish(struct job *j)
 	h->pipelines = st->pipelines_written;
 	h->statuses = st->statuses_written;
 	h->deleted = st->pipelines_deleted;
-	log_event(errors || st->cancelled ? LOG_WARNING : LOG_NOTICE, &j->lg, LOG_ID_RUN_FINISHED,
-	          "run %s %s in %.1fs: %lu pipelines, %lu statuses, %lu marked deleted, "
-	          "%lu filtered, %lu warnings, %lu errors%s%s", j->run_id, h->result,
-	          (double)(h->finished_ms - h->started_ms) / 1000.0, h->pipelines, h->statuses,
-	          h->deleted, h->filtered, h->warnings, errors, st->fatal ? ": " : "",
+	/* the state first, so that the record, the log line and status tell
+	 * whether it was saved: a memo that failed is in the history written
+	 * next, a history that failed in the one in memory */
+	job_memo_close(j, why, sizeof(why));
+	str_sanitize_buf(h->state_error, sizeof(h->state_error), why);
+	if (save_history(j->d, why, sizeof(why)) < 0)
+		str_sanitize_buf(h->state_error, sizeof(h->state_error), why);
+	else if (!why[0])
+		state_write_ok(j->d);
+	history_run_result(h, shown, sizeof(shown));
+	log_event(errors || st->cancelled || h->state_error[0] ? LOG_WARNING : LOG_NOTICE, &j->lg,
+	          LOG_ID_RUN_FINISHED, "run %s %s in %.1fs: %lu pipelines, %lu statuses, "
+	          "%lu marked deleted, %lu filtered, %lu warnings, %lu errors%s%s", j->run_id,
+	          shown, (double)(h->finished_ms - h->started_ms) / 1000.0, h->pipelines,
+	          h->statuses, h->deleted, h->filtered, h->warnings, errors, st->fatal ? ": " : "",
 	          st->fatal ? st->fatal_msg : "");
 	daemon__metrics_run_end(j, h);
-	job_memo_close(j);
 	j->run = run_free(j->run);
 	cfg_unref(j->run_cfg);
 	j->run_cfg = NULL;
 	j->run_done = 0;
 	j->lg.run = NULL;
 	sched_entry_done(j->se);
-	save_history(j->d);
 	daemon__metrics_write(j->d);
 }
 
@@ -225,6 +272,7 @@ daemon__run_start(struct sched_entry *e, const char *trigger, void *arg)
 	struct job *j = sched_entry_data(e);
 	struct run_opts o = {0};
 	struct gm_err err = {{0}};
+	char why[8] = "";
 
 	str_uuid4(j->run_id);           /* as OpenMetadata's run ids */
 	snprintf(j->trigger, sizeof(j->trigger), "%s", trigger);
@@ -246,7 +294,7 @@ daemon__run_start(struct sched_entry *e, const char *trigger, void *arg)
 
 		log_err(&j->lg, "run %s cannot start: %s", j->run_id, err.msg);
 		j->run = NULL;
-		job_memo_close(j);      /* frees the memo; there is no run to save */
+		job_memo_close(j, why, sizeof(why));    /* frees the memo; no run to save */
 		cfg_unref(j->run_cfg);
 		j->run_cfg = NULL;
 		j->lg.run = NULL;

@@ -138,6 +138,29 @@ print_run(const cJSON *h)
 	       *str(h, "message") ? ": " : "", str(h, "message"));
 }
 
+/* What status says of the daemon itself: the last reload, and a state
+ * write that failed. */
+static void
+print_health(const cJSON *j)
+{
+	const cJSON *r = cJSON_GetObjectItemCaseSensitive(j, "reload");
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(j, "state_error");
+	char at[32];
+
+	if (cJSON_IsObject(r)) {
+		when(at, sizeof(at), num(r, "at"));
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "ok")))
+			printf("last reload: %s, applied\n", at);
+		else
+			printf("last reload: %s, failed (the previous configuration runs): %s\n", at,
+			       str(r, "error"));
+	}
+	if (cJSON_IsObject(s)) {
+		when(at, sizeof(at), num(s, "at"));
+		printf("state not saved: %s (last at %s)\n", str(s, "error"), at);
+	}
+}
+
 static void
 print_human(const char *cmd, const cJSON *j)
 {
@@ -159,6 +182,7 @@ print_human(const char *cmd, const cJSON *j)
 			printf("  %-24s %-9s %-22s %-19s %s\n", str(w, "name"), str(w, "state"),
 			       str(w, "schedule"), next, last);
 		}
+		print_health(j);
 	} else if (strcmp(cmd, "history") == 0) {
 		printf("%s:\n", str(j, "name"));
 		cJSON_ArrayForEach(h, cJSON_GetObjectItemCaseSensitive(j, "runs"))

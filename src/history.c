@@ -2,6 +2,7 @@
  * run is written to JSON and read back, and the bounded list of runs per
  * workflow. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,15 +29,26 @@ history_push(struct history *h)
 }
 
 void
+history_run_result(const struct history_run *r, char *out, size_t n)
+{
+	if (r->state_error[0])
+		snprintf(out, n, "%s (state not saved: %s)", r->result, r->state_error);
+	else
+		snprintf(out, n, "%s", r->result);
+}
+
+void
 history_run_to_json(struct cJSON *arr, const struct history_run *r)
 {
 	cJSON *o = cJSON_CreateObject();
+	char result[sizeof(r->result) + sizeof(r->state_error) + 32];
 
 	if (!o)
 		return;
+	history_run_result(r, result, sizeof(result));
 	cJSON_AddStringToObject(o, "run_id", r->id);
 	cJSON_AddStringToObject(o, "trigger", r->trigger);
-	cJSON_AddStringToObject(o, "result", r->result);
+	cJSON_AddStringToObject(o, "result", result);
 	cJSON_AddNumberToObject(o, "started_ms", (double)r->started_ms);
 	cJSON_AddNumberToObject(o, "finished_ms", (double)r->finished_ms);
 	cJSON_AddNumberToObject(o, "records", (double)r->records);
@@ -48,6 +60,8 @@ history_run_to_json(struct cJSON *arr, const struct history_run *r)
 	cJSON_AddNumberToObject(o, "deleted", (double)r->deleted);
 	if (r->message[0])
 		cJSON_AddStringToObject(o, "message", r->message);
+	if (r->state_error[0])
+		cJSON_AddStringToObject(o, "state_error", r->state_error);
 	cJSON_AddItemToArray(arr, o);
 }
 
@@ -86,6 +100,18 @@ copy_str(char *dst, size_t n, const cJSON *o, const char *k)
 	str_sanitize_buf(dst, n, cJSON_IsString(v) ? v->valuestring : "");
 }
 
+/* The result without the " (state not saved: ...)" that
+ * history_run_result() adds: the results themselves have no space. */
+static void
+copy_result(char *dst, size_t n, const cJSON *o)
+{
+	char all[256];
+
+	copy_str(all, sizeof(all), o, "result");
+	all[strcspn(all, " ")] = '\0';
+	str_sanitize_buf(dst, n, all);          /* cuts no character */
+}
+
 static unsigned long
 get_num(const cJSON *o, const char *k)
 {
@@ -116,8 +142,9 @@ history_load(const char *dir, struct history *h)
 		x = history_push(h);
 		copy_str(x->id, sizeof(x->id), o, "run_id");
 		copy_str(x->trigger, sizeof(x->trigger), o, "trigger");
-		copy_str(x->result, sizeof(x->result), o, "result");
+		copy_result(x->result, sizeof(x->result), o);
 		copy_str(x->message, sizeof(x->message), o, "message");
+		copy_str(x->state_error, sizeof(x->state_error), o, "state_error");
 		x->started_ms = (int64_t)get_num(o, "started_ms");
 		x->finished_ms = (int64_t)get_num(o, "finished_ms");
 		x->records = get_num(o, "records");

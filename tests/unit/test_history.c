@@ -1,6 +1,7 @@
 /* history: save and load round trip in a temporary state_dir, the bound on
- * runs kept, a truncated or corrupt file reported and survived, and stored
- * messages sanitized whoever wrote them. */
+ * runs kept, a truncated or corrupt file reported and survived, stored
+ * messages sanitized whoever wrote them, and a run whose state was not
+ * saved shown as such and read back. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -207,6 +208,49 @@ test_json_format(void **state)
 	cJSON_Delete(arr);
 }
 
+static void
+test_state_not_saved(void **state)
+{
+	struct history h = { .name = "sales" }, h2 = { .name = "sales" };
+	const struct history *all[] = { &h };
+	struct history_run *r;
+	cJSON *arr = cJSON_CreateArray(), *o;
+	char shown[256], small[12];
+
+	(void)state;
+	r = history_push(&h);
+	fill(r, 1);
+	history_run_result(r, shown, sizeof(shown));
+	assert_string_equal(shown, "success");
+	snprintf(r->state_error, sizeof(r->state_error), "history.json: Is a directory");
+	history_run_result(r, shown, sizeof(shown));
+	assert_string_equal(shown, "success (state not saved: history.json: Is a directory)");
+	history_run_result(r, small, sizeof(small));
+	assert_string_equal(small, "success (st");
+	/* on the socket and in the file: no "success" for whoever compares */
+	history_run_to_json(arr, r);
+	o = cJSON_GetArrayItem(arr, 0);
+	assert_string_equal(cJSON_GetObjectItem(o, "result")->valuestring,
+	                    "success (state not saved: history.json: Is a directory)");
+	assert_string_equal(cJSON_GetObjectItem(o, "state_error")->valuestring,
+	                    "history.json: Is a directory");
+	cJSON_Delete(arr);
+	/* read back: the result itself, and the reason apart */
+	fill(history_push(&h), 2);
+	snprintf(h.runs[1].result, sizeof(h.runs[1].result), "partialSuccess");
+	snprintf(h.runs[1].state_error, sizeof(h.runs[1].state_error),
+	         "memo-sales.json: No space left on device");
+	fill(history_push(&h), 3);
+	assert_int_equal(history_save(dir, all, 1), 0);
+	assert_int_equal(history_load(dir, &h2), 0);
+	assert_int_equal(h2.n, 3);
+	assert_memory_equal(h.runs, h2.runs, sizeof(h.runs[0]) * 3);
+	assert_string_equal(h2.runs[0].result, "success");
+	assert_string_equal(h2.runs[1].result, "partialSuccess");
+	assert_string_equal(h2.runs[1].state_error, "memo-sales.json: No space left on device");
+	assert_string_equal(h2.runs[2].state_error, "");
+}
+
 int
 main(void)
 {
@@ -218,6 +262,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unreadable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_messages_sanitized, setup, teardown),
 		cmocka_unit_test(test_json_format),
+		cmocka_unit_test_setup_teardown(test_state_not_saved, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
