@@ -64,7 +64,9 @@ struct http_pool *http_pool_new(struct http *h, const char *name, unsigned max_i
                                 const struct http_tls *tls);
 /* Cancels the pool's queued and running requests; completions run. */
 void http_pool_cancel(struct http_pool *p);
-/* Frees a pool with no request left (after its completions ran). */
+/* Frees a pool with no request left (after its completions ran).  The
+ * last pool of the engine takes the connections kept for reuse with it:
+ * an engine without pools holds no connection. */
 void http_pool_free(struct http_pool *p);
 /* How many attempts of a pool ended with one HTTP status; code 0 counts
  * the attempts that failed in transport (connect, timeout, reset, a body

@@ -1,15 +1,20 @@
 /* gluemetactl — asks a running gluemetad over its control socket:
  * status, list, run NAME, history NAME, reload, metrics.  --json prints the
- * reply's JSON; metrics prints the daemon's Prometheus text as it is.  What it prints goes through str_sanitize() first, so a reply
- * quoting raw control bytes (from a history an older version wrote, or an
- * older daemon) cannot drive the terminal or forge a line. */
+ * reply's JSON; metrics prints the daemon's Prometheus text as it is;
+ * otherwise status and list print a table whose columns stay aligned
+ * (long names shortened), with times in each workflow's own zone.  What
+ * it prints goes through str_sanitize() first, so a reply quoting raw
+ * control bytes (from a history an older version wrote, or an older
+ * daemon) cannot drive the terminal or forge a line. */
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -125,17 +130,134 @@ when(char *out, size_t n, double epoch_s)
 	strftime(out, n, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
-static void
-print_run(const cJSON *h)
+/* A zone name from the reply that may go into TZ: an installed IANA zone
+ * ("Europe/Berlin"), as the daemon's configuration check accepts it, and
+ * nothing that TZ would read as a rule or a path of its own. */
+static int
+zone_usable(const char *tz)
 {
-	char a[32];
+	char path[512];
+	struct stat st;
 
-	when(a, sizeof(a), num(h, "started_ms") / 1000.0);
-	printf("  %s  %-11s %-8s %6.1fs  pipelines %.0f, statuses %.0f, deleted %.0f, "
-	       "errors %.0f  %s%s%s\n", a, str(h, "result"), str(h, "trigger"),
-	       (num(h, "finished_ms") - num(h, "started_ms")) / 1000.0, num(h, "pipelines"),
-	       num(h, "statuses"), num(h, "deleted"), num(h, "errors"), str(h, "run_id"),
-	       *str(h, "message") ? ": " : "", str(h, "message"));
+	if (!*tz || tz[0] == '/' || strstr(tz, "..") || strlen(tz) > 200 ||
+	    strspn(tz, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/_+-") !=
+	    strlen(tz))
+		return 0;
+	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", tz);
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* t as wall-clock time in zone tz ("" or NULL: the local zone) with the
+ * zone's abbreviation: "2026-12-06 03:00 CET", seconds only when not
+ * zero.  A zone not installed here is shown as UTC. */
+static void
+zone_time(char *out, size_t n, time_t t, const char *tz)
+{
+	const char *cur = getenv("TZ");
+	char *saved = cur ? strdup(cur) : NULL;
+	int utc = tz && *tz && !zone_usable(tz);
+	const char *fmt;
+	struct tm tm = {0};
+	int ok;
+
+	if (tz && *tz && !utc) {
+		setenv("TZ", tz, 1);
+		tzset();
+	}
+	ok = utc ? gmtime_r(&t, &tm) != NULL : localtime_r(&t, &tm) != NULL;
+	if (utc)
+		fmt = tm.tm_sec ? "%Y-%m-%d %H:%M:%S UTC" : "%Y-%m-%d %H:%M UTC";
+	else
+		fmt = tm.tm_sec ? "%Y-%m-%d %H:%M:%S %Z" : "%Y-%m-%d %H:%M %Z";
+	if (!ok || !strftime(out, n, fmt, &tm))
+		snprintf(out, n, "-");
+	if (tz && *tz && !utc) {
+		if (saved)
+			setenv("TZ", saved, 1);
+		else
+			unsetenv("TZ");
+		tzset();
+	}
+	free(saved);
+}
+
+/* A span of seconds as its two largest units: "45s", "12m 5s", "5h 12m",
+ * "3d 4h"; a zero second unit is left out ("5h"). */
+static void
+span(char *out, size_t n, long long s)
+{
+	static const struct { long long secs; char unit; } u[] = {
+		{ 86400, 'd' }, { 3600, 'h' }, { 60, 'm' }, { 1, 's' },
+	};
+	size_t i;
+
+	if (s < 0)
+		s = 0;
+	for (i = 0; i + 1 < sizeof(u) / sizeof(u[0]) && s < u[i].secs; i++)
+		;
+	if (i + 1 < sizeof(u) / sizeof(u[0]) && s % u[i].secs / u[i + 1].secs)
+		snprintf(out, n, "%lld%c %lld%c", s / u[i].secs, u[i].unit,
+		         s % u[i].secs / u[i + 1].secs, u[i + 1].unit);
+	else
+		snprintf(out, n, "%lld%c", s / u[i].secs, u[i].unit);
+}
+
+/* Columns of the status table, measured in code points: a reply's text is
+ * sanitized, valid UTF-8 without control characters. */
+enum { COL_NAME, COL_STATE, COL_SCHEDULE, COL_NEXT, COL_LAST, N_COLS };
+
+#define ELLIPSIS "\xe2\x80\xa6"         /* U+2026, one column */
+
+static const struct {
+	const char *title;
+	size_t max;                     /* wider text is shortened with ELLIPSIS */
+} cols[N_COLS] = {
+	[COL_NAME] = { "WORKFLOW", 32 },
+	[COL_STATE] = { "STATE", 12 },
+	[COL_SCHEDULE] = { "SCHEDULE", 32 },
+	[COL_NEXT] = { "NEXT", 64 },
+	[COL_LAST] = { "LAST RUN", 0 }, /* the last column: as it is */
+};
+
+struct row {
+	const char *cell[N_COLS];
+	char next[128], last[160];
+};
+
+static size_t
+text_cols(const char *s)
+{
+	size_t len = strlen(s), i = 0, n = 0;
+	uint32_t cp;
+
+	while (i < len) {
+		i += utf8_decode(s + i, len - i, &cp);
+		n++;
+	}
+	return n;
+}
+
+/* s in a column `width` wide: cut to width - 1 code points and ELLIPSIS
+ * when longer, then padded with spaces unless it is the last column. */
+static void
+put_cell(const char *s, size_t width, int last)
+{
+	size_t len = strlen(s), w = text_cols(s), i = 0, k;
+	uint32_t cp;
+
+	if (last) {
+		fputs(s, stdout);
+		return;
+	}
+	if (w > width) {
+		for (k = 0; k + 1 < width; k++)
+			i += utf8_decode(s + i, len - i, &cp);
+		printf("%.*s" ELLIPSIS, (int)i, s);
+		w = width;
+	} else {
+		fputs(s, stdout);
+	}
+	printf("%*s", (int)(width - w), "");
 }
 
 /* What status says of the daemon itself: the last reload, and a state
@@ -162,37 +284,139 @@ print_health(const cJSON *j)
 }
 
 static void
+put_row(const char *const cell[N_COLS], const size_t width[N_COLS])
+{
+	size_t c;
+
+	printf("  ");
+	for (c = 0; c < N_COLS; c++) {
+		put_cell(cell[c], width[c], c + 1 == N_COLS);
+		if (c + 1 < N_COLS)
+			printf("  ");
+	}
+	printf("\n");
+}
+
+/* NEXT and LAST RUN of workflow w, in the workflow's time zone. */
+static void
+row_times(struct row *r, const cJSON *w, time_t now)
+{
+	const cJSON *l = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(w, "last"), 0);
+	const char *tz = str(w, "timezone");
+	char at[64], rel[32];
+	double t = num(w, "next_fire");
+
+	snprintf(r->next, sizeof(r->next), "-");
+	if (t > 0) {
+		zone_time(at, sizeof(at), (time_t)t, tz);
+		span(rel, sizeof(rel), (long long)((time_t)t - now));
+		if ((time_t)t > now)
+			snprintf(r->next, sizeof(r->next), "%s (in %s)", at, rel);
+		else
+			snprintf(r->next, sizeof(r->next), "%s (due)", at);
+	}
+	snprintf(r->last, sizeof(r->last), "-");
+	if (!l)
+		return;
+	t = num(l, "finished_ms") > 0 ? num(l, "finished_ms") : num(l, "started_ms");
+	t /= 1000.0;
+	if (t <= 0) {
+		snprintf(r->last, sizeof(r->last), "%s", str(l, "result"));
+		return;
+	}
+	zone_time(at, sizeof(at), (time_t)t, tz);
+	span(rel, sizeof(rel), (long long)(now - (time_t)t));
+	snprintf(r->last, sizeof(r->last), "%s, %s (%s ago)", str(l, "result"), at, rel);
+}
+
+/* status and list: a header line, then one aligned row per workflow. */
+static int
+print_table(const cJSON *j)
+{
+	const cJSON *ws = cJSON_GetObjectItemCaseSensitive(j, "workflows"), *w;
+	const char *title[N_COLS];
+	size_t width[N_COLS], c, n = 0, i = 0;
+	double total = num(j, "workflows_total");
+	time_t now = time(NULL);
+	struct row *rows;
+
+	printf("gluemetad %s (pid %.0f): %.0f %s, %.0f running, %.0f queued\n",
+	       str(j, "version"), num(j, "pid"), total, PLURAL(total, "workflow", "workflows"),
+	       num(j, "running"), num(j, "queued"));
+	cJSON_ArrayForEach(w, ws)
+		n++;
+	rows = calloc(n ? n : 1, sizeof(*rows));
+	if (!rows) {
+		fprintf(stderr, "gluemetactl: out of memory\n");
+		return 2;
+	}
+	cJSON_ArrayForEach(w, ws) {
+		struct row *r = &rows[i++];
+
+		r->cell[COL_NAME] = str(w, "name");
+		r->cell[COL_STATE] = str(w, "state");
+		r->cell[COL_SCHEDULE] = str(w, "schedule");
+		row_times(r, w, now);
+		r->cell[COL_NEXT] = r->next;
+		r->cell[COL_LAST] = r->last;
+	}
+	for (c = 0; c < N_COLS; c++) {
+		title[c] = cols[c].title;
+		width[c] = text_cols(title[c]);
+		for (i = 0; i < n; i++)
+			if (text_cols(rows[i].cell[c]) > width[c])
+				width[c] = text_cols(rows[i].cell[c]);
+		if (cols[c].max && width[c] > cols[c].max)
+			width[c] = cols[c].max;
+	}
+	put_row(title, width);
+	for (i = 0; i < n; i++)
+		put_row(rows[i].cell, width);
+	free(rows);
+	return 0;
+}
+
+static void
+print_run(const cJSON *h)
+{
+	double p = num(h, "pipelines"), s = num(h, "statuses"), e = num(h, "errors");
+	char a[32];
+
+	when(a, sizeof(a), num(h, "started_ms") / 1000.0);
+	printf("  %s  %-11s %-8s %6.1fs  %.0f %s, %.0f %s, %.0f deleted, %.0f %s  %s%s%s\n", a,
+	       str(h, "result"), str(h, "trigger"),
+	       (num(h, "finished_ms") - num(h, "started_ms")) / 1000.0,
+	       p, PLURAL(p, "pipeline", "pipelines"), s, PLURAL(s, "status", "statuses"),
+	       num(h, "deleted"), e, PLURAL(e, "error", "errors"), str(h, "run_id"),
+	       *str(h, "message") ? ": " : "", str(h, "message"));
+}
+
+static int
 print_human(const char *cmd, const cJSON *j)
 {
-	const cJSON *w, *h;
+	const cJSON *h, *runs;
+	double n;
 
 	if (strcmp(cmd, "status") == 0 || strcmp(cmd, "list") == 0) {
-		printf("gluemetad %s (pid %.0f): %.0f workflows, %.0f running, %.0f queued\n",
-		       str(j, "version"), num(j, "pid"), num(j, "workflows_total"), num(j, "running"),
-		       num(j, "queued"));
-		printf("  %-24s %-9s %-22s %-19s %s\n", "WORKFLOW", "STATE", "SCHEDULE", "NEXT",
-		       "LAST RUN");
-		cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(j, "workflows")) {
-			char next[32], last[64] = "-";
-			const cJSON *l = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(w, "last"), 0);
+		int r = print_table(j);
 
-			when(next, sizeof(next), num(w, "next_fire"));
-			if (l)
-				snprintf(last, sizeof(last), "%s", str(l, "result"));
-			printf("  %-24s %-9s %-22s %-19s %s\n", str(w, "name"), str(w, "state"),
-			       str(w, "schedule"), next, last);
-		}
 		print_health(j);
-	} else if (strcmp(cmd, "history") == 0) {
-		printf("%s:\n", str(j, "name"));
-		cJSON_ArrayForEach(h, cJSON_GetObjectItemCaseSensitive(j, "runs"))
+		return r;
+	}
+	if (strcmp(cmd, "history") == 0) {
+		runs = cJSON_GetObjectItemCaseSensitive(j, "runs");
+		n = cJSON_GetArraySize(runs);
+		printf("%s: %.0f %s\n", str(j, "name"), n, PLURAL(n, "run", "runs"));
+		cJSON_ArrayForEach(h, runs)
 			print_run(h);
 	} else if (strcmp(cmd, "run") == 0) {
 		printf("%s: %s%s%s\n", str(j, "name"), str(j, "state"), *str(j, "run_id") ? ", run " : "",
 		       str(j, "run_id"));
 	} else if (strcmp(cmd, "reload") == 0) {
-		printf("reloaded: %.0f workflows\n", num(j, "workflows"));
+		n = num(j, "workflows");
+		printf("reloaded: %.0f %s\n", n, PLURAL(n, "workflow", "workflows"));
 	}
+	return 0;
 }
 
 /* The metrics reply: Prometheus text, printed line by line through
@@ -314,7 +538,7 @@ main(int argc, char **argv)
 	else if (rc)
 		fprintf(stderr, "gluemetactl: %s\n", str(j, "error"));
 	else
-		print_human(argv[optind], j);
+		rc = print_human(argv[optind], j);
 	free(text);
 	free(reply);
 	cJSON_Delete(j);

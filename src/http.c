@@ -13,6 +13,7 @@
 #include "util.h"
 
 #define HTTP_USER_AGENT "gluemetad/" GLUEMETAD_VERSION
+#define HTTP_MAX_IDLE_S 60L     /* a connection idle longer is closed, not reused */
 
 #ifndef GLUEMETAD_VERSION
 #define GLUEMETAD_VERSION "0.1.0"
@@ -169,6 +170,59 @@ http_timeout_from_env(void)
 	return ms;
 }
 
+/* A multi handle calling back into h; NULL without memory. */
+static CURLM *
+multi_new(struct http *h)
+{
+	CURLM *m = curl_multi_init();
+
+	if (!m)
+		return NULL;
+	curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(m, CURLMOPT_SOCKETDATA, h);
+	curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, on_timer);
+	curl_multi_setopt(m, CURLMOPT_TIMERDATA, h);
+	curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, 256L);
+	return m;
+}
+
+/* Frees h's multi handle and with it the connections curl keeps for
+ * reuse: first we stop watching their sockets, then curl closes them
+ * without calling back into us.  No transfer may be left on it. */
+static void
+multi_free(struct http *h)
+{
+	while (h->socks)
+		sock_close(h->socks);
+	uv_timer_stop(&h->timer);
+	if (!h->multi)
+		return;
+	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, NULL);
+	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, NULL);
+	curl_multi_cleanup(h->multi);
+	h->multi = NULL;
+}
+
+/* With no pool left no run is going on, and libcurl has no call that
+ * closes the idle connections of a multi handle: a daemon would hold
+ * them (and the servers' sockets) until its next run, hours later.  A
+ * fresh multi handle lets the old one go with its connections.  During
+ * a run they stay for reuse; CURLOPT_MAXAGE_CONN closes one that went
+ * unused while other runs keep the engine busy. */
+static void
+engine_idle(struct http *h)
+{
+	CURLM *m;
+
+	if (h->pools || h->all || h->closing)
+		return;
+	m = multi_new(h);
+	if (!m)
+		return;         /* the old handle serves on, connections and all */
+	multi_free(h);
+	h->multi = m;
+}
+
 struct http *
 http_new(uv_loop_t *loop)
 {
@@ -178,7 +232,7 @@ http_new(uv_loop_t *loop)
 		return NULL;
 	h->loop = loop;
 	h->max_timeout_ms = http_timeout_from_env();
-	h->multi = curl_multi_init();
+	h->multi = multi_new(h);
 	if (!h->multi || uv_timer_init(loop, &h->timer) < 0) {
 		if (h->multi)
 			curl_multi_cleanup(h->multi);
@@ -187,11 +241,6 @@ http_new(uv_loop_t *loop)
 	}
 	h->timer.data = h;
 	h->handles = 1;
-	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
-	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_timer);
-	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
-	curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, 256L);
 	return h;
 }
 
@@ -464,6 +513,7 @@ start_attempt(struct http_req *r)
 	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)HTTP_MAX_BODY);
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_MAXAGE_CONN, HTTP_MAX_IDLE_S);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, p->verify ? 1L : 0L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, p->verify ? 2L : 0L);
@@ -622,16 +672,19 @@ void
 http_pool_free(struct http_pool *p)
 {
 	struct http_pool **pp;
+	struct http *h;
 
 	if (!p)
 		return;
+	h = p->h;
 	http_pool_cancel(p);
-	for (pp = &p->h->pools; *pp; pp = &(*pp)->next)
+	for (pp = &h->pools; *pp; pp = &(*pp)->next)
 		if (*pp == p) {
 			*pp = p->next;
 			break;
 		}
 	pool_release(p);
+	engine_idle(h);
 }
 
 void
@@ -648,14 +701,6 @@ http_close(struct http *h)
 		return;
 	h->closing = 1;
 	http_cancel_all(h);
-	/* curl keeps idle connections; stop watching them, then let curl
-	 * close them without calling back into us */
-	while (h->socks)
-		sock_close(h->socks);
-	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, NULL);
-	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, NULL);
-	curl_multi_cleanup(h->multi);
-	h->multi = NULL;
-	uv_timer_stop(&h->timer);
+	multi_free(h);
 	uv_close((uv_handle_t *)&h->timer, handle_closed);
 }

@@ -67,6 +67,7 @@ class State:
         self.total = 0
         self.rejected = []
         self.max_in_flight = 0
+        self.tcp_accepted = 0         # TCP connections accepted
         self.t0 = time.monotonic()
         self.timeline = []            # [seconds since reset, in flight on arrival, op, outcome]
 
@@ -117,6 +118,11 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         pass
 
+    def setup(self):
+        super().setup()         # once per connection, before its requests
+        with self.st.lock:
+            self.st.tcp_accepted += 1
+
     def date_time_string(self, timestamp=None):
         return super().date_time_string(now_epoch(self.server.state) if timestamp is None
                                         else timestamp)
@@ -152,7 +158,8 @@ class Handler(BaseHTTPRequestHandler):
         with st.lock:
             if method == "GET" and path == "/__fake/stats":
                 return 200, {"counts": st.counts, "total": st.total, "rejected": st.rejected,
-                             "max_in_flight": st.max_in_flight, "in_flight": st.in_flight}
+                             "max_in_flight": st.max_in_flight, "in_flight": st.in_flight,
+                             "tcp_connections": st.tcp_accepted}
             if method == "GET" and path == "/__fake/timeline":
                 return 200, {"timeline": st.timeline}
             if method == "POST" and path == "/__fake/stats/reset":

@@ -1,7 +1,7 @@
 /* http: the curl-multi-on-libuv engine against a small HTTP/1.1 server
  * running in the same loop: bounded concurrency, connection reuse, the
  * response size cap (a 1 GiB body is an error, not an allocation), retries,
- * cancellation. */
+ * cancellation, no connection held once the last pool is gone. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +22,7 @@ struct server {
 	uv_tcp_t tcp;
 	int port;
 	int connections, outstanding, max_outstanding, requests;
+	int open;                       /* connections the client has not closed */
 	char *chunk;
 };
 
@@ -54,6 +55,7 @@ conn_close(struct conn *c)
 	if (c->closing)
 		return;
 	c->closing = 1;
+	c->srv->open--;
 	uv_close((uv_handle_t *)&c->tcp, conn_closed);
 	uv_close((uv_handle_t *)&c->delay, conn_closed);
 }
@@ -201,6 +203,7 @@ on_connection(uv_stream_t *server, int status)
 	c->tcp.data = c->delay.data = c;
 	c->open_handles = 2;
 	srv.connections++;
+	srv.open++;
 	assert_int_equal(uv_accept(server, (uv_stream_t *)&c->tcp), 0);
 	uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
@@ -581,6 +584,57 @@ test_adaptive_limit(void **state)
 	finish_engine(h);
 }
 
+static void
+on_deadline(uv_timer_t *t)
+{
+	*(int *)t->data = 1;
+}
+
+/* An engine without pools (no run) holds no connection: the last pool
+ * takes the connections curl kept for reuse with it.  While a pool is
+ * left they stay and are reused, and after the last one a new pool opens
+ * new connections. */
+static void
+test_idle_closes_connections(void **state)
+{
+	struct http *h = http_new(&loop);
+	struct http_pool *a = http_pool_new(h, "a", 2, NULL);
+	struct http_pool *b = http_pool_new(h, "b", 2, NULL);
+	struct result rs[5] = {{0}};
+	uv_timer_t deadline;
+	int expired = 0, i;
+	char u[128];
+
+	(void)state;
+	url(u, sizeof(u), "/slow");
+	for (i = 0; i < 2; i++)         /* at once: two connections */
+		assert_int_equal(http_submit(a, http_req_new("GET", u), on_done, &rs[i]), 0);
+	run_until(rs, 2);
+	assert_int_equal(srv.connections, 2);
+	assert_int_equal(srv.open, 2);
+	http_pool_free(b);              /* a is left: the connections stay */
+	for (i = 2; i < 4; i++)
+		assert_int_equal(http_submit(a, http_req_new("GET", u), on_done, &rs[i]), 0);
+	run_until(rs + 2, 2);
+	assert_int_equal(rs[3].status, 200);
+	assert_int_equal(srv.connections, 2);   /* reused */
+	http_pool_free(a);              /* the last pool: the server sees both closed */
+	uv_timer_init(&loop, &deadline);
+	deadline.data = &expired;
+	uv_timer_start(&deadline, on_deadline, 10000, 0);
+	while (srv.open > 0 && !expired)
+		uv_run(&loop, UV_RUN_ONCE);
+	uv_close((uv_handle_t *)&deadline, NULL);
+	assert_int_equal(srv.open, 0);
+	a = http_pool_new(h, "a", 2, NULL);
+	assert_int_equal(http_submit(a, http_req_new("GET", u), on_done, &rs[4]), 0);
+	run_until(rs + 4, 1);
+	assert_int_equal(rs[4].status, 200);
+	assert_string_equal(rs[4].body, "slow");
+	assert_int_equal(srv.connections, 3);
+	finish_engine(h);
+}
+
 int
 main(void)
 {
@@ -593,6 +647,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_response_headers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_adaptive_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idle_closes_connections, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("http", tests, NULL, NULL);
