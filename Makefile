@@ -125,7 +125,10 @@ VALGRIND_CLASSES = test_daemon.TestDaemon test_faults.TestSighupStorm test_fault
                    test_safety.TestGlueReadFailures2 test_safety.TestAwsReadFailures \
                    test_safety.TestOpenMetadataReadFailures1 test_safety.TestOpenMetadataReadFailures2 \
                    test_safety.TestRandomFailures1 test_parity.TestUsage test_metrics.TestMetrics \
-                   test_safety.TestLineageReadFailuresOverride
+                   test_safety.TestLineageReadFailuresOverride test_operate.TestOneInstance \
+                   test_operate.TestStrictProtocol test_health.TestStateNotSaved \
+                   test_health.TestReloadResult test_check.TestCheckDaemon \
+                   test_access.TestAccessLevels test_connections.TestIdleConnections
 comma := ,
 empty :=
 space := $(empty) $(empty)
