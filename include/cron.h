@@ -25,8 +25,6 @@ struct cron_spec {
 /* Returns 0, or -EINVAL with a reason ("minute 61 out of range 0-59"). */
 int cron_parse(const char *expr, struct cron_spec *ret, char *why, size_t why_len);
 
-/* 0 when tz names an installed IANA zone ("Europe/Berlin", "UTC"). */
-int cron_check_tz(const char *tz);
 
 /* The first fire time strictly after `after` (epoch seconds) in zone tz
  * (NULL: the system zone).  -ERANGE when nothing fires within 8 years

@@ -106,6 +106,20 @@ uint64_t rand_u64(void);
 /* A random UUID (version 4) as text into out[37]. */
 void str_uuid4(char out[37]);
 
+/* 0 when tz names an installed IANA zone ("Europe/Berlin", "UTC"):
+ * -EINVAL for a name that is empty, absolute or climbs with "..", -ENOENT
+ * when /usr/share/zoneinfo has no such file. */
+int tz_check(const char *tz);
+
+/* The process's zone switched to tz (NULL: left as it is, re-read) for a
+ * computation, and put back by tz_switch_leave(). */
+struct tz_switch {
+	char *saved;
+	int had;
+};
+void tz_switch_enter(struct tz_switch *s, const char *tz);
+void tz_switch_leave(struct tz_switch *s);
+
 /* The noun for a count in a message: PLURAL(n, "page", "pages"). */
 #define PLURAL(n, one, many) ((n) == 1 ? (one) : (many))
 

@@ -287,7 +287,7 @@ load_workflow(struct yproblems *l, struct cfg *c, const struct ynode *n, size_t 
 			}
 		} else if (strcmp(k, "timezone") == 0) {
 			if ((s = str_of(l, v, key))) {
-				if (cron_check_tz(s) < 0)
+				if (tz_check(s) < 0)
 					problem(l, v, key, "'%s' is not an installed IANA time zone", s);
 				else
 					w->timezone = strdup(s);

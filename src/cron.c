@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
 #include "cron.h"
 #include "util.h"
@@ -199,49 +198,6 @@ cron_parse(const char *expr, struct cron_spec *ret, char *why, size_t why_len)
 	return 0;
 }
 
-int
-cron_check_tz(const char *tz)
-{
-	char path[512];
-	struct stat st;
-
-	if (!tz || !*tz || tz[0] == '/' || strstr(tz, "..") || strlen(tz) > 200)
-		return -EINVAL;
-	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", tz);
-	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
-		return -ENOENT;
-	return 0;
-}
-
-/* The process zone is switched for the computation and put back. */
-struct tzswitch {
-	char *saved;
-	int had;
-};
-
-static void
-tz_enter(struct tzswitch *s, const char *tz)
-{
-	const char *cur = getenv("TZ");
-
-	s->had = cur != NULL;
-	s->saved = cur ? strdup(cur) : NULL;
-	if (tz)
-		setenv("TZ", tz, 1);
-	tzset();
-}
-
-static void
-tz_leave(struct tzswitch *s)
-{
-	if (s->had && s->saved)
-		setenv("TZ", s->saved, 1);
-	else
-		unsetenv("TZ");
-	free(s->saved);
-	tzset();
-}
-
 static int
 day_matches(const struct cron_spec *c, const struct tm *w)
 {
@@ -306,12 +262,12 @@ instant_of(time_t w, time_t after)
 int
 cron_next(const struct cron_spec *c, const char *tz, time_t after, time_t *ret)
 {
-	struct tzswitch sw;
+	struct tz_switch sw;
 	time_t w, limit, t;
 	struct tm tm;
 	int r = -ERANGE;
 
-	tz_enter(&sw, tz);
+	tz_switch_enter(&sw, tz);
 	w = wall_of(after) + 1;
 	limit = w + 8LL * 366 * 86400;
 	while (w < limit) {
@@ -353,6 +309,6 @@ cron_next(const struct cron_spec *c, const char *tz, time_t after, time_t *ret)
 		}
 		w++;    /* that wall time already passed (the repeated hour) */
 	}
-	tz_leave(&sw);
+	tz_switch_leave(&sw);
 	return r;
 }

@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -136,15 +135,9 @@ when(char *out, size_t n, double epoch_s)
 static int
 zone_usable(const char *tz)
 {
-	char path[512];
-	struct stat st;
-
-	if (!*tz || tz[0] == '/' || strstr(tz, "..") || strlen(tz) > 200 ||
-	    strspn(tz, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/_+-") !=
-	    strlen(tz))
-		return 0;
-	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", tz);
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+	return tz_check(tz) == 0 &&
+	       strspn(tz, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/_+-") ==
+	       strlen(tz);
 }
 
 /* t as wall-clock time in zone tz ("" or NULL: the local zone) with the
@@ -153,17 +146,14 @@ zone_usable(const char *tz)
 static void
 zone_time(char *out, size_t n, time_t t, const char *tz)
 {
-	const char *cur = getenv("TZ");
-	char *saved = cur ? strdup(cur) : NULL;
-	int utc = tz && *tz && !zone_usable(tz);
+	int utc = tz && *tz && !zone_usable(tz), zoned = tz && *tz && !utc;
+	struct tz_switch sw;
 	const char *fmt;
 	struct tm tm = {0};
 	int ok;
 
-	if (tz && *tz && !utc) {
-		setenv("TZ", tz, 1);
-		tzset();
-	}
+	if (zoned)
+		tz_switch_enter(&sw, tz);
 	ok = utc ? gmtime_r(&t, &tm) != NULL : localtime_r(&t, &tm) != NULL;
 	if (utc)
 		fmt = tm.tm_sec ? "%Y-%m-%d %H:%M:%S UTC" : "%Y-%m-%d %H:%M UTC";
@@ -171,14 +161,8 @@ zone_time(char *out, size_t n, time_t t, const char *tz)
 		fmt = tm.tm_sec ? "%Y-%m-%d %H:%M:%S %Z" : "%Y-%m-%d %H:%M %Z";
 	if (!ok || !strftime(out, n, fmt, &tm))
 		snprintf(out, n, "-");
-	if (tz && *tz && !utc) {
-		if (saved)
-			setenv("TZ", saved, 1);
-		else
-			unsetenv("TZ");
-		tzset();
-	}
-	free(saved);
+	if (zoned)
+		tz_switch_leave(&sw);
 }
 
 /* A span of seconds as its two largest units: "45s", "12m 5s", "5h 12m",

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <cjson/cJSON.h>
@@ -596,4 +597,41 @@ json_sanitize(cJSON *j)
 			return -ENOMEM;
 	}
 	return 0;
+}
+
+int
+tz_check(const char *tz)
+{
+	char path[512];
+	struct stat st;
+
+	if (!tz || !*tz || tz[0] == '/' || strstr(tz, "..") || strlen(tz) > 200)
+		return -EINVAL;
+	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", tz);
+	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		return -ENOENT;
+	return 0;
+}
+
+void
+tz_switch_enter(struct tz_switch *s, const char *tz)
+{
+	const char *cur = getenv("TZ");
+
+	s->had = cur != NULL;
+	s->saved = cur ? strdup(cur) : NULL;
+	if (tz)
+		setenv("TZ", tz, 1);
+	tzset();
+}
+
+void
+tz_switch_leave(struct tz_switch *s)
+{
+	if (s->had && s->saved)
+		setenv("TZ", s->saved, 1);
+	else
+		unsetenv("TZ");
+	free(s->saved);
+	tzset();
 }

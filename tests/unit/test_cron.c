@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "cron.h"
+#include "util.h"
 
 static time_t
 utc(int y, int mo, int d, int h, int mi, int s)
@@ -162,12 +163,12 @@ static void
 test_timezones(void **state)
 {
 	(void)state;
-	assert_int_equal(cron_check_tz("Europe/Berlin"), 0);
-	assert_int_equal(cron_check_tz("UTC"), 0);
-	assert_int_equal(cron_check_tz("Mars/Olympus_Mons"), -2);
-	assert_int_equal(cron_check_tz("../../etc/passwd"), -22);
-	assert_int_equal(cron_check_tz("/etc/localtime"), -22);
-	assert_int_equal(cron_check_tz(""), -22);
+	assert_int_equal(tz_check("Europe/Berlin"), 0);
+	assert_int_equal(tz_check("UTC"), 0);
+	assert_int_equal(tz_check("Mars/Olympus_Mons"), -2);
+	assert_int_equal(tz_check("../../etc/passwd"), -22);
+	assert_int_equal(tz_check("/etc/localtime"), -22);
+	assert_int_equal(tz_check(""), -22);
 }
 
 int
