@@ -2,9 +2,12 @@
  * day-of-week) or 6 with seconds first; lists, ranges, steps, month and
  * weekday names, @yearly @annually @monthly @weekly @daily @midnight
  * @hourly.  Vixie semantics: when both day fields are restricted, a day
- * matching either fires.  Next fire times in an IANA time zone: a time the
- * spring-forward gap skips fires once at the first instant after the gap;
- * a time the fall-back overlap repeats fires once, at its first occurrence. */
+ * matching either fires.  Next fire times in an IANA time zone, as cronie
+ * treats the changes of daylight saving time: a time the spring-forward gap
+ * skips fires once at the first instant after the gap; a time the fall-back
+ * overlap repeats fires once, at its first occurrence, unless the schedule
+ * is a wildcard one (its second, minute or hour field starts with '*', as
+ * "0 * * * *" or "*\/15 2 * * *"), which fires in both occurrences. */
 #ifndef GLUEMETAD_CRON_H
 #define GLUEMETAD_CRON_H
 
@@ -20,6 +23,7 @@ struct cron_spec {
 	uint16_t mon;               /* bit n: month n (1-12) */
 	uint8_t dow;                /* bit n: weekday n (0-6, Sunday 0) */
 	int dom_star, dow_star;     /* the field started with '*' */
+	int wild;                   /* second, minute or hour started with '*' */
 };
 
 /* Returns 0, or -EINVAL with a reason ("minute 61 out of range 0-59"). */

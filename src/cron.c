@@ -192,6 +192,7 @@ cron_parse(const char *expr, struct cron_spec *ret, char *why, size_t why_len)
 	c.dom = (uint32_t)bits[3];
 	c.mon = (uint16_t)bits[4];
 	c.dow = (uint8_t)bits[5];
+	c.wild = star[0] || star[1] || star[2];
 	c.dom_star = star[3];
 	c.dow_star = star[5];
 	*ret = c;
@@ -218,13 +219,16 @@ wall_of(time_t t)
 	return timegm(&tm);
 }
 
-/* The instant for wall time w: its first occurrence after `after`, or, in a
- * spring-forward gap, the first instant after the gap.  -1 if none. */
+/* The instant for wall time w after `after`.  A wall time the fall-back
+ * overlap repeats has two instants: a wildcard schedule may take either, a
+ * fixed-time one only the first (once that has passed, so has the time).
+ * A wall time in a spring-forward gap has none: it is the first instant
+ * after the gap.  -1 if none. */
 static time_t
-instant_of(time_t w, time_t after)
+instant_of(time_t w, time_t after, int wild)
 {
 	struct tm tm, back;
-	time_t best = -1, t, lo, hi;
+	time_t first = -1, best = -1, t, lo, hi;
 	int dst;
 
 	for (dst = 0; dst <= 1; dst++) {
@@ -236,11 +240,13 @@ instant_of(time_t w, time_t after)
 		localtime_r(&t, &back);
 		if (timegm(&back) != w)
 			continue;       /* this offset does not produce that wall time */
+		if (first < 0 || t < first)
+			first = t;
 		if (t > after && (best < 0 || t < best))
 			best = t;
 	}
-	if (best >= 0)
-		return best;
+	if (first >= 0)
+		return wild ? best : first > after ? first : -1;
 	/* No instant shows wall time w: it is in a gap.  The first instant
 	 * whose wall time is past w is where the gap ends. */
 	gmtime_r(&w, &tm);
@@ -259,17 +265,13 @@ instant_of(time_t w, time_t after)
 	return hi > after ? hi : -1;
 }
 
-int
-cron_next(const struct cron_spec *c, const char *tz, time_t after, time_t *ret)
+/* The first matching wall time from w on with an instant after `after`. */
+static int
+walk(const struct cron_spec *c, time_t w, time_t after, time_t *ret)
 {
-	struct tz_switch sw;
-	time_t w, limit, t;
+	time_t limit = w + 8LL * 366 * 86400, t;
 	struct tm tm;
-	int r = -ERANGE;
 
-	tz_switch_enter(&sw, tz);
-	w = wall_of(after) + 1;
-	limit = w + 8LL * 366 * 86400;
 	while (w < limit) {
 		gmtime_r(&w, &tm);
 		if (!((c->mon >> (tm.tm_mon + 1)) & 1)) {
@@ -301,13 +303,57 @@ cron_next(const struct cron_spec *c, const char *tz, time_t after, time_t *ret)
 			w++;
 			continue;
 		}
-		t = instant_of(w, after);
+		t = instant_of(w, after, c->wild);
 		if (t >= 0) {
 			*ret = t;
-			r = 0;
-			break;
+			return 0;
 		}
 		w++;    /* that wall time already passed (the repeated hour) */
+	}
+	return -ERANGE;
+}
+
+/* The instant the clock falls back within CRON_OVERLAP_MAX after `after`,
+ * or -1: where the wall clock shows again times `after` has shown. */
+#define CRON_OVERLAP_MAX (3 * 3600)
+static time_t
+fall_back_after(time_t after)
+{
+	struct tm a, b;
+	time_t lo = after, hi = after + CRON_OVERLAP_MAX, t;
+
+	localtime_r(&lo, &a);
+	localtime_r(&hi, &b);
+	if (b.tm_gmtoff >= a.tm_gmtoff)
+		return -1;
+	while (hi - lo > 1) {
+		t = lo + (hi - lo) / 2;
+		localtime_r(&t, &b);
+		if (b.tm_gmtoff < a.tm_gmtoff)
+			hi = t;
+		else
+			lo = t;
+	}
+	return hi;
+}
+
+int
+cron_next(const struct cron_spec *c, const char *tz, time_t after, time_t *ret)
+{
+	struct tz_switch sw;
+	time_t fb, again;
+	int r;
+
+	tz_switch_enter(&sw, tz);
+	r = walk(c, wall_of(after) + 1, after, ret);
+	/* The walk goes forward on the wall clock: when the clock falls back
+	 * soon after `after`, a wildcard schedule also fires in the repeated
+	 * times, which the walk has left behind (as cronie runs its wildcard
+	 * jobs again there). */
+	if (c->wild && (fb = fall_back_after(after)) >= 0 &&
+	    walk(c, wall_of(fb), fb - 1, &again) == 0 && (r < 0 || again < *ret)) {
+		*ret = again;
+		r = 0;
 	}
 	tz_switch_leave(&sw);
 	return r;

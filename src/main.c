@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 #include <uv.h>
 
+#include "calendar.h"
 #include "cfg.h"
 #include "daemon.h"
 #include "http.h"
@@ -35,11 +36,13 @@ usage(FILE *f)
 	        "                        [--state FILE [--full]] [-d]\n"
 	        "       gluemetad check -c FILE | --config PATH\n"
 	        "       gluemetad daemon [--config PATH] [-d]\n"
+	        "       gluemetad calendar EXPR [--tz ZONE] [--from TIME] [--count N]\n"
 	        "       gluemetad version\n"
 	        "\n"
 	        "  ingest   run one OpenMetadata workflow file once, like `metadata ingest -c`\n"
 	        "  check    validate a workflow file (-c) or the daemon configuration (--config)\n"
 	        "  daemon   run the scheduler (default config " CFG_DEFAULT_PATH ")\n"
+	        "  calendar the next fire times of a schedule, as the daemon computes them\n"
 	        "\n"
 	        "Exit status: 0 success, 1 the run finished with failures, 2 usage or\n"
 	        "configuration error.\n");
@@ -357,6 +360,8 @@ main(int argc, char **argv)
 		printf("gluemetad %s\n", GLUEMETAD_VERSION);
 		return EXIT_OK;
 	}
+	if (strcmp(cmd, "calendar") == 0)
+		return calendar_main(argc - 1, argv + 1);
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "c:dh", longopts, NULL)) != -1) {
 		switch (c) {

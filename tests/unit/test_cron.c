@@ -118,9 +118,20 @@ test_dst_new_york(void **state)
 	            utc(2026, 11, 1, 5, 30, 0));
 	expect_next("30 1 * * *", "America/New_York", utc(2026, 11, 1, 5, 30, 0),
 	            utc(2026, 11, 2, 6, 30, 0));
-	/* hourly: the repeated 01:00 does not fire twice */
+	/* a fixed time does not fire again in the repeated hour, even when
+	 * asked from inside it (a restart at 01:10 EST) */
+	expect_next("30 1 * * *", "America/New_York", utc(2026, 11, 1, 6, 10, 0),
+	            utc(2026, 11, 2, 6, 30, 0));
+	/* a wildcard schedule fires in both 01:00 hours, as cronie runs its
+	 * wildcard jobs: hourly stays hourly */
 	expect_next("0 * * * *", "America/New_York", utc(2026, 11, 1, 5, 0, 0),
+	            utc(2026, 11, 1, 6, 0, 0));
+	expect_next("0 * * * *", "America/New_York", utc(2026, 11, 1, 6, 0, 0),
 	            utc(2026, 11, 1, 7, 0, 0));
+	expect_next("*/20 1 * * *", "America/New_York", utc(2026, 11, 1, 5, 40, 0),
+	            utc(2026, 11, 1, 6, 0, 0));
+	expect_next("*/20 1 * * *", "America/New_York", utc(2026, 11, 1, 6, 40, 0),
+	            utc(2026, 11, 2, 6, 0, 0));
 }
 
 static void
