@@ -128,7 +128,8 @@ VALGRIND_CLASSES = test_daemon.TestDaemon test_faults.TestSighupStorm test_fault
                    test_safety.TestLineageReadFailuresOverride test_operate.TestOneInstance \
                    test_operate.TestStrictProtocol test_health.TestStateNotSaved \
                    test_health.TestReloadResult test_check.TestCheckDaemon \
-                   test_access.TestAccessLevels test_connections.TestIdleConnections
+                   test_access.TestAccessLevels test_connections.TestIdleConnections \
+                   test_schedule.TestCatchUp test_schedule.TestClockSteps
 comma := ,
 empty :=
 space := $(empty) $(empty)

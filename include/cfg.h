@@ -32,6 +32,7 @@ struct cfg_workflow {
 	char *timezone;             /* NULL: the system zone */
 	int enabled;
 	unsigned jitter_s;          /* random delay 0..jitter_s added to each fire */
+	int catch_up;               /* fire once at start for a fire missed while down */
 	struct wf *wf;
 };
 

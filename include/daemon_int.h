@@ -53,6 +53,7 @@ struct daemon {
 	uv_timer_t watchdog, reaper, stop_timer;
 	uv_timer_t reload_timer;        /* SIGHUPs become one reload per loop turn */
 	struct ctl *ctl;
+	struct clockwatch *clockwatch;  /* steps of the wall clock */
 	int stopping, closed;
 	unsigned reloads;
 	struct enrich_accounts *accounts;       /* for every run, until exit */
@@ -82,6 +83,9 @@ void daemon__reap_soon(struct daemon *d);
 /* daemon_job.c */
 /* A job for w, first in d->jobs, not armed yet; NULL without memory. */
 struct job *daemon__job_new(struct daemon *d, const struct cfg_workflow *w);
+/* Fires j once now when its workflow has catch_up and a fire time passed
+ * since the last run its history records (sched_catch_up()), and says so. */
+void daemon__job_catch_up(struct job *j);
 /* Unlinks j from d->jobs and frees it; its run must be over. */
 void daemon__job_free(struct job *j);
 /* The job of the workflow named name: a configured one, or with removed

@@ -88,6 +88,21 @@ void sched_entry_update(struct sched_entry *e, const struct cfg_workflow *w);
 int sched_fire(struct sched_entry *e, const char *trigger);
 /* e's timer went off (called by the clock). */
 void sched_entry_due(struct sched_entry *e);
+/* The trigger of a catch-up fire. */
+#define SCHED_CATCH_UP "catch-up"
+/* systemd's Persistent=: when e's workflow has catch_up and a fire time
+ * passed after last_start (epoch seconds: the last recorded start of a
+ * run; 0 none known, as on a first start) up to now, that fire time (the
+ * first one missed); 0 when there is nothing to catch up, or e runs or
+ * waits already.  The caller then fires e once with trigger
+ * SCHED_CATCH_UP, however many fire times were missed. */
+time_t sched_missed(const struct sched_entry *e, time_t last_start);
+/* The wall clock was stepped (an operator, NTP, a resume): every armed
+ * timer is set again from the wall clock, keeping its fire time and
+ * jitter.  A fire time the step passed over fires now, once (the next is
+ * armed from now, as after a spring-forward gap); after a step back,
+ * nothing done already fires again. */
+void sched_clock_stepped(struct sched *s);
 /* e's run ended; the caller then calls sched_start_queued(). */
 void sched_entry_done(struct sched_entry *e);
 
@@ -107,6 +122,7 @@ struct sched_view {
 	time_t next_fire;               /* the armed fire (epoch seconds), 0: none */
 	int running, queued;
 	unsigned long skipped;          /* timer fires skipped: it was running or queued */
+	int catching_up;                /* a SCHED_CATCH_UP fire queued, not started yet */
 };
 const struct sched_view *sched_entry_view(const struct sched_entry *e);
 

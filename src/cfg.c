@@ -292,11 +292,11 @@ load_workflow(struct yproblems *l, struct cfg *c, const struct ynode *n, size_t 
 				else
 					w->timezone = strdup(s);
 			}
-		} else if (strcmp(k, "enabled") == 0) {
+		} else if (strcmp(k, "enabled") == 0 || strcmp(k, "catch_up") == 0) {
 			if (v->kind != YNODE_SCALAR || ytree_scalar_type(v) != YS_BOOL)
 				problem(l, v, key, "expected true or false");
 			else
-				w->enabled = ytree_bool(v);
+				*(strcmp(k, "enabled") == 0 ? &w->enabled : &w->catch_up) = ytree_bool(v);
 		} else if (strcmp(k, "jitter") == 0) {
 			(void)duration_of(l, v, key, &w->jitter_s);
 		} else {

@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "cfg.h"
+#include "clockwatch.h"
 #include "ctl.h"
 #include "daemon.h"
 #include "daemon_int.h"
@@ -146,15 +147,21 @@ apply_workflows(struct daemon *d)
 	size_t i;
 
 	for (j = d->jobs; j; j = next) {
+		int caught_up;
+
 		next = j->next;
 		if (j->removed)
 			continue;
+		/* j->w is still the old configuration's, alive until the reload ends */
+		caught_up = j->w->catch_up && j->w->enabled;
 		j->w = cfg_find(nc, j->name);
 		if (!j->w) {
 			job_remove(j);
 			continue;
 		}
 		sched_entry_update(j->se, j->w);
+		if (!caught_up)
+			daemon__job_catch_up(j);        /* this reload enables it */
 	}
 	for (i = 0; i < nc->n_workflows; i++) {
 		if (daemon__job_find(d, nc->workflows[i].name, 0))
@@ -175,6 +182,7 @@ apply_workflows(struct daemon *d)
 		daemon__job_load_history(d, j);
 		log_notice(&j->lg, "added with schedule '%s'", j->w->schedule);
 		sched_entry_update(j->se, j->w);
+		daemon__job_catch_up(j);
 	}
 }
 
@@ -300,6 +308,8 @@ job_json(const struct job *j)
 	if (!o)
 		return NULL;
 	state = running ? "running" : queued ? "queued" : !j->w->enabled ? "disabled" : "idle";
+	if ((running && strcmp(j->trigger, SCHED_CATCH_UP) == 0) || v->catching_up)
+		state = running ? "running (catch-up)" : "waiting (catch-up)";
 	cJSON_AddStringToObject(o, "name", j->name);
 	cJSON_AddStringToObject(o, "schedule", j->w->schedule);
 	if (j->w->timezone)
@@ -311,6 +321,9 @@ job_json(const struct job *j)
 	if (running)
 		cJSON_AddStringToObject(o, "run_id", j->run_id);
 	cJSON_AddNumberToObject(o, "skipped", (double)v->skipped);
+	cJSON_AddBoolToObject(o, "catch_up", j->w->catch_up);
+	if (v->catching_up)
+		cJSON_AddBoolToObject(o, "catch_up_waiting", 1);
 	cJSON_AddNumberToObject(o, "runs", (double)j->hist.n);
 	if (j->hist.n && (last = cJSON_AddArrayToObject(o, "last")))
 		history_run_to_json(last, &j->hist.runs[j->hist.n - 1]);
@@ -574,6 +587,8 @@ shutdown_finish(struct daemon *d)
 	while (d->jobs)
 		daemon__job_free(d->jobs);
 	d->sched = sched_free(d->sched);
+	clockwatch_free(d->clockwatch);
+	d->clockwatch = NULL;
 	ctl_close(d->ctl);
 	d->ctl = NULL;
 	uv_close((uv_handle_t *)&d->sighup, NULL);
@@ -650,7 +665,25 @@ on_signal(uv_signal_t *s, int signum)
 	begin_stop(d, signum == SIGTERM ? "SIGTERM" : "SIGINT");
 }
 
-/* The jobs of the configuration, with their history, armed. */
+/* The wall clock was stepped: the timers count from it again. */
+static void
+on_clock_step(int64_t step_ms, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->stopping)
+		return;
+	/* to the nearest second: the step is measured against the monotonic
+	 * clock a few milliseconds after it happened */
+	log_notice(NULL, "the wall clock was stepped %s %lld s; schedules set again from it",
+	           step_ms > 0 ? "forward" : "back",
+	           ((long long)(step_ms > 0 ? step_ms : -step_ms) + 500) / 1000);
+	sched_clock_stepped(d->sched);
+	daemon__notify_status(d);
+}
+
+/* The jobs of the configuration, with their history, armed (and caught
+ * up, where asked). */
 static void
 start_jobs(struct daemon *d)
 {
@@ -662,6 +695,7 @@ start_jobs(struct daemon *d)
 		if (j) {
 			daemon__job_load_history(d, j);
 			sched_entry_update(j->se, j->w);
+			daemon__job_catch_up(j);
 		}
 	}
 }
@@ -763,6 +797,10 @@ daemon_main(const char *config_path, int debug)
 	if (rc == 0) {
 		sched_set_max_running(d->sched, d->cfg->max_concurrent_runs);
 		check_control_group(d->cfg);
+		d->clockwatch = clockwatch_new(&d->loop, on_clock_step, d);
+		if (!d->clockwatch)
+			log_warning(NULL, "cannot watch the wall clock: a step of it delays "
+			            "fires until their timers expire");
 		start_jobs(d);
 		metrics_reload(d->metrics, 1, d->start_ms);
 		daemon__metrics_workflows(d);

@@ -10,6 +10,7 @@
 
 #include <uv.h>
 
+#include "calendar.h"
 #include "cfg.h"
 #include "daemon_int.h"
 #include "history.h"
@@ -101,6 +102,26 @@ daemon__job_load_history(struct daemon *d, struct job *j)
 	for (i = 0; i < j->hist.n; i++)
 		(void)metrics_run_seen(d->metrics, j->name, j->hist.runs[i].result,
 		                       j->hist.runs[i].finished_ms);
+}
+
+void
+daemon__job_catch_up(struct job *j)
+{
+	int64_t last = 0;
+	time_t missed;
+	size_t i;
+	char at[32], when[32];
+
+	for (i = 0; i < j->hist.n; i++)
+		if (j->hist.runs[i].started_ms > last)
+			last = j->hist.runs[i].started_ms;
+	if (!last || !(missed = sched_missed(j->se, (time_t)(last / 1000))))
+		return;
+	calendar_iso(missed, j->w->timezone, at, sizeof(at));
+	calendar_iso((time_t)(last / 1000), j->w->timezone, when, sizeof(when));
+	log_notice(&j->lg, "catching up once: the fire at %s passed while it could not run "
+	           "(last run started %s)", at, when);
+	(void)sched_fire(j->se, SCHED_CATCH_UP);
 }
 
 struct job *

@@ -197,7 +197,7 @@ static const struct {
 	size_t max;                     /* wider text is shortened with ELLIPSIS */
 } cols[N_COLS] = {
 	[COL_NAME] = { "WORKFLOW", 32 },
-	[COL_STATE] = { "STATE", 12 },
+	[COL_STATE] = { "STATE", 18 },
 	[COL_SCHEDULE] = { "SCHEDULE", 32 },
 	[COL_NEXT] = { "NEXT", 64 },
 	[COL_LAST] = { "LAST RUN", 0 }, /* the last column: as it is */

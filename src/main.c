@@ -12,6 +12,7 @@
 
 #include "calendar.h"
 #include "cfg.h"
+#include "cron.h"
 #include "daemon.h"
 #include "http.h"
 #include "log.h"
@@ -276,6 +277,7 @@ cmd_check(const char *path)
 static int
 cmd_check_config(const char *path)
 {
+	char at[32], next_line[96];
 	struct gm_err err = {{0}};
 	struct cfg *c = NULL;
 	size_t i;
@@ -290,11 +292,18 @@ cmd_check_config(const char *path)
 	for (i = 0; i < c->n_warnings; i++)
 		fprintf(stderr, "warning: %s\n", c->warnings[i]);
 	for (i = 0; i < c->n_workflows; i++) {
-		printf("  %s: '%s'%s%s from %s%s\n", c->workflows[i].name, c->workflows[i].schedule,
-		       c->workflows[i].timezone ? " in " : "",
-		       c->workflows[i].timezone ? c->workflows[i].timezone : "", c->workflows[i].file,
-		       c->workflows[i].enabled ? "" : " (disabled)");
-		warn_if_exposed(c->workflows[i].wf);
+		const struct cfg_workflow *w = &c->workflows[i];
+		time_t next;
+
+		next_line[0] = '\0';
+		if (w->enabled && cron_next(&w->cron, w->timezone, time(NULL), &next) == 0 &&
+		    calendar_iso(next, w->timezone, at, sizeof(at)) == 0)
+			snprintf(next_line, sizeof(next_line), "; next %s%s%s", at,
+			         w->catch_up ? ", catch_up" : "", w->jitter_s ? " plus jitter" : "");
+		printf("  %s: '%s'%s%s from %s%s%s\n", w->name, w->schedule,
+		       w->timezone ? " in " : "", w->timezone ? w->timezone : "", w->file,
+		       w->enabled ? "" : " (disabled)", next_line);
+		warn_if_exposed(w->wf);
 	}
 	cfg_unref(c);
 	return EXIT_OK;

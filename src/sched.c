@@ -84,6 +84,7 @@ start(struct sched_entry *e, const char *trigger)
 	struct sched *s = e->s;
 
 	e->v.running = 1;
+	e->v.catching_up = 0;
 	s->running++;
 	if (s->ops.start(e, trigger, s->arg) < 0) {
 		e->v.running = 0;
@@ -97,6 +98,7 @@ enqueue(struct sched_entry *e)
 	struct sched *s = e->s;
 
 	e->v.queued = 1;
+	e->v.catching_up = strcmp(e->trigger, SCHED_CATCH_UP) == 0;
 	e->qnext = NULL;
 	if (s->q_tail)
 		s->q_tail->qnext = e;
@@ -122,6 +124,7 @@ unqueue(struct sched_entry *e)
 	for (q = s->q_head; q; q = q->qnext)
 		s->q_tail = q;
 	e->v.queued = 0;
+	e->v.catching_up = 0;
 	e->qnext = NULL;
 }
 
@@ -157,6 +160,7 @@ sched_stop(struct sched *s)
 	for (e = s->entries; e; e = e->next) {
 		disarm(e);
 		e->v.queued = 0;
+		e->v.catching_up = 0;
 		e->qnext = NULL;
 	}
 	s->q_head = s->q_tail = NULL;
@@ -302,6 +306,37 @@ sched_entry_due(struct sched_entry *e)
 	}
 	arm(e, fired);
 	event(e, SCHED_FIRED);
+}
+
+time_t
+sched_missed(const struct sched_entry *e, time_t last_start)
+{
+	const struct cfg_workflow *w = e->w;
+	time_t now = (time_t)(e->s->clock.now_ms(e->s->clock.arg) / 1000), missed;
+
+	if (!w || !w->enabled || !w->catch_up || last_start <= 0 || e->s->stopping ||
+	    e->v.running || e->v.queued)
+		return 0;
+	if (cron_next(&w->cron, w->timezone, last_start, &missed) < 0 || missed > now)
+		return 0;
+	return missed;
+}
+
+void
+sched_clock_stepped(struct sched *s)
+{
+	struct sched_entry *e, *next;
+	int64_t now = s->clock.now_ms(s->clock.arg);
+
+	for (e = s->entries; e; e = next) {
+		next = e->next;
+		if (!e->v.next_fire)
+			continue;
+		if ((int64_t)e->v.next_fire * 1000 <= now)
+			sched_entry_due(e);     /* passed over: fires once, armed anew */
+		else
+			s->clock.timer_start(e->timer, (uint64_t)((int64_t)e->v.next_fire * 1000 - now));
+	}
 }
 
 void

@@ -453,6 +453,81 @@ test_longest_gap(void **state)
 	assert_int_equal(sched_longest_gap(&w, from), 0);
 }
 
+/* Clock steps: forward over two fire times fires once and arms the next
+ * from the new now; back keeps the armed fire and its jitter, repeats
+ * nothing; a step within the armed delay just sets the timer again. */
+static void
+test_clock_steps(void **state)
+{
+	struct fake *f = fake_new(utc(2026, 3, 1, 10, 30, 0), 4);
+	struct cfg_workflow w;
+	struct sched_entry *e;
+
+	(void)state;
+	workflow(&w, "0 * * * *", 120);
+	f->rand_value = 7;                      /* jitter 7 s */
+	e = sched_entry_new(f->s, &w, (void *)"a");
+	sched_entry_update(e, &w);
+	assert_int_equal(sched_entry_view(e)->next_fire, utc(2026, 3, 1, 11, 0, 7));
+
+	/* forward 2 h: 11:00 and 12:00 passed over */
+	f->now_ms += 2 * 3600 * 1000;
+	f->rand_value = 9;
+	sched_clock_stepped(f->s);
+	assert_int_equal(f->n_started, 1);
+	assert_int_equal(sched_entry_view(e)->next_fire, utc(2026, 3, 1, 13, 0, 9));
+	assert_int_equal(f->timers[0].delay_ms, 30 * 60 * 1000 + 9 * 1000);
+	sched_entry_done(e);
+
+	/* back 1 h: the armed 13:00:09 stays, with its jitter; nothing fires */
+	f->now_ms -= 3600 * 1000;
+	f->rand_value = 50;
+	sched_clock_stepped(f->s);
+	assert_int_equal(f->n_started, 1);
+	assert_int_equal(sched_entry_view(e)->next_fire, utc(2026, 3, 1, 13, 0, 9));
+	assert_int_equal(f->timers[0].delay_ms, 90 * 60 * 1000 + 9 * 1000);
+	fire_timer(f, &f->timers[0]);
+	assert_int_equal(f->n_started, 2);
+	assert_int_equal(sched_entry_view(e)->next_fire, utc(2026, 3, 1, 14, 0, 50));
+	fake_free(f);
+}
+
+/* Catch-up: only with catch_up, only with a recorded start, only when a
+ * fire time passed since it, and the first one missed is named. */
+static void
+test_missed(void **state)
+{
+	struct fake *f = fake_new(utc(2026, 3, 2, 9, 0, 0), 4);
+	struct cfg_workflow w;
+	struct sched_entry *e;
+
+	(void)state;
+	workflow(&w, "30 2 * * *", 0);
+	e = sched_entry_new(f->s, &w, (void *)"a");
+	sched_entry_update(e, &w);
+	/* last start before three fires: without catch_up, nothing */
+	assert_int_equal(sched_missed(e, utc(2026, 2, 27, 2, 30, 1)), 0);
+	w.catch_up = 1;
+	assert_int_equal(sched_missed(e, 0), 0);                       /* no history */
+	assert_int_equal(sched_missed(e, utc(2026, 2, 27, 2, 30, 1)), utc(2026, 2, 28, 2, 30, 0));
+	assert_int_equal(sched_missed(e, utc(2026, 3, 2, 2, 30, 0)), 0);  /* ran at the fire */
+	assert_int_equal(sched_missed(e, utc(2026, 3, 2, 2, 29, 59)), utc(2026, 3, 2, 2, 30, 0));
+	w.enabled = 0;
+	assert_int_equal(sched_missed(e, utc(2026, 2, 27, 2, 30, 1)), 0);
+	w.enabled = 1;
+	/* fired as a catch-up and queued: shown as waiting, not asked again */
+	sched_set_max_running(f->s, 0);
+	assert_int_equal(sched_fire(e, SCHED_CATCH_UP), 1);
+	assert_true(sched_entry_view(e)->catching_up);
+	assert_int_equal(sched_missed(e, utc(2026, 2, 27, 2, 30, 1)), 0);
+	sched_set_max_running(f->s, 1);
+	sched_start_queued(f->s);
+	assert_false(sched_entry_view(e)->catching_up);
+	assert_int_equal(f->n_started, 1);
+	sched_entry_done(e);
+	fake_free(f);
+}
+
 int
 main(void)
 {
@@ -467,6 +542,8 @@ main(void)
 		cmocka_unit_test(test_next_fire_after_reload),
 		cmocka_unit_test(test_never_fires_and_stop),
 		cmocka_unit_test(test_longest_gap),
+		cmocka_unit_test(test_clock_steps),
+		cmocka_unit_test(test_missed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
