@@ -36,6 +36,15 @@ struct cfg_workflow {
 	struct wf *wf;
 };
 
+/* events: where Glue's events arrive (an SQS queue EventBridge sends to). */
+struct cfg_events {
+	char *queue_url;
+	char *region;               /* the queue URL's, else awsConfig.awsRegion */
+	struct wf *aws;             /* awsConfig, as a workflow file's, for awsauth */
+	unsigned debounce_ms;       /* default 1000 */
+	char *fingerprint;          /* the block as loaded: a reload that changes it restarts */
+};
+
 struct cfg {
 	char *path;
 	char *socket;
@@ -47,6 +56,7 @@ struct cfg {
 	char *metrics_textfile;     /* NULL: none; absolute, ends in ".prom" */
 	char *control_group;        /* NULL: none; its members may run and reload */
 	gid_t control_gid;          /* control_group's, looked up at load */
+	struct cfg_events *events;      /* NULL: no event consumer */
 	struct cfg_workflow *workflows;
 	size_t n_workflows;
 	/* What the load accepts but an operator should hear of, one a line

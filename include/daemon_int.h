@@ -1,6 +1,7 @@
 /* daemon internals shared by daemon.c (start-up, signals, reload, shutdown,
  * control commands), daemon_job.c (a workflow's job: its runs, memo and
- * history) and daemon_metrics.c (what the daemon tells Prometheus); not for
+ * history), daemon_events.c (the event consumer and the index it maps
+ * with) and daemon_metrics.c (what the daemon tells Prometheus); not for
  * other modules. */
 #ifndef GLUEMETAD_DAEMON_INT_H
 #define GLUEMETAD_DAEMON_INT_H
@@ -12,8 +13,12 @@
 #include "history.h"
 #include "log.h"
 #include "schedule.h"
+#include "util.h"
 
+struct cJSON;
 struct cfg;
+struct events;
+struct evindex;
 struct cfg_workflow;
 struct ctl;
 struct http;
@@ -40,6 +45,7 @@ struct job {
 	struct log_ctx lg;
 	struct memo *memo;              /* what the last run wrote, during a run */
 	char *memo_settings;
+	struct strlist only;            /* the Glue workflows of an event refresh */
 };
 
 struct daemon {
@@ -54,6 +60,9 @@ struct daemon {
 	uv_timer_t reload_timer;        /* SIGHUPs become one reload per loop turn */
 	struct ctl *ctl;
 	struct clockwatch *clockwatch;  /* steps of the wall clock */
+	struct evindex *index;          /* which workflow holds which Glue job */
+	struct events *events;          /* the event consumer; NULL: none */
+	struct cfg *events_cfg;         /* the configuration it runs with */
 	int stopping, closed;
 	unsigned reloads;
 	struct enrich_accounts *accounts;       /* for every run, until exit */
@@ -79,6 +88,23 @@ struct daemon {
 void daemon__notify_status(struct daemon *d);
 /* Finishes the runs that ended from the reaper timer, outside the run. */
 void daemon__reap_soon(struct daemon *d);
+
+/* The trigger of a targeted refresh that events asked for. */
+#define DAEMON_TRIGGER_EVENT "event"
+
+/* daemon_events.c */
+/* Starts, restarts (its configuration changed) or stops the event
+ * consumer for d->cfg; the index is loaded at the first call. */
+void daemon__events_apply(struct daemon *d);
+/* Stops the consumer for good (shutdown). */
+void daemon__events_stop(struct daemon *d);
+/* A run of j ended (j->run still there): the graphs it read go into the
+ * index, and the consumer hears of it. */
+void daemon__events_run_end(struct job *j, const char *result);
+/* j left the configuration. */
+void daemon__events_forget(struct daemon *d, const char *name);
+/* The consumer for status, NULL without one. */
+struct cJSON *daemon__events_json(const struct daemon *d);
 
 /* daemon_job.c */
 /* A job for w, first in d->jobs, not armed yet; NULL without memory. */

@@ -34,6 +34,9 @@ int entity_pipeline_status(const struct cJSON *run, struct cJSON **ret, struct g
 /* Names of the JOB nodes of a workflow's graph (an array of strings, each
  * once); an empty array when it has none. */
 struct cJSON *entity_job_names(const struct cJSON *workflow);
+/* The names of the graph's nodes of a type ("JOB", "CRAWLER"), each once,
+ * as a cJSON array of strings (NULL without memory). */
+struct cJSON *entity_node_names(const struct cJSON *workflow, const char *type);
 
 /* Usage requests ({date "YYYY-MM-DD", count}) from PipelineStatus bodies:
  * per UTC day, the task runs that started on it; an empty array when none. */

@@ -23,6 +23,9 @@ struct metrics;
  * from a run of a second to one of an hour, and +Inf after them. */
 #define METRICS_DURATION_BUCKETS 1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600
 
+/* The upper bounds (seconds) of gluemetad_event_lag_seconds' buckets. */
+#define METRICS_LAG_BUCKETS 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600
+
 /* The kinds of gluemetad_entities_written_total. */
 enum metrics_kind {
 	METRICS_PIPELINE,
@@ -79,6 +82,15 @@ void metrics_state_write_error(struct metrics *m);
 /* A configuration load (the start's or a reload) succeeded or failed. */
 void metrics_reload(struct metrics *m, int ok, int64_t now_ms);
 
+/* Events (events.h): whether a consumer is configured (the families are
+ * rendered only then), an event received (its detail-type; unknown ones
+ * count as "other"), one ignored (reason unmapped, other_event or
+ * unparseable; -EINVAL for another), one applied with its lag (-1:
+ * unknown, not observed in the histogram). */
+void metrics_events_on(struct metrics *m, int on);
+int metrics_event_received(struct metrics *m, const char *detail_type);
+int metrics_event_ignored(struct metrics *m, const char *reason);
+void metrics_event_applied(struct metrics *m, double lag_s);
 /* Appends the exposition to out: every family with HELP and TYPE lines,
  * families in a fixed order, series sorted by their labels.  0 or a
  * negative errno of buf_ (-ENOMEM, -EFBIG). */

@@ -39,6 +39,12 @@ struct run_opts {
 	const char *memo_settings;
 	const struct memo *memo;        /* borrowed */
 	int full;
+	/* A targeted refresh: only these Glue workflows (n_only of them,
+	 * borrowed), read by name without listing the others; nothing is
+	 * marked deleted, no ingestion pipeline status is reported, and the
+	 * memo of the run before is carried whole into the new one. */
+	const char *const *only;
+	size_t n_only;
 };
 
 struct run_step {
@@ -82,6 +88,14 @@ double run_stats_success_pct(const struct run_stats *st);
  * (errors, but a success rate at or above successThreshold), "failed", or
  * "stopped" for a cancelled run. */
 const char *run_result(const struct run *r);
+/* The graphs the run read: for each Glue workflow whose graph it read,
+ * each(name, jobs, n_jobs, crawlers, n_crawlers, arg) with the names of its
+ * JOB and CRAWLER nodes (borrowed for the call).  Returns whether the run
+ * read every workflow of the listing (a complete listing, no workflow
+ * failed to be read): then the graphs are all there are. */
+typedef void (*run_graph_cb)(const char *workflow, const char *const *jobs, size_t n_jobs,
+                             const char *const *crawlers, size_t n_crawlers, void *arg);
+int run_graphs(const struct run *r, run_graph_cb each, void *arg);
 /* What this run wrote, for the next run's opts.memo (NULL without
  * memo_settings); the caller frees it. */
 struct memo *run_take_memo(struct run *r);

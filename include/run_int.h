@@ -92,6 +92,7 @@ struct item {
 	struct cJSON *statuses;         /* built PipelineStatus bodies */
 	struct cJSON *req;              /* the pipeline request, while tags are read */
 	struct cJSON *jobs;             /* names of the graph's JOB nodes */
+	struct cJSON *crawlers;         /* and of its CRAWLER nodes */
 	char *description;              /* the workflow's, from Glue */
 	char *id;                       /* of the written pipeline */
 	char fp[33];                    /* the pipeline request's sourceHash */
@@ -183,6 +184,8 @@ void run__om_landed(struct run *r);
 
 /* run_list.c */
 void run__list_next(struct run *r);
+/* The listing of a targeted refresh (run_opts.only): one page of those. */
+void run__list_only(struct run *r);
 /* While OpenMetadata is being read the listing goes on (PHASE_SERVICE). */
 void run__list_follow_early(struct run *r);
 /* The main phase begins: the pages read so far are processed. */

@@ -103,6 +103,10 @@ time_t sched_missed(const struct sched_entry *e, time_t last_start);
  * armed from now, as after a spring-forward gap); after a step back,
  * nothing done already fires again. */
 void sched_clock_stepped(struct sched *s);
+/* e's run in progress gives way to the schedule (a short targeted
+ * refresh): a timer fire meanwhile is not skipped but queued for when it
+ * ends.  Until the run ends. */
+void sched_entry_yields(struct sched_entry *e);
 /* e's run ended; the caller then calls sched_start_queued(). */
 void sched_entry_done(struct sched_entry *e);
 

@@ -24,6 +24,7 @@
 struct aws_client {
 	struct http_pool *pool;
 	char *service, *target_prefix, *region, *url, *host, *path;
+	const char *content_type;       /* of JSON calls */
 	struct aws_creds_source src;    /* get NULL: requests go unsigned */
 	const struct backoff *backoff;
 	long timeout_ms;
@@ -114,11 +115,14 @@ aws_endpoint_for(const char *service, const char *region)
 }
 
 /* The SDK service ids of the services we call, by signing name, where the
- * two differ by more than case (botocore's serviceId). */
+ * two differ by more than case (botocore's serviceId), and the JSON
+ * protocol version of those that do not speak 1.1 (the model's
+ * jsonVersion). */
 static const struct service_name {
-	const char *signing, *id;
+	const char *signing, *id, *content_type;
 } service_names[] = {
-	{ "secretsmanager", "Secrets Manager" },
+	{ "secretsmanager", "Secrets Manager", NULL },
+	{ "sqs", "SQS", "application/x-amz-json-1.0" },
 };
 
 /* The endpoint variable of a service id: "AWS_ENDPOINT_URL_" and the id
@@ -219,9 +223,13 @@ aws_client_new(struct http_pool *pool, const char *service, const char *target_p
 		goto oom;
 	c->pool = pool;
 	c->quota = AWS_RETRY_QUOTA;
+	c->content_type = "application/x-amz-json-1.1";
 	for (i = 0; i < sizeof(service_names) / sizeof(*service_names); i++)
-		if (strcmp(service, service_names[i].signing) == 0)
+		if (strcmp(service, service_names[i].signing) == 0) {
 			id = service_names[i].id;
+			if (service_names[i].content_type)
+				c->content_type = service_names[i].content_type;
+		}
 	c->url = aws_endpoint_url(id, region, endpoint_url);
 	if (!c->url) {
 		gm_err_set(err, "'%s' is not a valid AWS region name", region);
@@ -353,7 +361,7 @@ on_start(struct http_req *req, void *arg)
 	if (!c->src.get)                /* AssumeRoleWithWebIdentity */
 		return http_req_set_header(req, "Content-Type", k->kind == CALL_QUERY
 		                           ? "application/x-www-form-urlencoded; charset=utf-8"
-		                           : "application/x-amz-json-1.1");
+		                           : c->content_type);
 	if (c->src.get(c->src.ctx, now, &creds, &k->gen) < 0) {
 		k->need_creds = 1;
 		return -EKEYEXPIRED;
@@ -366,7 +374,7 @@ on_start(struct http_req *req, void *arg)
 		return sign_s3_get(req, c, k->body, &creds, now + c->skew_s);
 	snprintf(target, sizeof(target), "%s.%s", c->target_prefix, k->op);
 	return aws_sign_post(req, c->host, c->path, c->region, c->service, &creds,
-	                     "application/x-amz-json-1.1", target, now + c->skew_s);
+	                     c->content_type, target, now + c->skew_s);
 }
 
 static const char *const throttling_codes[] = {
@@ -478,6 +486,25 @@ aws_parse_error(long status, const char *body, const char *error_type_header, ch
 	cJSON_Delete(j);
 }
 
+/* The error of a reply.  A service with awsQueryCompatible (SQS) names
+ * its query-protocol code in x-amzn-query-error ("AWS.SimpleQueueService.
+ * NonExistentQueue;Sender"), which botocore reports instead of the JSON
+ * __type. */
+static void
+parse_error(const struct http_resp *resp, char *code, size_t code_len, char *message,
+            size_t message_len)
+{
+	const char *q = http_resp_header(resp, "x-amzn-query-error");
+	size_t n;
+
+	aws_parse_error(resp->status, resp->body, http_resp_header(resp, "X-Amzn-ErrorType"), code,
+	                code_len, message, message_len);
+	if (q && (n = strcspn(q, ";")) > 0 && n < code_len) {
+		memcpy(code, q, n);
+		code[n] = '\0';
+	}
+}
+
 /* A request refused because our clock is off: RequestTimeTooSkewed, or a
  * signature "expired"/"not yet current".  The service's Date header says by
  * how much; the client adjusts and the call retries once, as the SDKs do. */
@@ -530,8 +557,7 @@ on_retry(const struct http_resp *resp, void *arg)
 		cost = strstr(resp->error ? resp->error : "", "imed out") ? AWS_TIMEOUT_RETRY_COST
 		                                                          : AWS_RETRY_COST;
 	} else {
-		aws_parse_error(resp->status, resp->body, http_resp_header(resp, "X-Amzn-ErrorType"),
-		                code, sizeof(code), msg, sizeof(msg));
+		parse_error(resp, code, sizeof(code), msg, sizeof(msg));
 		if (adjust_skew(k, resp, code, msg))
 			return 0;
 		throttled = aws_error_is_throttling(code) || resp->status == 429;
@@ -631,8 +657,7 @@ on_done(const struct http_resp *resp, void *arg)
 			res.json = j;
 		}
 	} else {
-		aws_parse_error(resp->status, resp->body, http_resp_header(resp, "X-Amzn-ErrorType"),
-		                code, sizeof(code), message, sizeof(message));
+		parse_error(resp, code, sizeof(code), message, sizeof(message));
 		/* credentials refused as expired: one refresh, one retry */
 		if (aws_error_is_expired_creds(code) && !k->refresh_retried && k->c->src.expired) {
 			k->refresh_retried = 1;

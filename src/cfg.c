@@ -12,8 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "aws.h"
 #include "cfg.h"
 #include "cron.h"
+#include "sqs.h"
 #include "util.h"
 #include "wf.h"
 #include "ytree.h"
@@ -353,6 +355,18 @@ workflow_clear(struct cfg_workflow *w)
 }
 
 static void
+cfg_events_free(struct cfg_events *e)
+{
+	if (!e)
+		return;
+	free(e->queue_url);
+	free(e->region);
+	wf_free(e->aws);
+	free(e->fingerprint);
+	free(e);
+}
+
+static void
 cfg_free(struct cfg *c)
 {
 	size_t i;
@@ -371,11 +385,143 @@ cfg_free(struct cfg *c)
 	free(c->state_dir);
 	free(c->metrics_textfile);
 	free(c->control_group);
+	cfg_events_free(c->events);
 	free(c);
 }
 
 /* cfg_load(), and with probe cfg_load_checked(): one pass, one list of
  * problems. */
+/* events.awsConfig: the keys of a workflow file's awsConfig that say
+ * where credentials come from, into e->aws. */
+static void
+load_events_aws(struct yproblems *l, struct cfg_events *e, const struct ynode *n)
+{
+	static const struct {
+		const char *key;
+		size_t off;
+	} keys[] = {
+		{ "awsAccessKeyId", offsetof(struct wf, aws_access_key_id) },
+		{ "awsSecretAccessKey", offsetof(struct wf, aws_secret_access_key) },
+		{ "awsSessionToken", offsetof(struct wf, aws_session_token) },
+		{ "awsRegion", offsetof(struct wf, aws_region) },
+		{ "endPointURL", offsetof(struct wf, endpoint_url) },
+		{ "profileName", offsetof(struct wf, profile_name) },
+		{ "assumeRoleArn", offsetof(struct wf, assume_role_arn) },
+		{ "assumeRoleSessionName", offsetof(struct wf, assume_role_session_name) },
+		{ "assumeRoleSourceIdentity", offsetof(struct wf, assume_role_source_identity) },
+	};
+	char key[96];
+	size_t i, k;
+
+	if (n->kind != YNODE_MAP) {
+		problem(l, n, "events.awsConfig", "expected a mapping");
+		return;
+	}
+	for (i = 0; i < n->n; i++) {
+		const char *name = n->keys[i]->str, *s;
+
+		snprintf(key, sizeof(key), "events.awsConfig.%s", name);
+		for (k = 0; k < sizeof(keys) / sizeof(*keys); k++)
+			if (strcmp(name, keys[k].key) == 0)
+				break;
+		if (k == sizeof(keys) / sizeof(*keys)) {
+			problem(l, n->keys[i], key, "unknown key");
+			continue;
+		}
+		if (!(s = str_of(l, n->items[i], key)))
+			continue;
+		if (k == 3 && !aws_region_valid(s)) {
+			problem(l, n->items[i], key, "'%s' is not an AWS region name", s);
+			continue;
+		}
+		*(char **)((char *)e->aws + keys[k].off) = strdup(s);
+	}
+}
+
+/* What tells two events blocks apart (secrets included: a new key must
+ * restart the consumer; the text is compared, never shown). */
+static char *
+events_fingerprint(const struct cfg_events *e)
+{
+	const struct wf *a = e->aws;
+	const char *f[] = { e->queue_url, e->region, a->aws_access_key_id,
+		a->aws_secret_access_key, a->aws_session_token, a->aws_region, a->endpoint_url,
+		a->profile_name, a->assume_role_arn, a->assume_role_session_name,
+		a->assume_role_source_identity };
+	struct buf b = {0};
+	size_t i;
+
+	(void)buf_printf(&b, "%u", e->debounce_ms);
+	for (i = 0; i < sizeof(f) / sizeof(*f); i++)
+		(void)buf_printf(&b, "\x1f%s", f[i] ? f[i] : "\x1e");
+	return buf_steal(&b);
+}
+
+/* events: queue_url, awsConfig, debounce. */
+static void
+load_events(struct yproblems *l, struct cfg *c, const struct ynode *n)
+{
+	struct cfg_events *e = calloc(1, sizeof(*e));
+	const struct ynode *url = NULL, *v;
+	char region[64];
+	unsigned debounce_s;
+	size_t i;
+	int r;
+
+	if (!e || !(e->aws = calloc(1, sizeof(*e->aws)))) {
+		free(e);
+		problem(l, n, "events", "out of memory");
+		return;
+	}
+	c->events = e;
+	e->debounce_ms = 1000;
+	if (n->kind != YNODE_MAP) {
+		problem(l, n, "events", "expected a mapping with queue_url");
+		return;
+	}
+	for (i = 0; i < n->n; i++) {
+		const char *k = n->keys[i]->str, *s;
+		char key[64];
+
+		v = n->items[i];
+		snprintf(key, sizeof(key), "events.%s", k);
+		if (strcmp(k, "queue_url") == 0) {
+			if ((s = str_of(l, v, key))) {
+				url = v;
+				e->queue_url = strdup(s);
+			}
+		} else if (strcmp(k, "awsConfig") == 0) {
+			load_events_aws(l, e, v);
+		} else if (strcmp(k, "debounce") == 0) {
+			if (duration_of(l, v, key, &debounce_s) == 0) {
+				if (debounce_s > 300)
+					problem(l, v, key, "at most 5m");
+				e->debounce_ms = debounce_s * 1000;
+			}
+		} else {
+			problem(l, n->keys[i], key, "unknown key");
+		}
+	}
+	if (!url) {
+		problem(l, n, "events.queue_url", "'queue_url' is missing");
+		return;
+	}
+	r = sqs_queue_region(e->queue_url, region, sizeof(region));
+	if (r == -EINVAL)
+		problem(l, url, "events.queue_url", "'%s' is not a queue URL "
+		        "(https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)", e->queue_url);
+	else if (r == 0)
+		e->region = strdup(region);
+	else if (e->aws->aws_region)
+		e->region = strdup(e->aws->aws_region);
+	else
+		problem(l, url, "events.queue_url", "'%s' names no region: set "
+		        "events.awsConfig.awsRegion", e->queue_url);
+	if (e->region && e->aws && !e->aws->aws_region)
+		e->aws->aws_region = strdup(e->region);
+	e->fingerprint = events_fingerprint(e);
+}
+
 static int
 load(const char *path, int probe, struct cfg **ret, struct gm_err *err)
 {
@@ -454,6 +600,8 @@ load(const char *path, int probe, struct cfg **ret, struct gm_err *err)
 				problem(&l, v, k, "cannot look up group '%s': %s", s, strerror(-r));
 			else if (s)
 				c->control_group = strdup(s);
+		} else if (strcmp(k, "events") == 0) {
+			load_events(&l, c, v);
 		} else if (strcmp(k, "workflows") == 0) {
 			if (v->kind != YNODE_SEQ)
 				problem(&l, v, k, "expected a list of workflows");

@@ -19,6 +19,7 @@
 #include "ctl.h"
 #include "daemon.h"
 #include "daemon_int.h"
+#include "events.h"
 #include "enrich.h"
 #include "history.h"
 #include "http.h"
@@ -129,6 +130,7 @@ job_remove(struct job *j)
 {
 	j->removed = 1;
 	j->w = NULL;
+	daemon__events_forget(j->d, j->name);
 	sched_entry_update(j->se, NULL);
 	log_notice(&j->lg, "removed from the configuration%s",
 	           j->run ? "; its run in progress finishes first" : "");
@@ -281,6 +283,7 @@ reload(struct daemon *d, char *why, size_t why_len)
 	sched_set_max_running(d->sched, nc->max_concurrent_runs);
 	check_control_group(nc);
 	apply_workflows(d);
+	daemon__events_apply(d);
 	cfg_unref(old);
 	d->reload_ms = time_now_ms();
 	d->reload_ok = 1;
@@ -303,6 +306,7 @@ job_json(const struct job *j)
 	const struct sched_view *v = sched_entry_view(j->se);
 	int running = v->running, queued = v->queued;
 	time_t next_fire = v->next_fire;
+	int64_t refresh_ms;
 	const char *state;
 
 	if (!o)
@@ -322,6 +326,8 @@ job_json(const struct job *j)
 		cJSON_AddStringToObject(o, "run_id", j->run_id);
 	cJSON_AddNumberToObject(o, "skipped", (double)v->skipped);
 	cJSON_AddBoolToObject(o, "catch_up", j->w->catch_up);
+	if (j->d->events && (refresh_ms = events_last_refresh_ms(j->d->events, j->name)))
+		cJSON_AddNumberToObject(o, "last_event_refresh", (double)refresh_ms / 1000.0);
 	if (v->catching_up)
 		cJSON_AddBoolToObject(o, "catch_up_waiting", 1);
 	cJSON_AddNumberToObject(o, "runs", (double)j->hist.n);
@@ -366,7 +372,7 @@ static cJSON *
 cmd_status(struct daemon *d, struct job *unused, const char *arg)
 {
 	unsigned n = 0, queued = 0;
-	cJSON *o, *arr;
+	cJSON *o, *arr, *ev;
 	struct job *j;
 	size_t i;
 
@@ -381,6 +387,8 @@ cmd_status(struct daemon *d, struct job *unused, const char *arg)
 	cJSON_AddNumberToObject(o, "max_concurrent_runs", d->cfg->max_concurrent_runs);
 	cJSON_AddNumberToObject(o, "reloads", d->reloads);
 	add_health(d, o);
+	if ((ev = daemon__events_json(d)))
+		cJSON_AddItemToObject(o, "events", ev);
 	arr = cJSON_AddArrayToObject(o, "workflows");
 	for (i = 0; i < d->cfg->n_workflows; i++) {
 		j = daemon__job_find(d, d->cfg->workflows[i].name, 0);
@@ -589,6 +597,7 @@ shutdown_finish(struct daemon *d)
 	d->sched = sched_free(d->sched);
 	clockwatch_free(d->clockwatch);
 	d->clockwatch = NULL;
+	daemon__events_stop(d);
 	ctl_close(d->ctl);
 	d->ctl = NULL;
 	uv_close((uv_handle_t *)&d->sighup, NULL);
@@ -632,6 +641,7 @@ begin_stop(struct daemon *d, const char *why)
 	log_notice(NULL, "%s: stopping%s", why,
 	           sched_running(d->sched) ? ", interrupting runs in progress" : "");
 	sched_stop(d->sched);
+	daemon__events_stop(d);         /* the poll held open is cancelled */
 	uv_timer_start(&d->stop_timer, on_stop_timeout, STOP_GRACE_MS, 0);
 	for (j = d->jobs; j; j = j->next)
 		if (j->run && !j->run_done)
@@ -802,6 +812,7 @@ daemon_main(const char *config_path, int debug)
 			log_warning(NULL, "cannot watch the wall clock: a step of it delays "
 			            "fires until their timers expire");
 		start_jobs(d);
+		daemon__events_apply(d);
 		metrics_reload(d->metrics, 1, d->start_ms);
 		daemon__metrics_workflows(d);
 		daemon__metrics_write(d);

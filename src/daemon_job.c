@@ -276,6 +276,7 @@ daemon__run_finish(struct job *j)
 	          h->statuses, h->deleted, h->filtered, h->warnings, errors, st->fatal ? ": " : "",
 	          st->fatal ? st->fatal_msg : "");
 	daemon__metrics_run_end(j, h);
+	daemon__events_run_end(j, h->state_error[0] ? "failed" : h->result);
 	j->run = run_free(j->run);
 	cfg_unref(j->run_cfg);
 	j->run_cfg = NULL;
@@ -305,6 +306,12 @@ daemon__run_start(struct sched_entry *e, const char *trigger, void *arg)
 	job_memo_open(j, &o);
 	o.log_workflow = j->name;
 	o.run_id = j->run_id;
+	if (strcmp(trigger, DAEMON_TRIGGER_EVENT) == 0) {
+		/* a targeted refresh; a fire of the schedule meanwhile waits for it */
+		o.only = (const char *const *)j->only.v;
+		o.n_only = j->only.n;
+		sched_entry_yields(e);
+	}
 	j->run_cfg = cfg_ref(d->cfg);
 	j->run_started_ms = time_now_ms();
 	j->run_done = 0;

@@ -376,7 +376,7 @@ oom:
 }
 
 cJSON *
-entity_job_names(const cJSON *workflow)
+entity_node_names(const cJSON *workflow, const char *type_wanted)
 {
 	const cJSON *graph = cJSON_GetObjectItemCaseSensitive(workflow, "Graph");
 	const cJSON *nodes = cJSON_GetObjectItemCaseSensitive(graph, "Nodes"), *n, *k;
@@ -387,7 +387,7 @@ entity_job_names(const cJSON *workflow)
 		const cJSON *name = cJSON_GetObjectItemCaseSensitive(n, "Name");
 		int dup = 0;
 
-		if (!out || !cJSON_IsString(type) || strcmp(type->valuestring, "JOB") != 0 ||
+		if (!out || !cJSON_IsString(type) || strcmp(type->valuestring, type_wanted) != 0 ||
 		    !cJSON_IsString(name) || !*name->valuestring)
 			continue;
 		cJSON_ArrayForEach(k, out)
@@ -397,6 +397,12 @@ entity_job_names(const cJSON *workflow)
 			cJSON_AddItemToArray(out, cJSON_CreateString(name->valuestring));
 	}
 	return out;
+}
+
+cJSON *
+entity_job_names(const cJSON *workflow)
+{
+	return entity_node_names(workflow, "JOB");
 }
 
 cJSON *

@@ -244,14 +244,15 @@ put_cell(const char *s, size_t width, int last)
 	printf("%*s", (int)(width - w), "");
 }
 
-/* What status says of the daemon itself: the last reload, and a state
- * write that failed. */
+/* What status says of the daemon itself: the last reload, a state write
+ * that failed, and the event consumer. */
 static void
 print_health(const cJSON *j)
 {
 	const cJSON *r = cJSON_GetObjectItemCaseSensitive(j, "reload");
 	const cJSON *s = cJSON_GetObjectItemCaseSensitive(j, "state_error");
-	char at[32];
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "events");
+	char at[32], last[32];
 
 	if (cJSON_IsObject(r)) {
 		when(at, sizeof(at), num(r, "at"));
@@ -264,6 +265,21 @@ print_health(const cJSON *j)
 	if (cJSON_IsObject(s)) {
 		when(at, sizeof(at), num(s, "at"));
 		printf("state not saved: %s (last at %s)\n", str(s, "error"), at);
+	}
+	if (cJSON_IsObject(e)) {
+		double received = num(e, "received"), applied = num(e, "applied");
+
+		when(at, sizeof(at), num(e, "last_poll"));
+		when(last, sizeof(last), num(e, "last_event"));
+		printf("events: %s: last poll %s, last event %s, %.0f received, %.0f applied, "
+		       "%.0f ignored, %.0f waiting", str(e, "queue_url"), at, last, received, applied,
+		       num(e, "ignored"), num(e, "pending"));
+		if (cJSON_GetObjectItemCaseSensitive(e, "last_lag_seconds"))
+			printf(", last lag %.1fs", num(e, "last_lag_seconds"));
+		printf("\n");
+		if (*str(e, "error"))
+			printf("events: polling fails (%.0f in a row): %s\n",
+			       num(e, "consecutive_errors"), str(e, "error"));
 	}
 }
 

@@ -34,7 +34,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 	        "usage: gluemetad ingest -c FILE [--glue-concurrency N] [--om-concurrency N]\n"
-	        "                        [--state FILE [--full]] [-d]\n"
+	        "                        [--state FILE [--full]] [--only NAME]... [-d]\n"
 	        "       gluemetad check -c FILE | --config PATH\n"
 	        "       gluemetad daemon [--config PATH] [-d]\n"
 	        "       gluemetad calendar EXPR [--tz ZONE] [--from TIME] [--count N]\n"
@@ -349,10 +349,13 @@ main(int argc, char **argv)
 		{ "om-concurrency", required_argument, NULL, 'O' },
 		{ "state", required_argument, NULL, 'S' },
 		{ "full", no_argument, NULL, 'F' },
+		{ "only", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct run_opts opts = {0};
+	const char *only[256];
+	size_t n_only = 0;
 	const char *cmd, *config = NULL, *daemon_config = NULL, *state = NULL;
 	int c, rc, debug = 0;
 
@@ -387,6 +390,18 @@ main(int argc, char **argv)
 			break;
 		case 'S': state = optarg; break;
 		case 'F': opts.full = 1; break;
+		case 'o':
+			if (n_only == sizeof(only) / sizeof(*only)) {
+				fprintf(stderr, "gluemetad: at most %zu --only names\n",
+				        sizeof(only) / sizeof(*only));
+				return EXIT_USAGE;
+			}
+			if (!*optarg) {
+				fprintf(stderr, "gluemetad: --only needs a Glue workflow name\n");
+				return EXIT_USAGE;
+			}
+			only[n_only++] = optarg;
+			break;
 		case 'h': usage(stdout); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;
 		}
@@ -424,6 +439,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "gluemetad: cannot initialise libcurl\n");
 		return EXIT_FAILED;
 	}
+	opts.only = only;
+	opts.n_only = n_only;
 	rc = cmd_ingest(config, &opts, state, debug);
 	curl_global_cleanup();
 	return rc;

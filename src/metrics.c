@@ -56,9 +56,30 @@ struct named {
 	size_t n;
 };
 
+/* Events: the detail-types counted by name (others as "other"), the
+ * reasons an event is ignored, and the lag histogram's bounds (seconds). */
+static const char *const detail_types[] = { "Glue Job State Change",
+	"Glue Crawler State Change", "Glue Job Run Status", "other" };
+#define N_DETAIL_TYPES (sizeof(detail_types) / sizeof(detail_types[0]))
+static const char *const ignore_reasons[] = { "unmapped", "other_event", "unparseable" };
+#define N_IGNORE_REASONS (sizeof(ignore_reasons) / sizeof(ignore_reasons[0]))
+static const double lag_le[] = { METRICS_LAG_BUCKETS };
+#define N_LAG_BUCKETS (sizeof(lag_le) / sizeof(lag_le[0]))
+
+struct mevents {
+	int on;                                 /* a consumer is configured */
+	uint64_t received[N_DETAIL_TYPES];
+	uint64_t ignored[N_IGNORE_REASONS];
+	uint64_t applied;
+	uint64_t lag_buckets[N_LAG_BUCKETS];    /* not cumulative */
+	uint64_t lag_count;                     /* applied with a known lag */
+	double lag_sum;
+};
+
 struct metrics {
 	struct named wf;                        /* struct mwf */
 	struct named ep;                        /* struct mendpoint */
+	struct mevents ev;
 	uint64_t state_write_errors;
 	int reload_ok;
 	int64_t reload_ok_ms;                   /* 0: no successful load yet */
@@ -299,6 +320,110 @@ metrics_reload(struct metrics *m, int ok, int64_t now_ms)
 
 /* A label value: sanitized (valid UTF-8, control characters as \xNN
  * text), then escaped as the format asks. */
+static int put_family(struct buf *b, const char *name, const char *type, const char *help);
+static int put_series(struct buf *b, const char *name, const char *k1, const char *v1,
+                      const char *k2, const char *v2);
+static int put_u64(struct buf *b, uint64_t v);
+
+void
+metrics_events_on(struct metrics *m, int on)
+{
+	m->ev.on = on;
+}
+
+int
+metrics_event_received(struct metrics *m, const char *detail_type)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < N_DETAIL_TYPES; i++)
+		if (detail_type && strcmp(detail_type, detail_types[i]) == 0)
+			break;
+	m->ev.received[i]++;
+	return 0;
+}
+
+int
+metrics_event_ignored(struct metrics *m, const char *reason)
+{
+	size_t i;
+
+	for (i = 0; i < N_IGNORE_REASONS; i++)
+		if (strcmp(reason, ignore_reasons[i]) == 0) {
+			m->ev.ignored[i]++;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+void
+metrics_event_applied(struct metrics *m, double lag_s)
+{
+	size_t k;
+
+	m->ev.applied++;
+	if (lag_s < 0)
+		return;
+	for (k = 0; k < N_LAG_BUCKETS; k++)
+		if (lag_s <= lag_le[k]) {
+			m->ev.lag_buckets[k]++;
+			break;
+		}
+	m->ev.lag_count++;
+	m->ev.lag_sum += lag_s;
+}
+
+static int
+render_events(const struct metrics *m, struct buf *b)
+{
+	char le[32];
+	uint64_t cum = 0;
+	size_t k;
+	int r;
+
+	if (!m->ev.on)
+		return 0;
+	r = put_family(b, "gluemetad_events_received_total", "counter",
+	               "Glue events received from the queue, by detail-type (others as other).");
+	for (k = 0; r == 0 && k < N_DETAIL_TYPES; k++)
+		if ((r = put_series(b, "gluemetad_events_received_total", "detail_type",
+		                    detail_types[k], NULL, NULL)) == 0)
+			r = put_u64(b, m->ev.received[k]);
+	if (r == 0 && (r = put_family(b, "gluemetad_events_applied_total", "counter",
+	                              "Events whose targeted refresh wrote to OpenMetadata.")) == 0 &&
+	    (r = put_series(b, "gluemetad_events_applied_total", NULL, NULL, NULL, NULL)) == 0)
+		r = put_u64(b, m->ev.applied);
+	if (r == 0)
+		r = put_family(b, "gluemetad_events_ignored_total", "counter",
+		               "Messages deleted without a refresh: unmapped (no configured workflow "
+		               "holds the job or crawler), other_event, unparseable.");
+	for (k = 0; r == 0 && k < N_IGNORE_REASONS; k++)
+		if ((r = put_series(b, "gluemetad_events_ignored_total", "reason", ignore_reasons[k],
+		                    NULL, NULL)) == 0)
+			r = put_u64(b, m->ev.ignored[k]);
+	if (r == 0)
+		r = put_family(b, "gluemetad_event_lag_seconds", "histogram",
+		               "From an event's time to its refresh written to OpenMetadata.");
+	for (k = 0; r == 0 && k <= N_LAG_BUCKETS; k++) {
+		if (k < N_LAG_BUCKETS) {
+			cum += m->ev.lag_buckets[k];
+			snprintf(le, sizeof(le), "%g", lag_le[k]);
+		} else {
+			snprintf(le, sizeof(le), "+Inf");
+		}
+		if ((r = put_series(b, "gluemetad_event_lag_seconds_bucket", "le", le, NULL,
+		                    NULL)) == 0)
+			r = put_u64(b, k < N_LAG_BUCKETS ? cum : m->ev.lag_count);
+	}
+	if (r == 0 && (r = put_series(b, "gluemetad_event_lag_seconds_sum", NULL, NULL, NULL,
+	                              NULL)) == 0)
+		r = buf_printf(b, "%.3f\n", m->ev.lag_sum);
+	if (r == 0 && (r = put_series(b, "gluemetad_event_lag_seconds_count", NULL, NULL, NULL,
+	                              NULL)) == 0)
+		r = put_u64(b, m->ev.lag_count);
+	return r;
+}
+
 static int
 put_value(struct buf *b, const char *v)
 {
@@ -531,6 +656,8 @@ metrics_render(const struct metrics *m, const struct metrics_now *now, struct bu
 		r = render_workflows(m, out);
 	if (r == 0)
 		r = render_http(m, out);
+	if (r == 0)
+		r = render_events(m, out);
 	if (r == 0 && (r = put_family(out, "gluemetad_state_write_errors_total", "counter",
 	                              "Run history and memo files that could not be written.")) == 0)
 		r = buf_printf(out, "gluemetad_state_write_errors_total %llu\n",

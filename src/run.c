@@ -117,7 +117,10 @@ on_creds(int rc, const char *why, void *arg)
 				gm_err_set(&err, "out of memory");
 		}
 		if (r->glue && r->enrich && r->lister) {
-			run__list_next(r);
+			if (r->o.n_only)
+				run__list_only(r);
+			else
+				run__list_next(r);
 			join_add(&r->join, 1);
 			enrich_prepare(r->enrich, on_prepared, r);
 		} else {
@@ -386,7 +389,7 @@ start_delete(struct run *r)
 {
 	size_t i;
 
-	if (!r->wf->mark_deleted || run__stopping(r))
+	if (!r->wf->mark_deleted || r->o.n_only || run__stopping(r))
 		return;
 	if (r->listing != LISTING_DONE) {
 		r->st.deletion_skipped = 1;
@@ -569,7 +572,7 @@ transition(struct run *r, enum run_phase to)
 		enrich_take_counts(r->enrich, &r->st.source, &r->st.sink);
 		if (r->st.usage_written && !run__stopping(r))
 			compute_percentile(r);
-		if (r->wf->ingestion_pipeline_fqn && !r->cancelled)
+		if (r->wf->ingestion_pipeline_fqn && !r->cancelled && !r->o.n_only)
 			report(r, run_result(r));
 		break;
 	case PHASE_START:
@@ -656,7 +659,8 @@ run_start(struct http *h, const struct wf *wf, const struct run_opts *opts, run_
 		r->o = *opts;
 	if (r->o.memo_settings) {
 		r->memo = r->o.full ? NULL : r->o.memo;
-		if (!(r->next = memo_new(r->o.memo_settings))) {
+		if (!(r->next = memo_new(r->o.memo_settings)) ||
+		    (r->o.n_only && r->memo && memo_carry(r->memo, r->next, "") < 0)) {
 			gm_err_set(err, "out of memory");
 			goto fail;
 		}
@@ -765,6 +769,38 @@ run_cancel(struct run *r)
 		http_pool_cancel(r->glue_pool);
 	if (r->om_pool)
 		http_pool_cancel(r->om_pool);
+}
+
+static size_t
+names_of(const cJSON *arr, const char **out, size_t max)
+{
+	const cJSON *x;
+	size_t n = 0;
+
+	cJSON_ArrayForEach(x, arr)
+		if (n < max && cJSON_IsString(x))
+			out[n++] = x->valuestring;
+	return n;
+}
+
+int
+run_graphs(const struct run *r, run_graph_cb each, void *arg)
+{
+	const char *jobs[256], *crawlers[256];
+	int complete = r->listing == LISTING_DONE && !r->o.n_only && !r->cancelled && !r->st.fatal;
+	size_t i;
+
+	for (i = 0; i < r->n_items; i++) {
+		const struct item *it = r->items[i];
+
+		if (!it->jobs) {                /* not read */
+			complete = 0;
+			continue;
+		}
+		each(it->name, jobs, names_of(it->jobs, jobs, 256), crawlers,
+		     names_of(it->crawlers, crawlers, 256), arg);
+	}
+	return complete;
 }
 
 struct memo *

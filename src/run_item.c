@@ -492,6 +492,7 @@ run__item_workflow(struct item *it, const cJSON *workflow)
 		return;
 	}
 	it->jobs = entity_job_names(workflow);
+	it->crawlers = entity_node_names(workflow, "CRAWLER");
 	it->description = desc && *desc ? strdup(desc) : NULL;
 	it->req = req;
 	join_add(&r->join, 1);
@@ -558,6 +559,7 @@ run__items_free(struct run *r)
 		cJSON_Delete(it->usage_runs);
 		cJSON_Delete(it->req);
 		cJSON_Delete(it->jobs);
+		cJSON_Delete(it->crawlers);
 		free(it->description);
 		free(it->id);
 		enrich_want_clear(&it->want);

@@ -132,7 +132,7 @@ process_page(struct run *r, const struct glue_names *page, int followed)
 		break;
 	}
 	pages = glue_lister_pages(r->lister);
-	if (pages % 10 == 0 || r->listing == LISTING_DONE)
+	if (!r->o.n_only && (pages % 10 == 0 || r->listing == LISTING_DONE))
 		log_info(&r->lg, "listed %lu %s in %u %s (%lu filtered out)",
 		         r->st.workflows_listed, PLURAL(r->st.workflows_listed, "workflow", "workflows"),
 		         pages, PLURAL(pages, "page", "pages"), r->st.source.filtered);
@@ -186,6 +186,33 @@ on_names(struct glue_names *page, void *arg)
 		glue_names_free(page);
 	}
 	run__settle(r);
+}
+
+/* A targeted refresh: the names asked for make the whole listing, one
+ * page, without asking Glue for its list. */
+void
+run__list_only(struct run *r)
+{
+	struct glue_names *page = calloc(1, sizeof(*page));
+	size_t i;
+
+	if (page && (page->names = calloc(r->o.n_only, sizeof(char *)))) {
+		page->st.state = GLUE_KNOWN;
+		page->end = GLUE_PAGE_LAST;
+		page->page = 1;
+		for (i = 0; i < r->o.n_only; i++)
+			if (r->o.only[i] && *r->o.only[i] &&
+			    !(page->names[page->n++] = strdup(r->o.only[i]))) {
+				glue_names_free(page);
+				page = NULL;
+				break;
+			}
+	} else {
+		free(page);
+		page = NULL;
+	}
+	join_add(&r->join, 1);
+	on_names(page, r);
 }
 
 void

@@ -21,6 +21,8 @@ struct sched_entry {
 	void *data;
 	void *timer;
 	struct sched_view v;            /* what the daemon shows of it */
+	int yields;                     /* its run gives way to a timer fire */
+	int deferred;                   /* a timer fire waits for that run's end */
 	char trigger[12];               /* of the fire that queued it */
 };
 
@@ -301,8 +303,12 @@ sched_entry_due(struct sched_entry *e)
 	}
 	e->v.next_fire = 0;
 	if (sched_fire(e, "schedule") == -EBUSY) {
-		e->v.skipped++;
-		event(e, SCHED_SKIPPED);
+		if (e->yields && e->v.running) {
+			e->deferred = 1;        /* runs when the yielding run ends */
+		} else {
+			e->v.skipped++;
+			event(e, SCHED_SKIPPED);
+		}
 	}
 	arm(e, fired);
 	event(e, SCHED_FIRED);
@@ -340,12 +346,28 @@ sched_clock_stepped(struct sched *s)
 }
 
 void
+sched_entry_yields(struct sched_entry *e)
+{
+	if (e->v.running)
+		e->yields = 1;
+}
+
+void
 sched_entry_done(struct sched_entry *e)
 {
 	if (!e->v.running)
 		return;
 	e->v.running = 0;
+	e->yields = 0;
 	e->s->running--;
+	if (e->deferred) {
+		e->deferred = 0;
+		if (e->w && !e->s->stopping) {
+			snprintf(e->trigger, sizeof(e->trigger), "schedule");
+			enqueue(e);
+			event(e, SCHED_QUEUED);
+		}
+	}
 }
 
 void *
