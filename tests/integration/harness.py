@@ -20,6 +20,7 @@ import threading
 import time
 import unittest
 import urllib.request
+import uuid
 
 import expect
 
@@ -90,11 +91,13 @@ def gen_estate(path, workflows, seed=1, odd=False, extra=()):
 
 
 class Standins:
-    """A fake Glue and a fake OpenMetadata for one test."""
+    """A fake Glue and a fake OpenMetadata for one test; with sqs=True also a
+    fake SQS (self.sqs, queue `sqs_queue` of the estate's account, the same
+    credentials and region as the fake Glue)."""
 
     def __init__(self, estate_path, latency_ms=0, glue_port=0, om_port=0, tmp=None,
                  access_key=AK, secret_key=SK, token=JWT, region=REGION, session_token=None,
-                 om_args=(), om_ssl_ctx=None):
+                 om_args=(), om_ssl_ctx=None, sqs=False, sqs_queue="glue-events", sqs_port=0):
         self.tmp = tmp or tempfile.mkdtemp(prefix="gm-")
         self.glue = Server([PY, os.path.join(STANDINS, "fake_glue.py"), "--estate", estate_path,
                             "--access-key", access_key, "--secret-key", secret_key,
@@ -108,10 +111,39 @@ class Standins:
         except Exception:
             self.glue.stop()
             raise
+        self.sqs = None
+        self.sqs_queue = sqs_queue
+        if sqs:
+            with open(estate_path) as fh:
+                self.account = json.load(fh).get("account", "123456789012")
+            try:
+                self.sqs = Server(fake_sqs_argv("--queue", sqs_queue, "--account", self.account,
+                                                "--access-key", access_key,
+                                                "--secret-key", secret_key, "--region", region,
+                                                "--latency-ms", str(latency_ms),
+                                                *(["--session-token", session_token]
+                                                  if session_token else [])),
+                                  "sqs", sqs_port, self.tmp)
+            except Exception:
+                self.glue.stop()
+                self.om.stop()
+                raise
 
     def stop(self):
         self.glue.stop()
         self.om.stop()
+        if self.sqs:
+            self.sqs.stop()
+
+    def queue_url(self):
+        """The queue's URL as SQS gives it (the fake resolves a queue by the
+        URL's path, whatever its host)."""
+        return f"https://sqs.{REGION}.amazonaws.com/{self.account}/{self.sqs_queue}"
+
+    def send_event(self, body, queue=None):
+        """Puts a message on the fake SQS's queue (not signed, not counted)."""
+        return self.sqs.call("POST", "/__fake/send", {"queue": queue or self.sqs_queue,
+                                                      "body": body})["MessageId"]
 
     def dump(self):
         return self.om.call("GET", "/__fake/dump")
@@ -250,6 +282,62 @@ def class_estate(cls, prefix, workflows, seed=1, odd=False, extra=(), edit=None,
 
 def fake_sts_argv(*args):
     return [PY, os.path.join(STANDINS, "fake_sts.py"), "--region", REGION] + list(args)
+
+
+def fake_sqs_argv(*args):
+    """fake_sqs.py with the fake Glue's credentials and region; later
+    arguments (e.g. another --access-key) win."""
+    return [PY, os.path.join(STANDINS, "fake_sqs.py"), "--region", REGION,
+            "--access-key", AK, "--secret-key", SK] + list(args)
+
+
+def _event_time(t):
+    t = time.time() if t is None else t
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+def _envelope(detail_type, account, region, t, detail):
+    return json.dumps({"version": "0", "id": str(uuid.uuid4()), "detail-type": detail_type,
+                       "source": "aws.glue", "account": account, "time": _event_time(t),
+                       "region": region, "resources": [], "detail": detail})
+
+
+JOB_EVENT_SEVERITY = {"SUCCEEDED": "INFO", "STOPPED": "INFO", "TIMEOUT": "WARN",
+                      "FAILED": "ERROR"}
+
+
+def glue_job_event(job_name, account, region, state="SUCCEEDED", time=None, job_run_id=None,
+                   message=None):
+    """The SQS message body an EventBridge rule delivers (no input
+    transformer) for a "Glue Job State Change" event: the event envelope as
+    JSON text (see shared/notes/glue-events.md).  state: SUCCEEDED, FAILED,
+    TIMEOUT or STOPPED; time: epoch seconds, default now."""
+    detail = {"jobName": job_name, "severity": JOB_EVENT_SEVERITY.get(state, "INFO"),
+              "state": state,
+              "jobRunId": job_run_id or "jr_" + uuid.uuid4().hex + uuid.uuid4().hex,
+              "message": message or f"Job run {state.lower()}"}
+    return _envelope("Glue Job State Change", account, region, time, detail)
+
+
+def glue_crawler_event(crawler_name, account, region, state="Succeeded", time=None,
+                       error_message=None):
+    """The same for "Glue Crawler State Change": state Started, Succeeded or
+    Failed; Succeeded carries the counters, Failed an errorMessage."""
+    detail = {"crawlerName": crawler_name, "accountId": account, "state": state,
+              "message": f"Crawler {state}"}
+    if state == "Started":
+        detail["startTime"] = _event_time(time)
+    elif state == "Succeeded":
+        detail.update({"tablesCreated": "0", "tablesUpdated": "1", "tablesDeleted": "0",
+                       "partitionsCreated": "0", "partitionsUpdated": "0",
+                       "partitionsDeleted": "0", "warningMessage": "N/A",
+                       "runningTime (sec)": "42", "completionDate": _event_time(time)})
+    else:
+        detail["errorMessage"] = error_message or "Internal Service Exception"
+    detail["cloudWatchLogLink"] = (f"https://{region}.console.aws.amazon.com/cloudwatch/home?"
+                                   f"region={region}#logEventViewer:group=/aws-glue/crawlers;"
+                                   f"stream={crawler_name}")
+    return _envelope("Glue Crawler State Change", account, region, time, detail)
 
 
 def fake_s3_argv(estate_path, *args):

@@ -3,7 +3,8 @@ SigV4 verifier reproduces AWS's official suite and the derived vectors, it
 rejects what AWS rejects, and the fake OpenMetadata rejects bodies the
 official schemas reject.  Likewise for the catalog side of the fake
 OpenMetadata (search, tags, owners, usage, lineage), Glue's GetConnection,
-STS's GetCallerIdentity, the fake S3 and the lineage estate."""
+STS's GetCallerIdentity, the fake S3, the lineage estate, the fake SQS
+and the fake Glue's add_run."""
 import datetime
 import hashlib
 import json
@@ -11,6 +12,8 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
+import time
 import unittest
 import urllib.error
 import urllib.parse
@@ -759,6 +762,318 @@ class TestFakeS3(unittest.TestCase):
         self.assertEqual(self.code(self.get("scripts", "a+b=c.py", server=self.s3t, token="tok",
                                             signed={"host", "x-amz-date",
                                                     "x-amz-content-sha256"})[1]), "AccessDenied")
+
+
+class TestFakeSqs(unittest.TestCase):
+    """The fake SQS: JSON 1.0, SigV4 with service sqs, standard-queue
+    semantics (visibility timeout, a new receipt handle per receive, long
+    polling woken by a send), the batch delete's partial failures, and the
+    errors SQS gives."""
+    QUEUE = "glue-events"
+
+    @classmethod
+    def setUpClass(cls):
+        harness.class_tmp(cls, "gm-sq-")
+        cls.sqs = harness.class_server(cls, harness.fake_sqs_argv(
+            "--queue", cls.QUEUE, "--queue", "other", "--account", "123456789012"), "sqs")
+        # the real-looking URL: the fake goes by its path, not its host
+        cls.url = f"https://sqs.{harness.REGION}.amazonaws.com/123456789012/{cls.QUEUE}"
+
+    def setUp(self):
+        self.sqs.call("POST", "/__fake/reset")
+
+    def call(self, op, body, secret=harness.SK, ctype="application/x-amz-json-1.0"):
+        """(status, reply, headers) of a signed SQS request."""
+        data = json.dumps(body).encode()
+        date = amz_now()
+        headers = [("Host", f"127.0.0.1:{self.sqs.port}"), ("X-Amz-Date", date),
+                   ("Content-Type", ctype), ("X-Amz-Target", "AmazonSQS." + op)]
+        _, _, auth = sigv4_verify.sign("POST", "/", "", headers, data, harness.AK, secret,
+                                       harness.REGION, "sqs", date)
+        return http(self.sqs.url + "/", "POST", data, headers[1:] + [("Authorization", auth)])
+
+    def ok(self, op, body):
+        st, out, _ = self.call(op, body)
+        self.assertEqual(st, 200, out)
+        return out
+
+    def receive(self, **kw):
+        return self.ok("ReceiveMessage", dict({"QueueUrl": self.url,
+                                               "MessageSystemAttributeNames": [
+                                                   "ApproximateReceiveCount", "SentTimestamp"]},
+                                              **kw)).get("Messages", [])
+
+    def queue(self):
+        return self.sqs.call("GET", "/__fake/queue?name=" + self.QUEUE)
+
+    def test_round_trip(self):
+        body = harness.glue_job_event("job_000_0", "123456789012", harness.REGION)
+        sent = self.ok("SendMessage", {"QueueUrl": self.url, "MessageBody": body})
+        self.assertEqual(sent["MD5OfMessageBody"], hashlib.md5(body.encode()).hexdigest())
+        self.assertEqual(self.ok("GetQueueUrl", {"QueueName": self.QUEUE})["QueueUrl"], self.url)
+        msgs = self.receive(MaxNumberOfMessages=10)
+        self.assertEqual(len(msgs), 1)
+        m = msgs[0]
+        self.assertEqual((m["MessageId"], m["Body"]), (sent["MessageId"], body))
+        self.assertEqual(m["MD5OfBody"], hashlib.md5(body.encode()).hexdigest())
+        self.assertEqual(m["Attributes"]["ApproximateReceiveCount"], "1")
+        self.assertAlmostEqual(int(m["Attributes"]["SentTimestamp"]) / 1000, time.time(), delta=30)
+        event = json.loads(m["Body"])
+        self.assertEqual((event["source"], event["detail-type"], event["detail"]["jobName"]),
+                         ("aws.glue", "Glue Job State Change", "job_000_0"))
+        attrs = self.ok("GetQueueAttributes", {"QueueUrl": self.url, "AttributeNames": [
+            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]})
+        self.assertEqual(attrs["Attributes"], {"ApproximateNumberOfMessages": "0",
+                                               "ApproximateNumberOfMessagesNotVisible": "1"})
+        self.assertEqual(self.receive(), [])       # in flight: nothing to receive
+        self.assertEqual(self.ok("DeleteMessage", {"QueueUrl": self.url,
+                                                   "ReceiptHandle": m["ReceiptHandle"]}), {})
+        q = self.queue()
+        self.assertEqual([(x["state"], x["receive_count"], x["delete_count"])
+                          for x in q["messages"]], [("deleted", 1, 1)])
+        stats = self.sqs.call("GET", "/__fake/stats")
+        self.assertEqual(stats["rejected"], [])
+        self.assertEqual(stats["counts"]["ReceiveMessage"], 2)
+
+    def test_long_poll(self):
+        t0 = time.time()
+        self.assertEqual(self.receive(WaitTimeSeconds=1), [])
+        self.assertGreaterEqual(time.time() - t0, 0.95)
+        timer = threading.Timer(0.5, self.sqs.call, ("POST", "/__fake/send",
+                                                     {"queue": self.QUEUE, "body": "late"}))
+        timer.start()
+        try:
+            t0 = time.time()
+            msgs = self.receive(WaitTimeSeconds=10)
+            waited = time.time() - t0
+        finally:
+            timer.join()
+        self.assertEqual([m["Body"] for m in msgs], ["late"])
+        self.assertLess(waited, 3, "the long poll was not woken by the send")
+        self.assertGreaterEqual(waited, 0.4)
+        self.assertEqual(self.sqs.call("GET", "/__fake/stats")["max_long_polls"], 1)
+
+    def test_visibility_timeout_redelivers(self):
+        self.sqs.call("POST", "/__fake/send", {"body": "again"})
+        first = self.receive(VisibilityTimeout=1)[0]
+        self.assertEqual(self.receive(), [])
+        t0 = time.time()
+        again = self.receive(WaitTimeSeconds=5, VisibilityTimeout=30)
+        self.assertLess(time.time() - t0, 3)
+        self.assertEqual(len(again), 1)
+        second = again[0]
+        self.assertEqual(second["MessageId"], first["MessageId"])
+        self.assertNotEqual(second["ReceiptHandle"], first["ReceiptHandle"])
+        self.assertEqual(second["Attributes"]["ApproximateReceiveCount"], "2")
+        # the superseded handle: the request succeeds and deletes nothing (as the
+        # DeleteMessage reference says); the latest one deletes
+        out = self.ok("DeleteMessageBatch", {"QueueUrl": self.url, "Entries": [
+            {"Id": "old", "ReceiptHandle": first["ReceiptHandle"]}]})
+        self.assertEqual((out["Successful"], out["Failed"]), ([{"Id": "old"}], []))
+        self.assertEqual(self.queue()["messages"][0]["state"], "in_flight")
+        self.assertEqual(self.queue()["messages"][0]["stale_deletes"], 1)
+        self.sqs.call("POST", "/__fake/config", {"stale_receipt": "invalid"})
+        out = self.ok("DeleteMessageBatch", {"QueueUrl": self.url, "Entries": [
+            {"Id": "old", "ReceiptHandle": first["ReceiptHandle"]},
+            {"Id": "new", "ReceiptHandle": second["ReceiptHandle"]}]})
+        self.assertEqual(out["Successful"], [{"Id": "new"}])
+        self.assertEqual([(f["Id"], f["Code"], f["SenderFault"]) for f in out["Failed"]],
+                         [("old", "ReceiptHandleIsInvalid", True)])
+        self.assertEqual(self.queue()["messages"][0]["state"], "deleted")
+
+    def test_delete_batch_failures(self):
+        for i in range(3):
+            self.sqs.call("POST", "/__fake/send", {"body": f"m{i}"})
+        msgs = self.receive(MaxNumberOfMessages=10)
+        self.assertEqual(len(msgs), 3)
+        # a handle this queue never gave out fails its entry, the rest goes through
+        other = self.sqs.call("POST", "/__fake/send", {"queue": "other", "body": "x"})
+        self.assertTrue(other["MessageId"])
+        foreign = self.ok("ReceiveMessage", {"QueueUrl": self.url.replace(self.QUEUE, "other")})
+        self.sqs.call("POST", "/__fake/config", {"fail_deletes": 1})
+        entries = [{"Id": f"e{i}", "ReceiptHandle": m["ReceiptHandle"]} for i, m in
+                   enumerate(msgs)]
+        entries.append({"Id": "foreign",
+                        "ReceiptHandle": foreign["Messages"][0]["ReceiptHandle"]})
+        entries.append({"Id": "made-up", "ReceiptHandle": "AQEBnotahandle=="})
+        out = self.ok("DeleteMessageBatch", {"QueueUrl": self.url, "Entries": entries})
+        self.assertEqual([s["Id"] for s in out["Successful"]], ["e1", "e2"])
+        self.assertEqual([(f["Id"], f["Code"], f["SenderFault"]) for f in out["Failed"]],
+                         [("e0", "InternalError", False),
+                          ("foreign", "ReceiptHandleIsInvalid", True),
+                          ("made-up", "ReceiptHandleIsInvalid", True)])
+        states = {m["Body"]: m["state"] for m in self.queue()["messages"]}
+        self.assertEqual(states, {"m0": "in_flight", "m1": "deleted", "m2": "deleted"})
+        # the entry that failed is deleted on retry
+        out = self.ok("DeleteMessageBatch", {"QueueUrl": self.url, "Entries": entries[:1]})
+        self.assertEqual(out, {"Successful": [{"Id": "e0"}], "Failed": []})
+        # a single DeleteMessage with an unknown handle is the whole request's error
+        st, err, hdrs = self.call("DeleteMessage", {"QueueUrl": self.url,
+                                                    "ReceiptHandle": "AQEBnotahandle=="})
+        self.assertEqual((st, err["__type"], hdrs["x-amzn-query-error"]),
+                         (404, "com.amazonaws.sqs#ReceiptHandleIsInvalid",
+                          "ReceiptHandleIsInvalid;Sender"))
+        # batch-level errors
+        for what, ents, code in [
+            ("duplicate ids", [entries[1], dict(entries[2], Id="e1")],
+             "AWS.SimpleQueueService.BatchEntryIdsNotDistinct"),
+            ("empty", [], "AWS.SimpleQueueService.EmptyBatchRequest"),
+            ("eleven", [dict(entries[1], Id=f"i{i}") for i in range(11)],
+             "AWS.SimpleQueueService.TooManyEntriesInBatchRequest"),
+            ("bad id", [dict(entries[1], Id="has space")],
+             "AWS.SimpleQueueService.InvalidBatchEntryId"),
+        ]:
+            with self.subTest(what):
+                st, err, hdrs = self.call("DeleteMessageBatch", {"QueueUrl": self.url,
+                                                                 "Entries": ents})
+                self.assertEqual((st, hdrs["x-amzn-query-error"]), (400, code + ";Sender"), err)
+
+    def test_rejections(self):
+        for what, kw, body, status, query, typ in [
+            ("wrong secret", {"secret": "nope"}, {"QueueUrl": self.url}, 403,
+             "SignatureDoesNotMatch", "InvalidSignatureException"),
+            ("wrong content type", {"ctype": "application/x-amz-json-1.1"},
+             {"QueueUrl": self.url}, 400, "SerializationException", "SerializationException"),
+            ("MaxNumberOfMessages 11", {}, {"QueueUrl": self.url, "MaxNumberOfMessages": 11},
+             400, "InvalidParameterValue", "InvalidParameterValue"),
+            ("WaitTimeSeconds 21", {}, {"QueueUrl": self.url, "WaitTimeSeconds": 21},
+             400, "InvalidParameterValue", "InvalidParameterValue"),
+            ("unknown member", {}, {"QueueUrl": self.url, "MaxMessages": 1},
+             400, "ValidationError", "ValidationException"),
+            ("no QueueUrl", {}, {}, 400, "ValidationError", "ValidationException"),
+        ]:
+            with self.subTest(what):
+                st, err, hdrs = self.call("ReceiveMessage", body, **kw)
+                self.assertEqual(st, status, err)
+                self.assertEqual(hdrs["x-amzn-query-error"], query + ";Sender")
+                self.assertTrue(err["__type"].endswith("#" + typ), err)
+        st, err, _ = self.call("GetQueueAttributes", {"QueueUrl": self.url,
+                                                      "AttributeNames": ["Nope"]})
+        self.assertEqual((st, err["__type"]), (400, "com.amazonaws.sqs#InvalidAttributeName"))
+        rejected = self.sqs.call("GET", "/__fake/stats")["rejected"]
+        self.assertEqual(len(rejected), 7)
+        self.assertIn("MaxNumberOfMessages", rejected[2]["reason"])
+
+    def test_unknown_queue(self):
+        for op, body in [
+            ("ReceiveMessage", {"QueueUrl": self.url.replace(self.QUEUE, "nope")}),
+            ("ReceiveMessage", {"QueueUrl": self.url.replace("123456789012", "210987654321")}),
+            ("SendMessage", {"QueueUrl": self.url.replace(self.QUEUE, "nope"),
+                             "MessageBody": "x"}),
+            ("GetQueueUrl", {"QueueName": "nope"}),
+        ]:
+            with self.subTest(op=op, body=body):
+                st, err, hdrs = self.call(op, body)
+                self.assertEqual(st, 400)
+                self.assertEqual(err, {"__type": "com.amazonaws.sqs#QueueDoesNotExist",
+                                       "message": "The specified queue does not exist."})
+                self.assertEqual(hdrs["x-amzn-query-error"],
+                                 "AWS.SimpleQueueService.NonExistentQueue;Sender")
+                self.assertEqual(hdrs["Content-Type"], "application/x-amz-json-1.0")
+
+    def test_faults(self):
+        self.sqs.call("POST", "/__fake/config", {"faults": [
+            {"op": "ReceiveMessage", "error": "RequestThrottled", "times": 1}]})
+        st, err, hdrs = self.call("ReceiveMessage", {"QueueUrl": self.url})
+        self.assertEqual((st, err["__type"], hdrs["x-amzn-query-error"]),
+                         (403, "com.amazonaws.sqs#RequestThrottled", "RequestThrottled;Sender"))
+        self.assertEqual(self.call("ReceiveMessage", {"QueueUrl": self.url})[0], 200)
+        self.sqs.call("POST", "/__fake/config", {"faults": [
+            {"op": "ReceiveMessage", "status": 500, "error": "InternalError", "times": 1}]})
+        st, err, hdrs = self.call("ReceiveMessage", {"QueueUrl": self.url})
+        self.assertEqual((st, hdrs["x-amzn-query-error"]), (500, "InternalError;Receiver"))
+        self.sqs.call("POST", "/__fake/config", {"faults": [
+            {"op": "ReceiveMessage", "action": "reset", "times": 1}]})
+        with self.assertRaises((ConnectionError, urllib.error.URLError)):
+            self.call("ReceiveMessage", {"QueueUrl": self.url})
+        self.assertEqual(self.sqs.call("GET", "/__fake/faults")["faults"][0]["hits"], 1)
+
+
+class TestFakeGlueAddRun(unittest.TestCase):
+    """fake_glue's add_run: a new newest run, as GetWorkflowRuns and the
+    workflow's LastRun show it; and the requests counted per workflow."""
+
+    @classmethod
+    def setUpClass(cls):
+        harness.class_estate(cls, "gm-sr-", 4, seed=4, sqs=True)
+
+    def call(self, op, body):
+        return TestFakeGlueRejects.call(self, op, body)
+
+    def test_standins_with_sqs(self):
+        """Standins(sqs=True): the fake SQS takes the fake Glue's credentials;
+        an event put on the queue comes back by the queue's real-looking URL."""
+        self.s.sqs.call("POST", "/__fake/reset")
+        job = next(iter(self.estate["jobs"]))
+        body = harness.glue_job_event(job, self.estate["account"], harness.REGION, "FAILED")
+        crawl = harness.glue_crawler_event("crawl_000", self.estate["account"], harness.REGION)
+        self.s.send_event(body)
+        self.s.send_event(crawl)
+        sqs = TestFakeSqs.call.__get__(self)
+        self.sqs = self.s.sqs
+        st, out, _ = sqs("ReceiveMessage", {"QueueUrl": self.s.queue_url(),
+                                            "MaxNumberOfMessages": 10})
+        self.assertEqual(st, 200, out)
+        events = [json.loads(m["Body"]) for m in out["Messages"]]
+        self.assertEqual([(e["detail-type"], e["detail"]["state"]) for e in events],
+                         [("Glue Job State Change", "FAILED"),
+                          ("Glue Crawler State Change", "Succeeded")])
+        self.assertEqual(events[0]["detail"]["jobName"], job)
+        self.assertEqual(events[0]["detail"]["severity"], "ERROR")
+        self.assertEqual(events[1]["detail"]["crawlerName"], "crawl_000")
+        self.assertEqual({e["account"] for e in events}, {self.estate["account"]})
+        self.assertEqual(self.s.sqs.call("GET", "/__fake/stats")["rejected"], [])
+
+    def test_add_run(self):
+        wf = self.estate["workflows"][1]
+        name = wf["Name"]
+        self.s.glue.call("POST", "/__fake/stats/reset")
+        added = self.s.glue.call("POST", "/__fake/add_run", {"workflow": name})
+        rid = added["WorkflowRunId"]
+        self.assertNotIn(rid, [r["WorkflowRunId"] for r in wf["Runs"]])
+        self.assertLessEqual(added["CompletedOn"], time.time() + 1)
+        st, out = self.call("GetWorkflowRuns", {"Name": name, "IncludeGraph": True})
+        self.assertEqual(st, 200, out)
+        runs = out["Runs"]
+        self.assertEqual(len(runs), len(wf["Runs"]) + 1)
+        new = runs[0]
+        self.assertEqual((new["WorkflowRunId"], new["Status"]), (rid, "COMPLETED"))
+        self.assertGreater(new["StartedOn"], max(r["StartedOn"] for r in wf["Runs"]))
+        jobs = [n for n in new["Graph"]["Nodes"] if n["Type"] == "JOB"]
+        self.assertEqual({n["Name"] for n in jobs},
+                         {n["Name"] for n in wf["Graph"]["Nodes"] if n["Type"] == "JOB"})
+        self.assertTrue(all(n["JobDetails"]["JobRuns"][-1]["JobRunState"] == "SUCCEEDED"
+                            for n in jobs))
+        self.assertEqual(new["Statistics"]["FailedActions"], 0)
+        st, out = self.call("GetWorkflow", {"Name": name})
+        self.assertEqual(out["Workflow"]["LastRun"]["WorkflowRunId"], rid)
+        st, out = self.call("BatchGetWorkflows", {"Names": [name, self.estate["workflows"][0]
+                                                            ["Name"]]})
+        self.assertEqual(out["Workflows"][0]["LastRun"]["WorkflowRunId"], rid)
+        self.assertNotEqual(out["Workflows"][1]["LastRun"]["WorkflowRunId"], rid)
+        st, out = self.call("GetJobRuns", {"JobName": jobs[0]["Name"]})
+        self.assertEqual(out["JobRuns"][0]["Id"], jobs[0]["JobDetails"]["JobRuns"][-1]["Id"])
+        # a failed one, newer still
+        failed = self.s.glue.call("POST", "/__fake/add_run", {"workflow": name,
+                                                              "status": "FAILED"})
+        st, out = self.call("GetWorkflowRuns", {"Name": name, "MaxResults": 1})
+        self.assertEqual(out["Runs"][0]["WorkflowRunId"], failed["WorkflowRunId"])
+        self.assertEqual(out["Runs"][0]["Status"], "COMPLETED")
+        self.assertEqual(sum(v for k, v in out["Runs"][0]["Statistics"].items()
+                             if k in ("FailedActions", "TimeoutActions", "ErroredActions")), 1)
+        stats = self.s.glue_stats()
+        self.assertEqual(stats["rejected"], [])
+        other = self.estate["workflows"][0]["Name"]
+        self.assertEqual(stats["by_workflow"][name], {"GetWorkflowRuns": 2, "GetWorkflow": 1,
+                                                      "BatchGetWorkflows": 1})
+        self.assertEqual(stats["by_workflow"][other], {"BatchGetWorkflows": 1})
+        self.assertEqual(stats["by_job"], {jobs[0]["Name"]: {"GetJobRuns": 1}})
+        st, out, _ = http(self.s.glue.url + "/__fake/add_run", "POST", {"workflow": "nope"})
+        self.assertEqual(st, 404)
+        st, out, _ = http(self.s.glue.url + "/__fake/add_run", "POST",
+                          {"workflow": name, "status": "DONE"})
+        self.assertEqual(st, 400)
+        self.s.glue.call("POST", "/__fake/estate", self.estate)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from http.server import BaseHTTPRequestHandler
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import aws_model  # noqa: E402
+import gen_estate  # noqa: E402
 import serve  # noqa: E402
 import sigv4_verify  # noqa: E402
 
@@ -70,6 +71,8 @@ class State:
         self.tcp_accepted = 0         # TCP connections accepted
         self.t0 = time.monotonic()
         self.timeline = []            # [seconds since reset, in flight on arrival, op, outcome]
+        self.by_workflow = {}         # workflow name -> {op: accepted requests naming it}
+        self.by_job = {}              # job name -> {op: accepted requests naming it}
 
     def set_estate(self, estate):
         self.estate = estate
@@ -159,7 +162,8 @@ class Handler(BaseHTTPRequestHandler):
             if method == "GET" and path == "/__fake/stats":
                 return 200, {"counts": st.counts, "total": st.total, "rejected": st.rejected,
                              "max_in_flight": st.max_in_flight, "in_flight": st.in_flight,
-                             "tcp_connections": st.tcp_accepted}
+                             "tcp_connections": st.tcp_accepted,
+                             "by_workflow": st.by_workflow, "by_job": st.by_job}
             if method == "GET" and path == "/__fake/timeline":
                 return 200, {"timeline": st.timeline}
             if method == "POST" and path == "/__fake/stats/reset":
@@ -189,6 +193,8 @@ class Handler(BaseHTTPRequestHandler):
             if method == "POST" and path == "/__fake/estate":
                 st.set_estate(json.loads(body))
                 return 200, {}
+            if method == "POST" and path == "/__fake/add_run":
+                return add_run(st, json.loads(body or b"{}"))
         return 404, {"message": "unknown control path"}
 
     def do_GET(self):
@@ -312,6 +318,7 @@ class Handler(BaseHTTPRequestHandler):
         except GlueError as e:
             self.reject(op, e)
             return
+        self.count_names(op, req)
         try:
             self.inject(op, req)
             out = getattr(self, "op_" + op)(req)
@@ -347,6 +354,22 @@ class Handler(BaseHTTPRequestHandler):
                                            "stand-in reply failed validation"))
             return
         self.send_json(200, out, data=data)
+
+    def count_names(self, op, req):
+        """Counts an accepted request against each workflow (Name, Names, a
+        workflow ARN for GetTags) and job (JobName, JobNames) it names."""
+        st = self.st
+        wfs = [req["Name"]] if op != "GetConnection" and "Name" in req else []
+        wfs += list(req.get("Names") or [])
+        prefix = f"arn:aws:glue:{st.args.region}:{st.account}:workflow/"
+        if req.get("ResourceArn", "").startswith(prefix):
+            wfs.append(req["ResourceArn"][len(prefix):])
+        jobs = ([req["JobName"]] if "JobName" in req else []) + list(req.get("JobNames") or [])
+        with st.lock:
+            for table, names in ((st.by_workflow, wfs), (st.by_job, jobs)):
+                for n in names:
+                    ops = table.setdefault(n, {})
+                    ops[op] = ops.get(op, 0) + 1
 
     def inject(self, op, req):
         st = self.st
@@ -511,6 +534,78 @@ class Handler(BaseHTTPRequestHandler):
         if not arn.startswith(prefix):
             raise GlueError(400, "EntityNotFoundException", f"resource {arn} not found")
         return {"Tags": dict(self.find(arn[len(prefix):]).get("Tags") or {})}
+
+
+# add_run's "status": the WorkflowRun Status it ends with, and FAILED for a
+# run whose job failed (Glue reports such a run COMPLETED, with FailedActions).
+ADD_RUN_KINDS = {"COMPLETED": "ok", "FAILED": "failed", "RUNNING": "running",
+                 "STOPPED": "stopped", "ERROR": "error", "STOPPING": "stopping"}
+
+
+def add_run(st, req):
+    """POST /__fake/add_run {"workflow": NAME, "status"?: ...}: a new run,
+    made by gen_estate.make_run from the workflow's graph as the estate's runs
+    are (job runs on its JOB nodes, statistics, the graph's edges), timed to
+    end now and start after every run the workflow has, so that it is the
+    newest (first in GetWorkflowRuns) and the workflow's LastRun.  Called
+    with the lock held."""
+    name = req.get("workflow")
+    w = st.workflows.get(name)
+    if w is None:
+        return 404, {"message": f"no workflow {name!r}"}
+    status = req.get("status", "COMPLETED")
+    if status not in ADD_RUN_KINDS:
+        return 400, {"message": f"status: one of {', '.join(ADD_RUN_KINDS)}"}
+    graph = w.get("Graph") or {"Nodes": [], "Edges": []}
+    nodes = graph.get("Nodes") or []
+    jobs = [n for n in nodes if n["Type"] == "JOB"]
+    if not jobs and ADD_RUN_KINDS[status] != "ok":
+        return 400, {"message": f"workflow {name!r} has no job to fail or run"}
+    crawler = next((n for n in nodes if n["Type"] == "CRAWLER"), None)
+    runs = w.get("Runs") or []
+    rng = random.Random(os.urandom(8))
+    wi = st.order.index(name)
+    run = gen_estate.make_run(rng, name, wi, len(runs), nodes, jobs, crawler, 0.0,
+                              ADD_RUN_KINDS[status])
+    run["Graph"]["Edges"] = graph.get("Edges") or []
+    # gen_estate times the run from 0; squeeze it into (newest start, now]
+    now = round(time.time(), 3)
+    newest = max((r.get("StartedOn", 0) for r in runs), default=0)
+    start = max(now - 60, newest + 0.5)
+    if start >= now:            # runs added within the last half second
+        start = newest + 0.001
+    end = max(now, start + 0.01)
+    stamps = [run.get("CompletedOn", 0)]
+    for n in run["Graph"]["Nodes"]:
+        for jr in (n.get("JobDetails") or {}).get("JobRuns", []):
+            stamps += [jr.get("StartedOn", 0), jr.get("CompletedOn", 0)]
+        for c in (n.get("CrawlerDetails") or {}).get("Crawls", []):
+            stamps += [c.get("StartedOn", 0), c.get("CompletedOn", 0)]
+    span = max(stamps) or 1.0
+
+    def at(t):
+        return round(start + (end - start) * t / span, 3)
+    run["StartedOn"] = at(0)
+    if "CompletedOn" in run:
+        run["CompletedOn"] = at(run["CompletedOn"])
+    for n in run["Graph"]["Nodes"]:
+        for jr in (n.get("JobDetails") or {}).get("JobRuns", []):
+            jr["StartedOn"] = at(jr["StartedOn"])
+            if "CompletedOn" in jr:
+                jr["CompletedOn"] = at(jr["CompletedOn"])
+                jr["ExecutionTime"] = max(1, int(jr["CompletedOn"] - jr["StartedOn"]))
+            st.job_runs.setdefault(jr["JobName"], []).insert(0, jr)
+        for c in (n.get("CrawlerDetails") or {}).get("Crawls", []):
+            c["StartedOn"], c["CompletedOn"] = at(c["StartedOn"]), at(c["CompletedOn"])
+    for jrs in st.job_runs.values():
+        jrs.sort(key=lambda r: -r.get("StartedOn", 0))
+    errs = st.model.validate("WorkflowRun", run)
+    if errs:
+        return 500, {"message": "the new run fails the model: " + "; ".join(errs[:5])}
+    # a new list: replies being serialized keep the one they hold
+    w["Runs"] = [run] + list(runs)
+    return 200, {"WorkflowRunId": run["WorkflowRunId"], "Status": run["Status"],
+                 "StartedOn": run["StartedOn"], "CompletedOn": run.get("CompletedOn")}
 
 
 def check_estate(state):
