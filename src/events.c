@@ -28,10 +28,16 @@
 
 #define EVENTS_WAIT_S 20                /* ReceiveMessage's WaitTimeSeconds */
 
-/* The wait after failed polls: from a second, doubling, capped at a minute. */
+
+/* The wait after failed polls: from a second, doubling, capped at a
+ * minute.  The consumer retries for ever; a single call is not retried
+ * (the client's budget is one attempt), so that status and the log say at
+ * once that polling fails. */
 static const struct backoff events_backoff = {
-	.max_attempts = 0, .max_failures = 0, .base_ms = 1000, .cap_ms = 60000,
+	.max_attempts = 1, .max_failures = 1, .base_ms = 1000, .cap_ms = 60000,
 };
+/* A poll is held EVENTS_WAIT_S by SQS: its time limit leaves room for that. */
+#define EVENTS_CALL_TIMEOUT_MS ((EVENTS_WAIT_S + 15) * 1000L)
 
 struct msg {
 	struct msg *next;
@@ -413,6 +419,7 @@ take_message(struct events *x, const struct sqs_message *sm)
 	m->next = x->msgs;
 	x->msgs = m;
 	x->v.pending++;
+	mp.m = m;
 	(void)evindex_find(x->index, ev.kind == GLUE_EVENT_JOB ? EVINDEX_JOB : EVINDEX_CRAWLER,
 	                   ev.region[0] ? ev.region : NULL, ev.name, on_target, &mp);
 	str_sanitize_buf(why, sizeof(why), ev.name);
@@ -618,6 +625,7 @@ events_new(struct http *h, const struct cfg_events *cfg, const struct evindex *i
 		free(x);
 		return NULL;
 	}
+	aws_client_set_retry(x->sqs, &events_backoff, EVENTS_CALL_TIMEOUT_MS);
 	uv_timer_init(http_loop(h), &x->retry);
 	uv_timer_init(http_loop(h), &x->debounce);
 	x->retry.data = x->debounce.data = x;
