@@ -16,6 +16,7 @@
 struct cfg;
 struct cfg_workflow;
 struct ctl;
+struct filewatch;
 struct http;
 struct memo;
 struct metrics;
@@ -54,6 +55,7 @@ struct daemon {
 	uv_timer_t reload_timer;        /* SIGHUPs become one reload per loop turn */
 	struct ctl *ctl;
 	struct clockwatch *clockwatch;  /* steps of the wall clock */
+	struct filewatch *filewatch;    /* reload_on_change; NULL when off */
 	int stopping, closed;
 	unsigned reloads;
 	struct enrich_accounts *accounts;       /* for every run, until exit */
@@ -79,6 +81,17 @@ struct daemon {
 void daemon__notify_status(struct daemon *d);
 /* Finishes the runs that ended from the reaper timer, outside the run. */
 void daemon__reap_soon(struct daemon *d);
+/* The reload SIGHUP asks for, at the next loop turn: requests of a burst
+ * make one reload.  Nothing once stopping. */
+void daemon__reload_soon(struct daemon *d);
+
+/* daemon_watch.c */
+/* Watches the files of d->cfg when its reload_on_change is on (and stops
+ * watching when it is off); after the start and after each reload, good
+ * or not.  A problem is a warning. */
+void daemon__watch_update(struct daemon *d);
+/* Stops watching; at shutdown. */
+void daemon__watch_close(struct daemon *d);
 
 /* daemon_job.c */
 /* A job for w, first in d->jobs, not armed yet; NULL without memory. */

@@ -268,6 +268,7 @@ reload(struct daemon *d, char *why, size_t why_len)
 		daemon__metrics_write(d);
 		(void)sd_notify(0, "READY=1");
 		daemon__notify_status(d);
+		daemon__watch_update(d);
 		return -EINVAL;
 	}
 	if (strcmp(nc->socket, old->socket) != 0 || strcmp(nc->state_dir, old->state_dir) != 0)
@@ -278,6 +279,7 @@ reload(struct daemon *d, char *why, size_t why_len)
 	nc->state_dir = strdup(old->state_dir);
 	log_cfg_warnings(nc);
 	d->cfg = nc;
+	log_set_format(nc->log_format, LOG_FORMAT_FROM_CONFIG);
 	sched_set_max_running(d->sched, nc->max_concurrent_runs);
 	check_control_group(nc);
 	apply_workflows(d);
@@ -293,6 +295,7 @@ reload(struct daemon *d, char *why, size_t why_len)
 	(void)sd_notify(0, "READY=1");
 	sched_start_queued(d->sched);
 	daemon__notify_status(d);
+	daemon__watch_update(d);
 	return 0;
 }
 
@@ -589,6 +592,7 @@ shutdown_finish(struct daemon *d)
 	d->sched = sched_free(d->sched);
 	clockwatch_free(d->clockwatch);
 	d->clockwatch = NULL;
+	daemon__watch_close(d);
 	ctl_close(d->ctl);
 	d->ctl = NULL;
 	uv_close((uv_handle_t *)&d->sighup, NULL);
@@ -649,6 +653,13 @@ on_reload_timer(uv_timer_t *t)
 		(void)reload(d, why, sizeof(why));
 }
 
+void
+daemon__reload_soon(struct daemon *d)
+{
+	if (!d->stopping)
+		uv_timer_start(&d->reload_timer, on_reload_timer, 0, 0);
+}
+
 static void
 on_signal(uv_signal_t *s, int signum)
 {
@@ -658,8 +669,7 @@ on_signal(uv_signal_t *s, int signum)
 		/* the SIGHUPs of a burst that arrive before the next loop turn
 		 * make one reload, and requests on the socket are answered in
 		 * between: a reload reads every workflow file */
-		if (!d->stopping)
-			uv_timer_start(&d->reload_timer, on_reload_timer, 0, 0);
+		daemon__reload_soon(d);
 		return;
 	}
 	begin_stop(d, signum == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -753,6 +763,7 @@ daemon_main(const char *config_path, int debug)
 		free(d);
 		return 2;
 	}
+	log_set_format(d->cfg->log_format, LOG_FORMAT_FROM_CONFIG);
 	log_cfg_warnings(d->cfg);
 	rc = take_lock(d);
 	if (rc != 0) {
@@ -802,6 +813,7 @@ daemon_main(const char *config_path, int debug)
 			log_warning(NULL, "cannot watch the wall clock: a step of it delays "
 			            "fires until their timers expire");
 		start_jobs(d);
+		daemon__watch_update(d);
 		metrics_reload(d->metrics, 1, d->start_ms);
 		daemon__metrics_workflows(d);
 		daemon__metrics_write(d);
