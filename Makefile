@@ -132,7 +132,8 @@ VALGRIND_CLASSES = test_daemon.TestDaemon test_faults.TestSighupStorm test_fault
                    test_operate.TestStrictProtocol test_health.TestStateNotSaved \
                    test_health.TestReloadResult test_check.TestCheckDaemon \
                    test_access.TestAccessLevels test_connections.TestIdleConnections \
-                   test_schedule.TestCatchUp test_schedule.TestClockSteps
+                   test_schedule.TestCatchUp test_schedule.TestClockSteps \
+                   test_cluster.TestJsonLogs test_cluster.TestReloadOnChange
 comma := ,
 empty :=
 space := $(empty) $(empty)
