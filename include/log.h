@@ -32,6 +32,10 @@ int log_to_journal(void);
 /* Sets the format of stderr lines, unless the command line set one and
  * source is the configuration. */
 void log_set_format(enum log_format format, enum log_format_source source);
+/* Whether a plain line for a person may go to stderr beside the log (the
+ * daemon's start-up errors): not when stderr carries JSON lines, which a
+ * log pipeline reads one object a line. */
+int log_stderr_plain_ok(void);
 /* "human" or "json": 0 with *ret, or -EINVAL. */
 int log_format_parse(const char *name, enum log_format *ret);
 /* Priority for an OpenMetadata loggerLevel (DEBUG, INFO, WARN, ERROR). */

@@ -726,13 +726,15 @@ take_lock(struct daemon *d)
 
 		if (pid > 0)
 			snprintf(who, sizeof(who), " (pid %ld)", pid);
-		fprintf(stderr, "gluemetad: another gluemetad%s is running with %s\n", who, dir);
+		if (log_stderr_plain_ok())
+			fprintf(stderr, "gluemetad: another gluemetad%s is running with %s\n", who, dir);
 		log_err(NULL, "cannot start: another gluemetad%s is running with %s", who, dir);
 		return 2;
 	}
 	if (r < 0) {
-		fprintf(stderr, "gluemetad: cannot lock %s/%s: %s\n", dir, STATE_LOCK_FILE,
-		        strerror(-r));
+		if (log_stderr_plain_ok())
+			fprintf(stderr, "gluemetad: cannot lock %s/%s: %s\n", dir, STATE_LOCK_FILE,
+			        strerror(-r));
 		log_err(NULL, "cannot start: cannot lock %s/%s: %s", dir, STATE_LOCK_FILE,
 		        strerror(-r));
 		return 1;
@@ -757,7 +759,8 @@ daemon_main(const char *config_path, int debug)
 	d->cfg_path = config_path;
 	d->start_ms = time_now_ms();
 	if (cfg_load_checked(config_path, &d->cfg, &err) < 0) {
-		fprintf(stderr, "%s\n", err.msg);
+		if (log_stderr_plain_ok())
+			fprintf(stderr, "%s\n", err.msg);
 		join_error_lines(err.msg, sizeof(err.msg));
 		log_err(NULL, "cannot start: %s", err.msg);
 		free(d);
@@ -779,7 +782,8 @@ daemon_main(const char *config_path, int debug)
 	d->metrics = metrics_new();
 	r = ctl_new(&d->loop, d->cfg->socket, on_ctl, d, &d->ctl, &err);
 	if (!d->sched || !d->http || !d->accounts || !d->metrics || r < 0) {
-		fprintf(stderr, "gluemetad: %s\n", err.msg[0] ? err.msg : "cannot start");
+		if (log_stderr_plain_ok())
+			fprintf(stderr, "gluemetad: %s\n", err.msg[0] ? err.msg : "cannot start");
 		log_err(NULL, "cannot start: %s", err.msg[0] ? err.msg : "out of memory");
 		/* a second daemon on the socket is a configuration mistake */
 		rc = r == -EADDRINUSE ? 2 : 1;

@@ -44,6 +44,12 @@ log_set_format(enum log_format f, enum log_format_source source)
 }
 
 int
+log_stderr_plain_ok(void)
+{
+	return journal || format != LOG_FORMAT_JSON;
+}
+
+int
 log_format_parse(const char *name, enum log_format *ret)
 {
 	if (strcmp(name, "human") == 0)

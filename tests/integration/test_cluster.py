@@ -135,6 +135,16 @@ class TestJsonLogs(ClusterCase):
         p = harness.run_gluemetad(BIN, ["daemon", "--config", cfg, "--log-format", "xml"])
         self.assertEqual(p.returncode, 2)
         self.assertIn("--log-format 'xml': expected human or json", p.stderr)
+        # a configuration the daemon refuses, told in JSON lines only
+        p = harness.run_gluemetad(BIN, ["daemon", "--config", cfg, "--log-format", "json"],
+                                  env={k: v for k, v in os.environ.items()
+                                       if k != "JOURNAL_STREAM"})
+        self.assertEqual(p.returncode, 2)
+        recs = [json.loads(x) for x in p.stderr.splitlines() if not x.startswith("==")]
+        self.assertEqual(len(recs), 1, p.stderr)
+        self.assertEqual(recs[0]["level"], "ERROR")
+        self.assertIn("cannot start: ", recs[0]["msg"])
+        self.assertIn("log_format: 'xml': expected human or json; ", recs[0]["msg"])
 
 
 class TestReloadOnChange(ClusterCase):
