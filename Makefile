@@ -40,7 +40,8 @@ VALGRIND    = valgrind -q --leak-check=full --show-leak-kinds=definite,indirect 
 SAN_FLAGS   = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 .PHONY: all deps deps-test check unit integration demo bench clean install uninstall \
-        check-asan check-valgrind deb rpm deps-packaging check-packaging
+        check-asan check-valgrind deb rpm deps-packaging check-packaging \
+        image deps-image check-image check-deploy deps-deploy
 
 all: $(BUILD)/gluemetad $(BUILD)/gluemetactl
 
@@ -103,13 +104,15 @@ integration: check-shared $(BUILD)/gluemetad
 #                under a checker to one fault kind per read and 5 seeds); valgrind is 20-50x slower, so the rest of the suite,
 #                which exercises the same code paths, runs under ASan only
 #   fuzz smoke   each libFuzzer target FUZZ_SMOKE_SECONDS
+#   deploy       the Kubernetes manifests validated offline (kubernetes-models)
 #   packaging    the .deb and .rpm built, linted, installed (root only)
+#   image        the OCI image built and run under podman (root only)
 # One phase alone: make unit | integration | check-asan | check-valgrind |
-# fuzz-smoke | check-packaging.
-CHECK_PHASES = all unit integration check-asan check-valgrind fuzz-smoke
+# fuzz-smoke | check-deploy | check-packaging | check-image.
+CHECK_PHASES = all unit integration check-asan check-valgrind fuzz-smoke check-deploy
 check: check-shared deps-test
-	@sh tests/check.sh $(CHECK_PHASES) $(if $(filter 0,$(shell id -u)),check-packaging)
-	@[ "$$(id -u)" -eq 0 ] || echo "check-packaging skipped: it installs the package and needs root"
+	@sh tests/check.sh $(CHECK_PHASES) $(if $(filter 0,$(shell id -u)),check-packaging check-image)
+	@[ "$$(id -u)" -eq 0 ] || echo "check-packaging and check-image skipped: they install packages and need root"
 
 # The whole suite again on a build with AddressSanitizer and UBSan.
 check-asan: check-shared deps-test
@@ -129,7 +132,8 @@ VALGRIND_CLASSES = test_daemon.TestDaemon test_faults.TestSighupStorm test_fault
                    test_operate.TestStrictProtocol test_health.TestStateNotSaved \
                    test_health.TestReloadResult test_check.TestCheckDaemon \
                    test_access.TestAccessLevels test_connections.TestIdleConnections \
-                   test_schedule.TestCatchUp test_schedule.TestClockSteps
+                   test_schedule.TestCatchUp test_schedule.TestClockSteps \
+                   test_cluster.TestJsonLogs test_cluster.TestReloadOnChange
 comma := ,
 empty :=
 space := $(empty) $(empty)
@@ -223,6 +227,36 @@ check-fresh:
 # Lint, security exposure, and the .deb installed and run (needs root).
 check-packaging: deb rpm
 	$(PYTHON) tests/packaging/test_installed.py
+
+deps-image:
+	@sh scripts/deps.sh image
+
+# The OCI image gluemetad:$(VERSION), saved as build/gluemetad.oci.tar
+# (root: mmdebstrap, chroot, podman; the Debian root filesystem it builds in
+# is kept in build/oci/builder).
+image: deps-image
+	sh packaging/oci/build.sh $(VERSION)
+
+# The image run under podman against the stand-ins (root only).
+check-image: check-shared
+	@if [ "$$(id -u)" -ne 0 ]; then echo "check-image skipped: it needs root (mmdebstrap, chroot, podman)"; exit 0; fi; \
+	$(MAKE) --no-print-directory image && \
+	GLUEMETAD_SHARED=$(SHARED) $(PYTHON) tests/image/test_image.py $(VERSION)
+
+deps-deploy:
+	@sh scripts/deps.sh deploy
+
+# deploy/kubernetes validated offline: every object against the Kubernetes
+# schemas of kubernetes-models (pinned in tests/deploy/package-lock.json,
+# installed with npm ci into $(BUILD)/deploy-node), every key one the
+# schemas know, kustomization.yaml's resources all there, and the
+# ConfigMaps' files accepted by gluemetad check.
+check-deploy: deps-deploy $(BUILD)/gluemetad
+	rm -rf $(BUILD)/deploy-node && mkdir -p $(BUILD)/deploy-node
+	cp tests/deploy/package.json tests/deploy/package-lock.json $(BUILD)/deploy-node/
+	cd $(BUILD)/deploy-node && npm ci --silent --no-audit --no-fund --ignore-scripts
+	$(PYTHON) tests/deploy/test_manifests.py --node-modules $(abspath $(BUILD)/deploy-node/node_modules) \
+	    --binary $(BUILD)/gluemetad
 
 clean:
 	rm -rf $(BUILD)

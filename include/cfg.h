@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "cron.h"
+#include "log.h"
 
 struct gm_err;
 struct wf;
@@ -57,6 +58,8 @@ struct cfg {
 	char *control_group;        /* NULL: none; its members may run and reload */
 	gid_t control_gid;          /* control_group's, looked up at load */
 	struct cfg_events *events;      /* NULL: no event consumer */
+	enum log_format log_format; /* lines on stderr: human (default) or json */
+	int reload_on_change;       /* watch the files, reload when they change */
 	struct cfg_workflow *workflows;
 	size_t n_workflows;
 	/* What the load accepts but an operator should hear of, one a line

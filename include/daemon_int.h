@@ -21,6 +21,7 @@ struct events;
 struct evindex;
 struct cfg_workflow;
 struct ctl;
+struct filewatch;
 struct http;
 struct memo;
 struct metrics;
@@ -63,6 +64,7 @@ struct daemon {
 	struct evindex *index;          /* which workflow holds which Glue job */
 	struct events *events;          /* the event consumer; NULL: none */
 	struct cfg *events_cfg;         /* the configuration it runs with */
+	struct filewatch *filewatch;    /* reload_on_change; NULL when off */
 	int stopping, closed;
 	unsigned reloads;
 	struct enrich_accounts *accounts;       /* for every run, until exit */
@@ -88,6 +90,17 @@ struct daemon {
 void daemon__notify_status(struct daemon *d);
 /* Finishes the runs that ended from the reaper timer, outside the run. */
 void daemon__reap_soon(struct daemon *d);
+/* The reload SIGHUP asks for, at the next loop turn: requests of a burst
+ * make one reload.  Nothing once stopping. */
+void daemon__reload_soon(struct daemon *d);
+
+/* daemon_watch.c */
+/* Watches the files of d->cfg when its reload_on_change is on (and stops
+ * watching when it is off); after the start and after each reload, good
+ * or not.  A problem is a warning. */
+void daemon__watch_update(struct daemon *d);
+/* Stops watching; at shutdown. */
+void daemon__watch_close(struct daemon *d);
 
 /* The trigger of a targeted refresh that events asked for. */
 #define DAEMON_TRIGGER_EVENT "event"

@@ -8,12 +8,16 @@
 #   test       build, and make check's tools (cmocka, valgrind, clang,
 #              promtool from prometheus...)
 #   packaging  build, and what make deb / make rpm run
-# Usage: scripts/deps.sh [build|demo|test|packaging] [SHARED]
+#   image      what make image runs (mmdebstrap, podman with runc)
+#   deploy     what make check-deploy runs (node and npm, python3-yaml)
+# Usage: scripts/deps.sh [build|demo|test|packaging|image|deploy] [SHARED]
 set -eu
 BUILD_PKGS="gcc libc6-dev make pkg-config libuv1-dev libcurl4-openssl-dev libyaml-dev libcjson-dev libssl-dev libsystemd-dev"
 DEMO_PKGS="python3"
 TEST_PKGS="tzdata libcmocka-dev python3 python3-yaml python3-jsonschema python3-croniter faketime valgrind openssl clang libclang-rt-14-dev procps prometheus"
 PACKAGING_PKGS="build-essential debhelper dpkg-dev lintian fakeroot rpm mandoc systemd"
+IMAGE_PKGS="mmdebstrap podman runc python3"
+DEPLOY_PKGS="nodejs npm python3 python3-yaml"
 case "${1:-build}" in
 build) want="$BUILD_PKGS" ;;
 demo)
@@ -22,13 +26,18 @@ demo)
 	;;
 test) want="$BUILD_PKGS $TEST_PKGS" ;;
 packaging) want="$BUILD_PKGS $PACKAGING_PKGS" ;;
+image) want="$IMAGE_PKGS" ;;
+deploy) want="$DEPLOY_PKGS" ;;
 *)
-	echo "usage: scripts/deps.sh [build|demo|test|packaging] [SHARED]" >&2
+	echo "usage: scripts/deps.sh [build|demo|test|packaging|image|deploy] [SHARED]" >&2
 	exit 2
 	;;
 esac
 missing=""
 for p in $want; do
+	# a node that brings its own npm (another vendor's nodejs package)
+	# counts: Debian's npm cannot be installed beside it
+	case $p in npm) command -v npm >/dev/null 2>&1 && continue ;; esac
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
 		missing="$missing $p"
 	fi

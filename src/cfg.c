@@ -574,11 +574,15 @@ load(const char *path, int probe, struct cfg **ret, struct gm_err *err)
 			(void)uint_of(&l, v, k, 1, 256, &c->glue_concurrency);
 		} else if (strcmp(k, "om_concurrency") == 0) {
 			(void)uint_of(&l, v, k, 1, 256, &c->om_concurrency);
-		} else if (strcmp(k, "incremental") == 0) {
+		} else if (strcmp(k, "incremental") == 0 || strcmp(k, "reload_on_change") == 0) {
 			if (v->kind != YNODE_SCALAR || ytree_scalar_type(v) != YS_BOOL)
 				problem(&l, v, k, "expected true or false");
 			else
-				c->incremental = ytree_bool(v);
+				*(strcmp(k, "incremental") == 0 ? &c->incremental
+				  : &c->reload_on_change) = ytree_bool(v);
+		} else if (strcmp(k, "log_format") == 0) {
+			if ((s = str_of(&l, v, k)) && log_format_parse(s, &c->log_format) < 0)
+				problem(&l, v, k, "'%s': expected human or json", s);
 		} else if (strcmp(k, "owner_tag") == 0) {
 			if ((s = str_of(&l, v, k)) && (!*s || strlen(s) > 128))
 				problem(&l, v, k, "a Glue tag key has 1 to 128 characters");

@@ -270,6 +270,7 @@ reload(struct daemon *d, char *why, size_t why_len)
 		daemon__metrics_write(d);
 		(void)sd_notify(0, "READY=1");
 		daemon__notify_status(d);
+		daemon__watch_update(d);
 		return -EINVAL;
 	}
 	if (strcmp(nc->socket, old->socket) != 0 || strcmp(nc->state_dir, old->state_dir) != 0)
@@ -280,6 +281,7 @@ reload(struct daemon *d, char *why, size_t why_len)
 	nc->state_dir = strdup(old->state_dir);
 	log_cfg_warnings(nc);
 	d->cfg = nc;
+	log_set_format(nc->log_format, LOG_FORMAT_FROM_CONFIG);
 	sched_set_max_running(d->sched, nc->max_concurrent_runs);
 	check_control_group(nc);
 	apply_workflows(d);
@@ -296,6 +298,7 @@ reload(struct daemon *d, char *why, size_t why_len)
 	(void)sd_notify(0, "READY=1");
 	sched_start_queued(d->sched);
 	daemon__notify_status(d);
+	daemon__watch_update(d);
 	return 0;
 }
 
@@ -598,6 +601,7 @@ shutdown_finish(struct daemon *d)
 	clockwatch_free(d->clockwatch);
 	d->clockwatch = NULL;
 	daemon__events_stop(d);
+	daemon__watch_close(d);
 	ctl_close(d->ctl);
 	d->ctl = NULL;
 	uv_close((uv_handle_t *)&d->sighup, NULL);
@@ -659,6 +663,13 @@ on_reload_timer(uv_timer_t *t)
 		(void)reload(d, why, sizeof(why));
 }
 
+void
+daemon__reload_soon(struct daemon *d)
+{
+	if (!d->stopping)
+		uv_timer_start(&d->reload_timer, on_reload_timer, 0, 0);
+}
+
 static void
 on_signal(uv_signal_t *s, int signum)
 {
@@ -668,8 +679,7 @@ on_signal(uv_signal_t *s, int signum)
 		/* the SIGHUPs of a burst that arrive before the next loop turn
 		 * make one reload, and requests on the socket are answered in
 		 * between: a reload reads every workflow file */
-		if (!d->stopping)
-			uv_timer_start(&d->reload_timer, on_reload_timer, 0, 0);
+		daemon__reload_soon(d);
 		return;
 	}
 	begin_stop(d, signum == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -726,13 +736,15 @@ take_lock(struct daemon *d)
 
 		if (pid > 0)
 			snprintf(who, sizeof(who), " (pid %ld)", pid);
-		fprintf(stderr, "gluemetad: another gluemetad%s is running with %s\n", who, dir);
+		if (log_stderr_plain_ok())
+			fprintf(stderr, "gluemetad: another gluemetad%s is running with %s\n", who, dir);
 		log_err(NULL, "cannot start: another gluemetad%s is running with %s", who, dir);
 		return 2;
 	}
 	if (r < 0) {
-		fprintf(stderr, "gluemetad: cannot lock %s/%s: %s\n", dir, STATE_LOCK_FILE,
-		        strerror(-r));
+		if (log_stderr_plain_ok())
+			fprintf(stderr, "gluemetad: cannot lock %s/%s: %s\n", dir, STATE_LOCK_FILE,
+			        strerror(-r));
 		log_err(NULL, "cannot start: cannot lock %s/%s: %s", dir, STATE_LOCK_FILE,
 		        strerror(-r));
 		return 1;
@@ -757,12 +769,14 @@ daemon_main(const char *config_path, int debug)
 	d->cfg_path = config_path;
 	d->start_ms = time_now_ms();
 	if (cfg_load_checked(config_path, &d->cfg, &err) < 0) {
-		fprintf(stderr, "%s\n", err.msg);
+		if (log_stderr_plain_ok())
+			fprintf(stderr, "%s\n", err.msg);
 		join_error_lines(err.msg, sizeof(err.msg));
 		log_err(NULL, "cannot start: %s", err.msg);
 		free(d);
 		return 2;
 	}
+	log_set_format(d->cfg->log_format, LOG_FORMAT_FROM_CONFIG);
 	log_cfg_warnings(d->cfg);
 	rc = take_lock(d);
 	if (rc != 0) {
@@ -778,7 +792,8 @@ daemon_main(const char *config_path, int debug)
 	d->metrics = metrics_new();
 	r = ctl_new(&d->loop, d->cfg->socket, on_ctl, d, &d->ctl, &err);
 	if (!d->sched || !d->http || !d->accounts || !d->metrics || r < 0) {
-		fprintf(stderr, "gluemetad: %s\n", err.msg[0] ? err.msg : "cannot start");
+		if (log_stderr_plain_ok())
+			fprintf(stderr, "gluemetad: %s\n", err.msg[0] ? err.msg : "cannot start");
 		log_err(NULL, "cannot start: %s", err.msg[0] ? err.msg : "out of memory");
 		/* a second daemon on the socket is a configuration mistake */
 		rc = r == -EADDRINUSE ? 2 : 1;
@@ -813,6 +828,7 @@ daemon_main(const char *config_path, int debug)
 			            "fires until their timers expire");
 		start_jobs(d);
 		daemon__events_apply(d);
+		daemon__watch_update(d);
 		metrics_reload(d->metrics, 1, d->start_ms);
 		daemon__metrics_workflows(d);
 		daemon__metrics_write(d);

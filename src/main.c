@@ -34,9 +34,10 @@ usage(FILE *f)
 {
 	fprintf(f,
 	        "usage: gluemetad ingest -c FILE [--glue-concurrency N] [--om-concurrency N]\n"
-	        "                        [--state FILE [--full]] [--only NAME]... [-d]\n"
+	        "                        [--state FILE [--full]] [--only NAME]...\n"
+	        "                        [--log-format human|json] [-d]\n"
 	        "       gluemetad check -c FILE | --config PATH\n"
-	        "       gluemetad daemon [--config PATH] [-d]\n"
+	        "       gluemetad daemon [--config PATH] [--log-format human|json] [-d]\n"
 	        "       gluemetad calendar EXPR [--tz ZONE] [--from TIME] [--count N]\n"
 	        "       gluemetad version\n"
 	        "\n"
@@ -350,6 +351,7 @@ main(int argc, char **argv)
 		{ "state", required_argument, NULL, 'S' },
 		{ "full", no_argument, NULL, 'F' },
 		{ "only", required_argument, NULL, 'o' },
+		{ "log-format", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -357,6 +359,7 @@ main(int argc, char **argv)
 	const char *only[256];
 	size_t n_only = 0;
 	const char *cmd, *config = NULL, *daemon_config = NULL, *state = NULL;
+	enum log_format format;
 	int c, rc, debug = 0;
 
 	if (argc < 2) {
@@ -401,6 +404,14 @@ main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			only[n_only++] = optarg;
+			break;
+		case 'L':
+			if (log_format_parse(optarg, &format) < 0) {
+				fprintf(stderr, "gluemetad: --log-format '%s': expected human or json\n",
+				        optarg);
+				return EXIT_USAGE;
+			}
+			log_set_format(format, LOG_FORMAT_FROM_COMMAND_LINE);
 			break;
 		case 'h': usage(stdout); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;
