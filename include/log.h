@@ -17,6 +17,7 @@
 struct log_ctx {
 	const char *workflow;       /* GLUEMETAD_WORKFLOW= */
 	const char *run;            /* GLUEMETAD_RUN= */
+	const char *event;          /* GLUEMETAD_EVENT_ID=: an EventBridge event's id */
 };
 
 enum log_target { LOG_TARGET_STDERR, LOG_TARGET_AUTO };

@@ -375,6 +375,7 @@ take_message(struct events *x, const struct sqs_message *sm)
 {
 	struct glue_event ev;
 	struct mapping mp = { .x = x };
+	struct log_ctx lg = {0};
 	char why[128], id[96];
 	struct msg *m;
 
@@ -405,13 +406,14 @@ take_message(struct events *x, const struct sqs_message *sm)
 		ignore(x, m, EVENTS_IGNORED_UNPARSEABLE);
 		return;
 	}
+	lg.event = ev.id;
 	x->v.received++;
 	x->v.last_event_ms = m->received_ms;
 	m->event_s = ev.time_s;
 	if (x->ops.received)
 		x->ops.received(ev.detail_type, x->arg);
 	if (ev.kind == GLUE_EVENT_OTHER) {
-		log_debug(&x->lg, "event %s (%s): not about a Glue job or crawler; deleting it",
+		log_debug(&lg, "event %s (%s): not about a Glue job or crawler; deleting it",
 		          ev.id, ev.detail_type);
 		ignore(x, m, EVENTS_IGNORED_OTHER);
 		return;
@@ -427,7 +429,7 @@ take_message(struct events *x, const struct sqs_message *sm)
 		unlink_msg(x, m);
 		x->v.pending--;
 		if (mp.failed) {
-			log_warning(&x->lg, "event %s: out of memory; it comes back", ev.id);
+			log_warning(&lg, "event %s: out of memory; it comes back", ev.id);
 			/* the pends that took it wait for it: mark it failed */
 			m->failed = 1;
 			if (m->refs) {
@@ -439,13 +441,13 @@ take_message(struct events *x, const struct sqs_message *sm)
 			}
 			return;
 		}
-		log_info(&x->lg, "event %s: %s '%s' %s is in no configured workflow's Glue "
+		log_info(&lg, "event %s: %s '%s' %s is in no configured workflow's Glue "
 		         "graph; deleting it", ev.id, ev.kind == GLUE_EVENT_JOB ? "job" : "crawler",
 		         why, ev.state);
 		ignore(x, m, EVENTS_IGNORED_UNMAPPED);
 		return;
 	}
-	log_info(&x->lg, "event %s: %s '%s' %s; refreshing in %u ms", ev.id,
+	log_info(&lg, "event %s: %s '%s' %s; refreshing in %u ms", ev.id,
 	         ev.kind == GLUE_EVENT_JOB ? "job" : "crawler", why, ev.state,
 	         x->cfg->debounce_ms);
 	arm_debounce(x);

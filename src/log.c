@@ -147,7 +147,7 @@ json_field(char *out, size_t cap, size_t *len, const char *key, const char *valu
 /* One line of JSON on stderr, written with one call so that lines of
  * processes sharing stderr do not interleave. */
 static void
-json_line(int priority, const char *msg, const char *wf, const char *run,
+json_line(int priority, const char *msg, const char *wf, const char *run, const char *event,
           const char *message_id)
 {
 	char out[8192], stamp[40];
@@ -167,6 +167,8 @@ json_line(int priority, const char *msg, const char *wf, const char *run,
 		json_field(out, sizeof(out) - 2, &len, "workflow", wf);
 	if (run)
 		json_field(out, sizeof(out) - 2, &len, "run", run);
+	if (event)
+		json_field(out, sizeof(out) - 2, &len, "event_id", event);
 	if (message_id)
 		json_field(out, sizeof(out) - 2, &len, "message_id", message_id);
 	out[len++] = '}';
@@ -178,7 +180,7 @@ void
 log_full(int priority, const struct log_ctx *ctx, const char *message_id, const char *file,
          int line, const char *func, const char *fmt, ...)
 {
-	char raw[2048], msg[2048], wf[256] = "", run[128] = "", f[10][2200];
+	char raw[2048], msg[2048], wf[256] = "", run[128] = "", event[128] = "", f[10][2200];
 	struct iovec iov[10];
 	va_list ap;
 	int n = 0, i;
@@ -197,9 +199,11 @@ log_full(int priority, const struct log_ctx *ctx, const char *message_id, const 
 		str_sanitize_buf(wf, sizeof(wf), ctx->workflow);
 	if (ctx && ctx->run)
 		str_sanitize_buf(run, sizeof(run), ctx->run);
+	if (ctx && ctx->event)
+		str_sanitize_buf(event, sizeof(event), ctx->event);
 	if (!journal && format == LOG_FORMAT_JSON) {
 		json_line(priority, msg, ctx && ctx->workflow ? wf : NULL,
-		          ctx && ctx->run ? run : NULL, message_id);
+		          ctx && ctx->run ? run : NULL, ctx && ctx->event ? event : NULL, message_id);
 		return;
 	}
 	if (!journal) {
@@ -221,6 +225,8 @@ log_full(int priority, const struct log_ctx *ctx, const char *message_id, const 
 		snprintf(f[n++], sizeof(f[0]), "GLUEMETAD_WORKFLOW=%s", wf);
 	if (ctx && ctx->run)
 		snprintf(f[n++], sizeof(f[0]), "GLUEMETAD_RUN=%s", run);
+	if (ctx && ctx->event)
+		snprintf(f[n++], sizeof(f[0]), "GLUEMETAD_EVENT_ID=%s", event);
 	for (i = 0; i < n; i++) {
 		iov[i].iov_base = f[i];
 		iov[i].iov_len = strlen(f[i]);

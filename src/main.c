@@ -292,6 +292,9 @@ cmd_check_config(const char *path)
 	       c->socket, c->state_dir);
 	for (i = 0; i < c->n_warnings; i++)
 		fprintf(stderr, "warning: %s\n", c->warnings[i]);
+	if (c->events)
+		printf("  events: %s (region %s, debounce %u ms)\n", c->events->queue_url,
+		       c->events->region, c->events->debounce_ms);
 	for (i = 0; i < c->n_workflows; i++) {
 		const struct cfg_workflow *w = &c->workflows[i];
 		time_t next;

@@ -250,6 +250,56 @@ class TestEventsResilience(EventsCase):
         self.assertEqual(self.stop()[0], 0)
 
 
+class TestEventsConfig(unittest.TestCase):
+    """check names file, line and key for each mistake in `events`."""
+
+    def check(self, block):
+        d = tempfile.mkdtemp(prefix="evc-", dir=os.environ.get("TMPDIR", "/tmp"))
+        self.addCleanup(lambda: subprocess.run(["rm", "-rf", d]))
+        path = os.path.join(d, "g.yaml")
+        with open(path, "w") as fh:
+            fh.write(f"socket: {d}/s.sock\nstate_dir: {d}/state\nworkflows: []\n" + block)
+        os.chmod(path, 0o600)
+        return subprocess.run([BIN, "check", "--config", path], capture_output=True, text=True,
+                              timeout=30)
+
+    def test_good(self):
+        p = self.check("events:\n  queue_url: https://sqs.us-east-2.amazonaws.com/1/q\n"
+                       "  debounce: 5s\n")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("events: https://sqs.us-east-2.amazonaws.com/1/q (region us-east-2, "
+                      "debounce 5000 ms)", p.stdout)
+        # a local endpoint names no region: awsRegion does
+        p = self.check("events:\n  queue_url: http://127.0.0.1:9324/000000000000/q\n"
+                       "  awsConfig: {awsRegion: eu-central-1}\n")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("(region eu-central-1, debounce 1000 ms)", p.stdout)
+
+    def test_mistakes(self):
+        for block, want in (
+                ("events:\n  debounce: 1s\n", "g.yaml:5:3: events.queue_url: 'queue_url' is "
+                                               "missing"),
+                ("events:\n  queue_url: https://sqs.eu-west-1.amazonaws.com/q\n",
+                 "g.yaml:5:14: events.queue_url: 'https://sqs.eu-west-1.amazonaws.com/q' is "
+                 "not a queue URL"),
+                ("events:\n  queue_url: http://localhost:9324/1/q\n",
+                 "events.queue_url: 'http://localhost:9324/1/q' names no region"),
+                ("events:\n  queue_url: https://sqs.eu-west-1.amazonaws.com/1/q\n"
+                 "  awsConfig: {awsRegoin: x}\n", "g.yaml:6:15: events.awsConfig.awsRegoin: "
+                                                  "unknown key"),
+                ("events:\n  queue_url: https://sqs.eu-west-1.amazonaws.com/1/q\n"
+                 "  awsConfig: {awsRegion: moon-1}\n",
+                 "events.awsConfig.awsRegion: 'moon-1' is not an AWS region name"),
+                ("events:\n  queue_url: https://sqs.eu-west-1.amazonaws.com/1/q\n"
+                 "  debounce: 10m\n", "g.yaml:6:13: events.debounce: at most 5m"),
+                ("events:\n  queue_url: https://sqs.eu-west-1.amazonaws.com/1/q\n"
+                 "  batch: 3\n", "g.yaml:6:3: events.batch: unknown key"),
+                ("events: [1]\n", "events: expected a mapping with queue_url")):
+            p = self.check(block)
+            self.assertEqual(p.returncode, 2, block)
+            self.assertIn(want, p.stderr, block)
+
+
 class TestEventLatency(EventsCase):
     """20 events at 20 ms injected latency on every side: each new status
     is in OpenMetadata within 5 s of its event (p95), printed."""
