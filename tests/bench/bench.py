@@ -36,6 +36,7 @@ import math
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -457,6 +458,98 @@ def show_idle(r):
     log()
 
 
+# ---- events ----
+
+def event_latency(binary, shared, tmp, args):
+    """Event to status: a daemon with three workflows and an event
+    consumer, stand-ins at the bench's latency; args.events times a new run
+    is added to one Glue workflow and its job's event put on the queue, and
+    the time until the new status is in OpenMetadata is measured."""
+    d = os.path.join(tmp, "events")
+    os.makedirs(d)
+    est_path = os.path.join(d, "estate.json")
+    est = harness.gen_estate(est_path, 3, seed=11)
+    os.environ.setdefault("GLUEMETAD_SHARED", shared)
+    s = harness.Standins(est_path, tmp=d, sqs=True, latency_ms=args.latency_ms)
+    proc = None
+    ctl = os.path.join(os.path.dirname(binary), "gluemetactl")
+
+    def ctl_json(*a):
+        p = subprocess.run([ctl, "--socket", f"{d}/gm.sock", "--json"] + list(a),
+                           capture_output=True, text=True)
+        return json.loads(p.stdout) if p.returncode == 0 else None
+
+    def wait(cond, what, timeout=60):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            v = cond()
+            if v:
+                return v
+            time.sleep(0.02)
+        raise RuntimeError(f"timed out waiting for {what}; see {d}/daemon.log")
+
+    def statuses(wf):
+        for p in s.dump()["pipelines"]:
+            if p["fullyQualifiedName"] == f"bench_ev.{wf}":
+                return len(p["statuses"])
+        return 0
+
+    try:
+        names = [w["Name"] for w in est["workflows"]]
+        lines = [f"socket: {d}/gm.sock", f"state_dir: {d}/state", "workflows:"]
+        for i, name in enumerate(names):
+            with open(os.path.join(d, f"w{i}.yaml"), "w") as fh:
+                fh.write(harness.workflow_yaml(s, service="bench_ev", includes=[f"^{name}$"],
+                                               mark_deleted=False))
+            os.chmod(os.path.join(d, f"w{i}.yaml"), 0o600)
+            lines += [f"  - name: w{i}", f"    file: w{i}.yaml", "    schedule: \"0 0 1 1 *\""]
+        lines += ["events:", f"  queue_url: {s.queue_url()}", "  debounce: 0",
+                  "  awsConfig:", f"    awsAccessKeyId: {harness.AK}",
+                  f"    awsSecretAccessKey: {harness.SK}"]
+        cfg = os.path.join(d, "gluemetad.yaml")
+        with open(cfg, "w") as fh:
+            fh.write("\n".join(lines) + "\n")
+        os.chmod(cfg, 0o600)
+        logf = open(os.path.join(d, "daemon.log"), "w")
+        env = dict(clean_env(), AWS_ENDPOINT_URL_SQS=s.sqs.url)
+        proc = subprocess.Popen([binary, "daemon", "--config", cfg], stdout=logf, stderr=logf,
+                                stdin=subprocess.DEVNULL, env=env, cwd=d)
+        wait(lambda: ctl_json("status"), "the daemon")
+        subprocess.run([ctl, "--socket", f"{d}/gm.sock", "run", "w0"], capture_output=True)
+        wait(lambda: (ctl_json("history", "w0") or {}).get("runs"), "the first run")
+        job = [n["Name"] for n in est["workflows"][0]["Graph"]["Nodes"] if n["Type"] == "JOB"][0]
+        lat = []
+        for _ in range(args.events):
+            wait(lambda: all(w["state"] == "idle" for w in ctl_json("status")["workflows"]),
+                 "an idle daemon")
+            before = statuses(names[0])
+            s.glue.call("POST", "/__fake/add_run", {"workflow": names[0]})
+            t0 = time.monotonic()
+            s.send_event(harness.glue_job_event(job, s.account, harness.REGION))
+            wait(lambda: statuses(names[0]) > before, "the new status")
+            lat.append(time.monotonic() - t0)
+        lat.sort()
+        return {"n": len(lat), "p50": statistics.median(lat),
+                "p95": lat[max(0, int(round(0.95 * len(lat))) - 1)], "max": lat[-1],
+                "latency_ms": args.latency_ms}
+    finally:
+        if proc:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        s.stop()
+
+
+def show_events(r):
+    log(f"== events: a Glue job's event to its run's status in OpenMetadata "
+        f"({r['n']} events, {r['latency_ms']} ms injected on every side, debounce 0)")
+    log(f"  p50 {r['p50']:.2f} s, p95 {r['p95']:.2f} s, max {r['max']:.2f} s")
+    log()
+
+
 # ---- main ----
 
 def verdict(ok):
@@ -474,6 +567,8 @@ def main():
     ap.add_argument("--jobs-per-workflow", type=int, default=8)
     ap.add_argument("--runs-per-workflow", type=int, default=20)
     ap.add_argument("--latency-ms", type=int, default=20)
+    ap.add_argument("--events", type=int, default=20,
+                    help="events for the event-to-status latency (0: none)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--concurrency", type=int, default=0,
                     help="pass --glue-concurrency/--om-concurrency N (default: gluemetad's 8)")
@@ -563,6 +658,12 @@ def main():
             results["replica"] = rep
             show_replica(rep, est)
 
+        ev = None
+        if args.events:
+            ev = event_latency(binary, shared, tmp, args)
+            results["events"] = ev
+            show_events(ev)
+
         idle = None
         if not args.no_idle:
             idle = idle_daemon(binary, s, tmp, est, args)
@@ -591,6 +692,9 @@ def main():
         peak = max(first["maxrss_kb"], rerun["maxrss_kb"])
         rows.append((f"peak RSS < {TARGETS['peak_mb']:g} MB", f"{mb(peak):.1f} MB",
                      mb(peak) < TARGETS["peak_mb"]))
+        if ev:
+            rows.append(("event to status within 5 s (p95)", f"{ev['p95']:.2f} s (p50 "
+                         f"{ev['p50']:.2f} s)", ev["p95"] < 5.0))
         if idle:
             rows.append((f"idle RSS < {TARGETS['idle_mb']:g} MB", f"{mb(idle['rss_kb']):.1f} MB",
                          mb(idle["rss_kb"]) < TARGETS["idle_mb"]))
