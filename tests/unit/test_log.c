@@ -96,7 +96,8 @@ field(const cJSON *o, const char *key)
 static void
 test_json_fields(void **state)
 {
-	struct log_ctx ctx = { "sales", "20261205-0001" };
+	struct log_ctx ctx = { .workflow = "sales", .run = "20261205-0001" };
+	struct log_ctx ev = { .event = "e-\x1b" "1" };
 	cJSON *o;
 	char *out;
 	const char *t;
@@ -105,6 +106,7 @@ test_json_fields(void **state)
 	log_set_format(LOG_FORMAT_JSON, LOG_FORMAT_FROM_COMMAND_LINE);
 	log_event(LOG_NOTICE, &ctx, LOG_ID_RUN_STARTED, "run %s started", ctx.run);
 	log_warning(NULL, "plain");
+	log_info(&ev, "an event");
 	out = captured();
 	o = json_line(out, 0);
 	assert_string_equal(field(o, "level"), "NOTICE");
@@ -125,13 +127,17 @@ test_json_fields(void **state)
 	assert_null(field(o, "message_id"));
 	assert_int_equal(cJSON_GetArraySize(o), 3);
 	cJSON_Delete(o);
+	/* an event's id, sanitized */
+	o = json_line(out, 2);
+	assert_string_equal(field(o, "event_id"), "e-\\x1b1");
+	cJSON_Delete(o);
 	free(out);
 }
 
 static void
 test_json_text_from_outside(void **state)
 {
-	struct log_ctx ctx = { "w\"f\\1", NULL };
+	struct log_ctx ctx = { .workflow = "w\"f\\1" };
 	char big[6000];
 	cJSON *o;
 	char *out;
