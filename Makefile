@@ -133,7 +133,8 @@ VALGRIND_CLASSES = test_daemon.TestDaemon test_faults.TestSighupStorm test_fault
                    test_health.TestReloadResult test_check.TestCheckDaemon \
                    test_access.TestAccessLevels test_connections.TestIdleConnections \
                    test_schedule.TestCatchUp test_schedule.TestClockSteps \
-                   test_cluster.TestJsonLogs test_cluster.TestReloadOnChange
+                   test_cluster.TestJsonLogs test_cluster.TestReloadOnChange \
+                   test_events.TestEvents test_events.TestEventsResilience
 comma := ,
 empty :=
 space := $(empty) $(empty)
