@@ -112,8 +112,11 @@ daemon__job_catch_up(struct job *j)
 	size_t i;
 	char at[32], when[32];
 
+	/* a targeted refresh (trigger event) read a few Glue workflows, not
+	 * the file's: it does not stand for a fire */
 	for (i = 0; i < j->hist.n; i++)
-		if (j->hist.runs[i].started_ms > last)
+		if (j->hist.runs[i].started_ms > last &&
+		    strcmp(j->hist.runs[i].trigger, DAEMON_TRIGGER_EVENT) != 0)
 			last = j->hist.runs[i].started_ms;
 	if (!last || !(missed = sched_missed(j->se, (time_t)(last / 1000))))
 		return;
