@@ -670,8 +670,12 @@ events_run_ended(struct events *x, const char *owner, int refresh, int ok, int64
 		         PLURAL(p->n_msgs, "event", "events"), owner);
 		pend_finish(x, p, 1);
 	}
-	if ((p = pend_of(x, owner, 0)) && p->state == PEND_DUE)
-		pend_start(x, p);
+	/* the refresh that waited is asked for again at the next turn of the
+	 * loop, once the run that ended has left the schedule */
+	if ((p = pend_of(x, owner, 0)) && p->state == PEND_DUE) {
+		p->state = PEND_GATHERING;
+		p->due_ms = time_now_ms();
+	}
 	arm_debounce(x);
 }
 

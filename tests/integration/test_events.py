@@ -189,6 +189,100 @@ class TestEvents(EventsCase):
         self.assertEqual(self.stop()[0], 0)
 
 
+class TestEventsOrdering(EventsCase):
+    def test_refresh_waits_for_a_running_scheduled_run(self):
+        self.events_config()
+        self.start_events()
+        self.first_runs()
+        a_name = self.names[0]
+        # a slow OpenMetadata: a's next run takes a while
+        self.s.om.call("POST", "/__fake/config", {"latency_ms": 300, "faults": []})
+        self.ctl("run", "a")
+        self.wait(lambda: self.by_name()["a"]["state"] == "running", what="a running")
+        self.s.glue.call("POST", "/__fake/add_run", {"workflow": a_name})
+        mid = self.s.send_event(self.event_for(0))
+        self.wait(lambda: [m for m in self.queue()["messages"]
+                           if m["MessageId"] == mid and m["state"] == "deleted"], timeout=60,
+                  what="the message applied")
+        self.wait(lambda: self.by_name()["a"]["state"] == "idle", what="a idle")
+        runs = self.history("a")[:2]
+        self.assertEqual([r["trigger"] for r in runs], ["event", "manual"])
+        # no overlap: the refresh began after the run it waited for ended
+        self.assertGreaterEqual(runs[0]["started_ms"], runs[1]["finished_ms"])
+        self.s.om.call("POST", "/__fake/config", {"latency_ms": 0, "faults": []})
+        self.assertEqual(self.stop()[0], 0)
+
+    def test_event_answered_by_a_run_that_began_after_it(self):
+        self.events_config(debounce="5s")
+        self.start_events()
+        self.first_runs()
+        a_name = self.names[0]
+        self.s.glue.call("POST", "/__fake/add_run", {"workflow": a_name})
+        mid = self.s.send_event(self.event_for(0))
+        self.wait(lambda: self.status()["events"]["pending"] == 1, what="the event waiting")
+        self.ctl("run", "a")            # within the debounce: reads everything
+        self.wait(lambda: [m for m in self.queue()["messages"]
+                           if m["MessageId"] == mid and m["state"] == "deleted"],
+                  what="the message answered by the run")
+        self.assertIn("answered by its run", self.log())
+        self.assertEqual([r["trigger"] for r in self.history("a")], ["manual", "manual"])
+        self.assertEqual(self.stop()[0], 0)
+
+    def test_failed_delete_comes_back_and_writes_nothing(self):
+        self.events_config()
+        self.start_events()
+        self.first_runs()
+        self.s.sqs.call("POST", "/__fake/config", {"visibility_timeout": 2, "fail_deletes": 1})
+        a_name = self.names[0]
+        before = len(self.statuses("svc_a", a_name))
+        self.s.glue.call("POST", "/__fake/add_run", {"workflow": a_name})
+        mid = self.s.send_event(self.event_for(0))
+        self.wait(lambda: [m for m in self.queue()["messages"]
+                           if m["MessageId"] == mid and m["state"] == "deleted"], timeout=30,
+                  what="the message deleted on its second delivery")
+        self.assertIn("was not deleted", self.log())
+        msg = [m for m in self.queue()["messages"] if m["MessageId"] == mid][0]
+        self.assertEqual(msg["receive_count"], 2)
+        self.wait(lambda: self.by_name()["a"]["state"] == "idle", what="a idle")
+        runs = self.history("a")[:2]
+        self.assertEqual([r["trigger"] for r in runs], ["event", "event"])
+        self.assertEqual(runs[1]["statuses"], 1)
+        self.assertEqual(runs[0]["statuses"], 0)        # the second time: nothing new
+        self.assertEqual(len(self.statuses("svc_a", a_name)), before + 1)
+        self.assertEqual(self.stop()[0], 0)
+
+    def test_ingest_only(self):
+        wf = os.path.join(self.dir, "all.yaml")
+        with open(wf, "w") as fh:
+            fh.write(workflow_yaml(self.s, service="svc_all"))
+        self.s.glue.call("POST", "/__fake/stats/reset")
+        p = subprocess.run([BIN, "ingest", "-c", wf, "--only", self.names[1]],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        got = {x["name"] for x in self.s.dump()["pipelines"]
+               if x["service"]["name"] == "svc_all"}
+        self.assertEqual(got, {self.names[1]})
+        # read by name, without listing the others
+        stats = self.s.glue_stats()
+        self.assertNotIn("ListWorkflows", stats["counts"])
+        self.assertEqual(set(stats.get("by_workflow", {})), {self.names[1]})
+        # a full run, then --only: nothing is marked deleted
+        p = subprocess.run([BIN, "ingest", "-c", wf], capture_output=True, text=True,
+                           timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = subprocess.run([BIN, "ingest", "-c", wf, "--only", self.names[0]],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        live = {x["name"] for x in self.s.dump()["pipelines"]
+                if x["service"]["name"] == "svc_all" and not x.get("deleted")}
+        self.assertEqual(live, set(self.names))
+        self.assertIn("Glue workflows listed: 1;", p.stdout)
+        p = subprocess.run([BIN, "ingest", "-c", wf, "--only", ""], capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--only needs a Glue workflow name", p.stderr)
+
+
 class TestEventsResilience(EventsCase):
     def test_sqs_outage_and_throttling_do_not_stop_the_schedules(self):
         self.s.sqs.call("POST", "/__fake/config", {"faults": [
