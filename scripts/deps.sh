@@ -12,7 +12,7 @@
 set -eu
 BUILD_PKGS="gcc libc6-dev make pkg-config libuv1-dev libcurl4-openssl-dev libyaml-dev libcjson-dev libssl-dev libsystemd-dev"
 DEMO_PKGS="python3"
-TEST_PKGS="tzdata libcmocka-dev python3 python3-yaml python3-jsonschema valgrind openssl clang libclang-rt-14-dev procps prometheus"
+TEST_PKGS="tzdata libcmocka-dev python3 python3-yaml python3-jsonschema python3-croniter valgrind openssl clang libclang-rt-14-dev procps prometheus"
 PACKAGING_PKGS="build-essential debhelper dpkg-dev lintian fakeroot rpm mandoc systemd"
 case "${1:-build}" in
 build) want="$BUILD_PKGS" ;;
