@@ -40,8 +40,12 @@ VALGRIND    = valgrind -q --leak-check=full --show-leak-kinds=definite,indirect 
 SAN_FLAGS   = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 .PHONY: all deps deps-test check unit integration demo bench clean install uninstall \
+<<<<<<< HEAD
         check-asan check-valgrind deb rpm deps-packaging check-packaging \
         image deps-image check-image check-deploy deps-deploy
+=======
+        check-asan check-valgrind deb rpm deps-packaging check-packaging check-cron
+>>>>>>> cron-diff
 
 all: $(BUILD)/gluemetad $(BUILD)/gluemetactl
 
@@ -81,6 +85,13 @@ $(BUILD)/obj $(BUILD)/tests:
 
 unit: check-shared $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+	$(MAKE) check-cron
+
+# The schedules of random cron expressions in five zones, around their
+# daylight saving changes, against croniter (python3-croniter); each known
+# difference is explained and counted, any other fails.
+check-cron: $(BUILD)/gluemetad
+	$(PYTHON) tests/cron/differential.py --binary $(BUILD)/gluemetad
 
 # The integration classes run JOBS at a time (default: twice the CPUs, at
 # least 2); CLASSES=module.Class,... runs only those, K=text only the tests
@@ -143,6 +154,8 @@ space := $(empty) $(empty)
 check-valgrind: check-shared deps-test
 	$(MAKE) all $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== valgrind $$t"; $(VALGRIND) $$t; done
+	$(PYTHON) tests/cron/differential.py --binary $(BUILD)/gluemetad --count 200 \
+	    --wrapper "$(VALGRIND)"
 	$(MAKE) fuzz-replay-valgrind
 	GLUEMETAD_WRAPPER="$(VALGRIND)" $(MAKE) integration LABEL="integration (valgrind)" \
 	    CLASSES="$(or $(CLASSES),$(subst $(space),$(comma),$(strip $(VALGRIND_CLASSES))))"

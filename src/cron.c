@@ -1,6 +1,6 @@
 /* cron — see include/cron.h.  Fields become bitsets as in cronie's
  * entry.c; the search walks the wall clock of the zone field by field and
- * converts candidates back with mktime(). */
+ * converts candidates back through the zone's offsets. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,7 +103,10 @@ parse_field(const char *text, const struct field *f, uint64_t *bits, int *star, 
 					return -EINVAL;
 				}
 			} else if (*p == '/') {
-				hi = f->max == 7 ? 6 : f->max;      /* "a/n": from a to the end */
+				/* "a/n": from a to the end, for the day of
+				 * the week 7 as cronie's 0-7 (so "1/2" and
+				 * "7/6" include Sunday) */
+				hi = f->max;
 			}
 		}
 		if (*p == '/') {
@@ -223,23 +226,29 @@ wall_of(time_t t)
  * overlap repeats has two instants: a wildcard schedule may take either, a
  * fixed-time one only the first (once that has passed, so has the time).
  * A wall time in a spring-forward gap has none: it is the first instant
- * after the gap.  -1 if none. */
+ * after the gap.  -1 if none.
+ *
+ * The instants are w minus each UTC offset the zone has around w (those
+ * 16 hours before and after, wider than any offset), kept when they show w.
+ * Not mktime(): for a time in a gap, or a change between two offsets of
+ * the same tm_isdst (Asia/Kathmandu 1986, +05:30 -> +05:45), its answer
+ * depends on the guess left by earlier calls. */
+#define CRON_AROUND (16 * 3600)
 static time_t
 instant_of(time_t w, time_t after, int wild)
 {
-	struct tm tm, back;
-	time_t first = -1, best = -1, t, lo, hi;
-	int dst;
+	struct tm tm;
+	time_t first = -1, best = -1, t, lo, hi, cand[2];
+	int i;
 
-	for (dst = 0; dst <= 1; dst++) {
-		gmtime_r(&w, &tm);
-		tm.tm_isdst = dst;
-		t = mktime(&tm);
-		if (t == (time_t)-1)
-			continue;
-		localtime_r(&t, &back);
-		if (timegm(&back) != w)
-			continue;       /* this offset does not produce that wall time */
+	localtime_r(&(time_t){ w - CRON_AROUND }, &tm);
+	cand[0] = w - tm.tm_gmtoff;
+	localtime_r(&(time_t){ w + CRON_AROUND }, &tm);
+	cand[1] = w - tm.tm_gmtoff;
+	for (i = 0; i < 2; i++) {
+		t = cand[i];
+		if ((i == 1 && t == cand[0]) || wall_of(t) != w)
+			continue;       /* that offset does not produce that wall time */
 		if (first < 0 || t < first)
 			first = t;
 		if (t > after && (best < 0 || t < best))
@@ -247,13 +256,12 @@ instant_of(time_t w, time_t after, int wild)
 	}
 	if (first >= 0)
 		return wild ? best : first > after ? first : -1;
-	/* No instant shows wall time w: it is in a gap.  The first instant
-	 * whose wall time is past w is where the gap ends. */
-	gmtime_r(&w, &tm);
-	tm.tm_isdst = -1;
-	hi = mktime(&tm);
-	lo = hi - 4 * 3600;
-	if (hi == (time_t)-1 || wall_of(hi) < w || wall_of(lo) >= w)
+	/* No instant shows wall time w: it is in a gap.  The gap ends at the
+	 * first instant whose wall time is past w: between lo, whose wall time
+	 * is before w, and hi, whose wall time is after it. */
+	lo = w - CRON_AROUND;
+	hi = w + CRON_AROUND;
+	if (wall_of(lo) >= w || wall_of(hi) < w)
 		return -1;
 	while (hi - lo > 1) {
 		t = lo + (hi - lo) / 2;

@@ -55,6 +55,24 @@ test_basic(void **state)
 	expect_next("0 0 * * 7", "UTC", utc(2026, 11, 24, 0, 0, 0), utc(2026, 11, 29, 0, 0, 0));
 	expect_next("0 0 29 2 *", "UTC", utc(2026, 3, 1, 0, 0, 0), utc(2028, 2, 29, 0, 0, 0));
 	expect_next("30/10 * * * *", "UTC", utc(2026, 1, 1, 0, 51, 0), utc(2026, 1, 1, 1, 30, 0));
+	/* "a/n" in the day of the week runs to 7 as in cronie (0-7): Sunday */
+	expect_next("0 0 * * 1/2", "UTC", utc(2026, 11, 28, 0, 0, 0), utc(2026, 11, 29, 0, 0, 0));
+	expect_next("0 0 * * 7/6", "UTC", utc(2026, 11, 24, 0, 0, 0), utc(2026, 11, 29, 0, 0, 0));
+}
+
+/* A gap between two offsets that are both standard time: Asia/Kathmandu
+ * went from +05:30 to +05:45 at 1986-01-01 00:00, skipping 00:00-00:14.
+ * The skipped times fire once at 00:15, whatever was asked before. */
+static void
+test_gap_same_isdst(void **state)
+{
+	(void)state;
+	expect_next("0,8 0 * * *", "Asia/Kathmandu", utc(1985, 12, 31, 18, 27, 43),
+	            utc(1985, 12, 31, 18, 30, 0));
+	expect_next("*/8 * * * *", "Asia/Kathmandu", utc(1985, 12, 31, 18, 27, 43),
+	            utc(1985, 12, 31, 18, 30, 0));
+	expect_next("*/8 * * * *", "Asia/Kathmandu", utc(1985, 12, 31, 18, 30, 0),
+	            utc(1985, 12, 31, 18, 31, 0));
 }
 
 static void
@@ -191,6 +209,7 @@ main(void)
 		cmocka_unit_test(test_day_rule),
 		cmocka_unit_test(test_dst_berlin),
 		cmocka_unit_test(test_dst_new_york),
+		cmocka_unit_test(test_gap_same_isdst),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_timezones),
 	};
