@@ -40,12 +40,8 @@ VALGRIND    = valgrind -q --leak-check=full --show-leak-kinds=definite,indirect 
 SAN_FLAGS   = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 .PHONY: all deps deps-test check unit integration demo bench clean install uninstall \
-<<<<<<< HEAD
-        check-asan check-valgrind deb rpm deps-packaging check-packaging \
+        check-asan check-valgrind deb rpm deps-packaging check-packaging check-cron \
         image deps-image check-image check-deploy deps-deploy
-=======
-        check-asan check-valgrind deb rpm deps-packaging check-packaging check-cron
->>>>>>> cron-diff
 
 all: $(BUILD)/gluemetad $(BUILD)/gluemetactl
 
@@ -90,8 +86,9 @@ unit: check-shared $(UNIT_BIN)
 # The schedules of random cron expressions in five zones, around their
 # daylight saving changes, against croniter (python3-croniter); each known
 # difference is explained and counted, any other fails.
+CRON_COUNT ?= 10000
 check-cron: $(BUILD)/gluemetad
-	$(PYTHON) tests/cron/differential.py --binary $(BUILD)/gluemetad
+	$(PYTHON) tests/cron/differential.py --binary $(BUILD)/gluemetad --count $(CRON_COUNT)
 
 # The integration classes run JOBS at a time (default: twice the CPUs, at
 # least 2); CLASSES=module.Class,... runs only those, K=text only the tests
@@ -130,6 +127,7 @@ check-asan: check-shared deps-test
 	ASAN_OPTIONS=exitcode=98:detect_leaks=1:abort_on_error=0 \
 	UBSAN_OPTIONS=halt_on_error=1:exitcode=97:print_stacktrace=1 \
 	$(MAKE) BUILD=build/asan SAN="$(SAN_FLAGS)" CFLAGS="-O1 -g" LABEL="integration (ASan/UBSan)" \
+	    CRON_COUNT=1000 \
 	    all unit integration
 
 VALGRIND_CLASSES = test_daemon.TestDaemon test_faults.TestSighupStorm test_faults.TestTransportFaults \
