@@ -20,7 +20,7 @@ struct wf;
 #define CFG_DEFAULT_PATH "/etc/gluemetad/gluemetad.yaml"
 #define CFG_DEFAULT_SOCKET "/run/gluemetad/gluemetad.sock"
 #define CFG_DEFAULT_STATE_DIR "/var/lib/gluemetad"
-#define CFG_MAX_WORKFLOWS 1000
+#define CFG_MAX_WORKFLOWS 10000
 #define CFG_MAX_PATH 1024           /* metrics_textfile */
 /* A schedule must fire within this long from the load (5 years). */
 #define CFG_FIRE_HORIZON ((long long)(5 * 365 + 2) * 86400)

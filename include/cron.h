@@ -34,5 +34,10 @@ int cron_parse(const char *expr, struct cron_spec *ret, char *why, size_t why_le
  * (NULL: the system zone).  -ERANGE when nothing fires within 8 years
  * (e.g. "0 0 30 2 *"). */
 int cron_next(const struct cron_spec *c, const char *tz, time_t after, time_t *ret);
+/* The next n fire times after `after` into ret[], each after the one
+ * before, switching the zone once; how many there are (fewer than n when
+ * the schedule ends within 8 years of one of them). */
+size_t cron_next_n(const struct cron_spec *c, const char *tz, time_t after, time_t *ret,
+                   size_t n);
 
 #endif

@@ -37,16 +37,20 @@ struct history_run {
 };
 
 /* The runs of one workflow, oldest first.  name is borrowed (the owner of
- * the history keeps it alive); embed the struct and zero it to start. */
+ * the history keeps it alive); embed the struct and zero it to start,
+ * history_clear() it at the end.  The runs take memory as they come (a
+ * thousand workflows without history take none). */
 struct history {
 	const char *name;
-	struct history_run runs[HISTORY_MAX];
-	size_t n;
+	struct history_run *runs;       /* n of them, room for cap */
+	size_t n, cap;
 };
 
 /* A zeroed slot at the end of h, dropping the oldest run when full; valid
- * until the next push. */
+ * until the next push.  NULL without memory. */
 struct history_run *history_push(struct history *h);
+/* Frees h's runs; h is empty again. */
+void history_clear(struct history *h);
 
 /* The result of r as shown (status, history, the run-finished log line):
  * r->result, followed by " (state not saved: REASON)" when r->state_error

@@ -95,6 +95,13 @@ struct strmap_entry *strmap_get(const struct strmap *m, const char *key);
 int strmap_put(struct strmap *m, const char *key, const char *value);
 void strmap_clear(struct strmap *m);   /* frees all, leaves an empty map */
 
+/* 1 when s matches the POSIX extended regular expression re, which is a
+ * string literal: it is compiled at its first use and kept for the life of
+ * the process (the YAML scalar types, the form of a region name are asked
+ * for every value of every file).  0 when s does not match or re does not
+ * compile.  For the loop's thread only. */
+int re_match_literal(const char *re, const char *s);
+
 /* Wall-clock milliseconds since the epoch, and monotonic milliseconds. */
 int64_t time_now_ms(void);
 uint64_t time_mono_ms(void);

@@ -72,15 +72,7 @@ static const struct partition {
 int
 aws_region_valid(const char *region)
 {
-	regex_t rx;
-	int ok;
-
-	if (!region ||
-	    regcomp(&rx, "^[a-z]{2,4}(-[a-z]+)+-[0-9]+$", REG_EXTENDED | REG_NOSUB) != 0)
-		return 0;
-	ok = regexec(&rx, region, 0, NULL, 0) == 0;
-	regfree(&rx);
-	return ok;
+	return region && re_match_literal("^[a-z]{2,4}(-[a-z]+)+-[0-9]+$", region);
 }
 
 char *

@@ -56,8 +56,8 @@ answer(const char *expr, const char *tz, const char *from, unsigned count, char 
 {
 	struct cron_spec spec;
 	char reason[160], iso[32];
-	time_t t = time(NULL);
-	unsigned i;
+	time_t t = time(NULL), times[CALENDAR_MAX_COUNT];
+	size_t got, i;
 
 	if (cron_parse(expr, &spec, reason, sizeof(reason)) < 0) {
 		snprintf(why, n, "'%s': %s", expr, reason);
@@ -72,16 +72,14 @@ answer(const char *expr, const char *tz, const char *from, unsigned count, char 
 		         "(2026-03-29T01:30:00+01:00, or Z) or @EPOCH-SECONDS", from);
 		return -EINVAL;
 	}
-	for (i = 0; i < count; i++) {
-		if (cron_next(&spec, tz, t, &t) < 0) {
-			if (i == 0) {
-				snprintf(why, n, "'%s' does not fire in the 8 years after %s", expr,
-				         from ? from : "now");
-				return -EINVAL;
-			}
-			break;
-		}
-		calendar_iso(t, tz, iso, sizeof(iso));
+	got = cron_next_n(&spec, tz, t, times, count);
+	if (!got) {
+		snprintf(why, n, "'%s' does not fire in the 8 years after %s", expr,
+		         from ? from : "now");
+		return -EINVAL;
+	}
+	for (i = 0; i < got; i++) {
+		calendar_iso(times[i], tz, iso, sizeof(iso));
 		if ((i && buf_printf(out, "%c", sep) < 0) || buf_puts(out, iso) < 0) {
 			snprintf(why, n, "out of memory");
 			return -ENOMEM;

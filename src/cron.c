@@ -345,14 +345,13 @@ fall_back_after(time_t after)
 	return hi;
 }
 
-int
-cron_next(const struct cron_spec *c, const char *tz, time_t after, time_t *ret)
+/* cron_next() in the zone already switched to. */
+static int
+next_here(const struct cron_spec *c, time_t after, time_t *ret)
 {
-	struct tz_switch sw;
 	time_t fb, again;
 	int r;
 
-	tz_switch_enter(&sw, tz);
 	r = walk(c, wall_of(after) + 1, after, ret);
 	/* The walk goes forward on the wall clock: when the clock falls back
 	 * soon after `after`, a wildcard schedule also fires in the repeated
@@ -363,6 +362,30 @@ cron_next(const struct cron_spec *c, const char *tz, time_t after, time_t *ret)
 		*ret = again;
 		r = 0;
 	}
+	return r;
+}
+
+int
+cron_next(const struct cron_spec *c, const char *tz, time_t after, time_t *ret)
+{
+	struct tz_switch sw;
+	int r;
+
+	tz_switch_enter(&sw, tz);
+	r = next_here(c, after, ret);
 	tz_switch_leave(&sw);
 	return r;
+}
+
+size_t
+cron_next_n(const struct cron_spec *c, const char *tz, time_t after, time_t *ret, size_t n)
+{
+	struct tz_switch sw;
+	size_t i;
+
+	tz_switch_enter(&sw, tz);
+	for (i = 0; i < n && next_here(c, i ? ret[i - 1] : after, &ret[i]) == 0; i++)
+		;
+	tz_switch_leave(&sw);
+	return i;
 }

@@ -376,7 +376,7 @@ cmd_status(struct daemon *d, struct job *unused, const char *arg)
 {
 	unsigned n = 0, queued = 0;
 	cJSON *o, *arr, *ev;
-	struct job *j;
+	struct job *j, **order;
 	size_t i;
 
 	(void)unused;
@@ -393,14 +393,24 @@ cmd_status(struct daemon *d, struct job *unused, const char *arg)
 	if ((ev = daemon__events_json(d)))
 		cJSON_AddItemToObject(o, "events", ev);
 	arr = cJSON_AddArrayToObject(o, "workflows");
+	/* in the configuration's order: each job's workflow is an entry of
+	 * d->cfg, so its place is its index there (no search per workflow) */
+	if (!(order = calloc(d->cfg->n_workflows ? d->cfg->n_workflows : 1, sizeof(*order)))) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	for (j = d->jobs; j; j = j->next)
+		if (!j->removed && j->w && j->w >= d->cfg->workflows &&
+		    j->w < d->cfg->workflows + d->cfg->n_workflows)
+			order[j->w - d->cfg->workflows] = j;
 	for (i = 0; i < d->cfg->n_workflows; i++) {
-		j = daemon__job_find(d, d->cfg->workflows[i].name, 0);
-		if (!j)
+		if (!(j = order[i]))
 			continue;
 		n++;
 		queued += (unsigned)sched_entry_view(j->se)->queued;
 		cJSON_AddItemToArray(arr, job_json(j));
 	}
+	free(order);
 	cJSON_AddNumberToObject(o, "queued", queued);
 	cJSON_AddNumberToObject(o, "workflows_total", n);
 	return o;

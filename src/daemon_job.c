@@ -151,6 +151,7 @@ daemon__job_free(struct job *j)
 		}
 	sched_entry_free(j->se);
 	metrics_workflow_forget(d->metrics, j->name);
+	history_clear(&j->hist);
 	free(j->name);
 	free(j);
 }
@@ -243,10 +244,15 @@ daemon__run_finish(struct job *j)
 	const struct run_stats *st = run_stats(j->run);
 	unsigned long errors = run_stats_errors(st);
 	const char *result = run_result(j->run);
+	static struct history_run unkept;
 	struct history_run *h;
 	char why[sizeof(h->state_error)] = "", shown[256];
 
-	h = history_push(&j->hist);
+	/* without memory the run is told, not kept */
+	if (!(h = history_push(&j->hist))) {
+		memset(&unkept, 0, sizeof(unkept));
+		h = &unkept;
+	}
 	snprintf(h->id, sizeof(h->id), "%s", j->run_id);
 	snprintf(h->trigger, sizeof(h->trigger), "%s", j->trigger);
 	snprintf(h->result, sizeof(h->result), "%s",

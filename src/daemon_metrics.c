@@ -60,11 +60,28 @@ void
 daemon__metrics_workflows(struct daemon *d)
 {
 	time_t now = (time_t)(time_now_ms() / 1000);
+	struct strmap seen = {0};       /* schedule, zone, jitter -> gap: computed once */
+	const struct strmap_entry *e;
 	struct job *j;
+	char key[512], gap[24];
+	int64_t g;
 
-	for (j = d->jobs; j; j = j->next)
-		(void)metrics_workflow_set(d->metrics, j->name,
-		                           j->w ? sched_longest_gap(j->w, now) : 0);
+	for (j = d->jobs; j; j = j->next) {
+		g = 0;
+		if (j->w && j->w->enabled) {
+			snprintf(key, sizeof(key), "%s\x1f%s\x1f%u", j->w->schedule,
+			         j->w->timezone ? j->w->timezone : "", j->w->jitter_s);
+			if ((e = strmap_get(&seen, key)) && e->value) {
+				g = strtoll(e->value, NULL, 10);
+			} else {
+				g = sched_longest_gap(j->w, now);
+				snprintf(gap, sizeof(gap), "%lld", (long long)g);
+				(void)strmap_put(&seen, key, gap);
+			}
+		}
+		(void)metrics_workflow_set(d->metrics, j->name, g);
+	}
+	strmap_clear(&seen);
 }
 
 char *

@@ -22,10 +22,27 @@ history_push(struct history *h)
 	if (h->n == HISTORY_MAX) {
 		memmove(h->runs, h->runs + 1, sizeof(*h->runs) * (HISTORY_MAX - 1));
 		h->n--;
+	} else if (h->n == h->cap) {
+		size_t cap = h->cap ? h->cap * 2 : 4;
+
+		if (cap > HISTORY_MAX)
+			cap = HISTORY_MAX;
+		if (!(r = realloc(h->runs, cap * sizeof(*r))))
+			return NULL;
+		h->runs = r;
+		h->cap = cap;
 	}
 	r = &h->runs[h->n++];
 	memset(r, 0, sizeof(*r));
 	return r;
+}
+
+void
+history_clear(struct history *h)
+{
+	free(h->runs);
+	h->runs = NULL;
+	h->n = h->cap = 0;
 }
 
 void
@@ -139,7 +156,8 @@ history_load(const char *dir, struct history *h)
 
 		if (!cJSON_IsObject(o))
 			continue;
-		x = history_push(h);
+		if (!(x = history_push(h)))
+			break;          /* without memory: the runs read so far */
 		copy_str(x->id, sizeof(x->id), o, "run_id");
 		copy_str(x->trigger, sizeof(x->trigger), o, "trigger");
 		copy_result(x->result, sizeof(x->result), o);

@@ -194,19 +194,16 @@ arm(struct sched_entry *e, time_t after)
 int64_t
 sched_longest_gap(const struct cfg_workflow *w, time_t from)
 {
-	time_t prev, next;
+	time_t t[SCHED_GAP_FIRES];
 	int64_t gap = 0;
-	int i;
+	size_t n, i;
 
-	if (!w->enabled || cron_next(&w->cron, w->timezone, from, &prev) < 0)
+	if (!w->enabled)
 		return 0;
-	for (i = 1; i < SCHED_GAP_FIRES; i++) {
-		if (cron_next(&w->cron, w->timezone, prev, &next) < 0)
-			break;
-		if ((int64_t)(next - prev) > gap)
-			gap = (int64_t)(next - prev);
-		prev = next;
-	}
+	n = cron_next_n(&w->cron, w->timezone, from, t, SCHED_GAP_FIRES);
+	for (i = 1; i < n; i++)
+		if ((int64_t)(t[i] - t[i - 1]) > gap)
+			gap = (int64_t)(t[i] - t[i - 1]);
 	return gap ? gap + (int64_t)w->jitter_s : 0;
 }
 

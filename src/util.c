@@ -1,6 +1,7 @@
 /* util — see include/util.h. */
 #include <errno.h>
 #include <limits.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -597,6 +598,36 @@ json_sanitize(cJSON *j)
 			return -ENOMEM;
 	}
 	return 0;
+}
+
+/* The literals re_match_literal() has compiled, by address. */
+#define RE_CACHE 8
+static struct {
+	const char *re;
+	regex_t rx;
+	int ok;
+} re_cache[RE_CACHE];
+
+int
+re_match_literal(const char *re, const char *s)
+{
+	regex_t once;
+	size_t i;
+	int r;
+
+	for (i = 0; i < RE_CACHE && re_cache[i].re; i++)
+		if (re_cache[i].re == re)
+			return re_cache[i].ok && regexec(&re_cache[i].rx, s, 0, NULL, 0) == 0;
+	if (i < RE_CACHE) {
+		re_cache[i].re = re;
+		re_cache[i].ok = regcomp(&re_cache[i].rx, re, REG_EXTENDED | REG_NOSUB) == 0;
+		return re_cache[i].ok && regexec(&re_cache[i].rx, s, 0, NULL, 0) == 0;
+	}
+	if (regcomp(&once, re, REG_EXTENDED | REG_NOSUB) != 0)
+		return 0;
+	r = regexec(&once, s, 0, NULL, 0) == 0;
+	regfree(&once);
+	return r;
 }
 
 int

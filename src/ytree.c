@@ -391,19 +391,6 @@ ytree_get(const struct ynode *n, const char *key)
 	return NULL;
 }
 
-static int
-match(const char *re, const char *s)
-{
-	regex_t rx;
-	int ok;
-
-	if (regcomp(&rx, re, REG_EXTENDED | REG_NOSUB) != 0)
-		return 0;
-	ok = regexec(&rx, s, 0, NULL, 0) == 0;
-	regfree(&rx);
-	return ok;
-}
-
 static const char *const bools[] = {
 	"yes", "Yes", "YES", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE",
 	"on", "On", "ON", "off", "Off", "OFF", NULL
@@ -423,9 +410,9 @@ ytree_scalar_type(const struct ynode *n)
 	for (i = 0; bools[i]; i++)
 		if (strcmp(s, bools[i]) == 0)
 			return YS_BOOL;
-	if (match("^[-+]?(0|[1-9][0-9_]*|0b[01_]+|0x[0-9a-fA-F_]+|0[0-7_]+)$", s))
+	if (re_match_literal("^[-+]?(0|[1-9][0-9_]*|0b[01_]+|0x[0-9a-fA-F_]+|0[0-7_]+)$", s))
 		return YS_INT;
-	if (match("^[-+]?(([0-9][0-9_]*)?\\.[0-9_]*([eE][-+][0-9]+)?|\\.(inf|Inf|INF)|\\.(nan|NaN|NAN))$", s))
+	if (re_match_literal("^[-+]?(([0-9][0-9_]*)?\\.[0-9_]*([eE][-+][0-9]+)?|\\.(inf|Inf|INF)|\\.(nan|NaN|NAN))$", s))
 		return YS_FLOAT;
 	return YS_STR;
 }

@@ -860,7 +860,7 @@ class TestControlSocketAbuse(FaultDaemonCase):
         self.assertEqual(self.stop()[0], 0)
 
     def test_clients_that_never_read_a_large_reply(self):
-        # a large configuration (the maximum is 1000 workflows): `status`
+        # a large configuration (700 workflows): `status`
         # answers some 300 KB, more than a socket buffer holds
         self.write("gluemetad.yaml", big_config(self.dir, 700, long=True))
         self.start(timeout=60)

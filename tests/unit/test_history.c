@@ -85,9 +85,16 @@ test_round_trip(void **state)
 	assert_int_equal(b2.n, 0);
 	assert_int_equal(none.n, 0);
 	assert_memory_equal(a.runs, a2.runs, sizeof(a.runs[0]) * 3);
+	history_clear(&b);
+	history_clear(&b2);
+	history_clear(&none);
 	assert_string_equal(a2.runs[0].trigger, "schedule");
 	assert_string_equal(a2.runs[1].trigger, "manual");
 	assert_string_equal(a2.runs[2].message, "GetWorkflow: AccessDenied");
+	history_clear(&a);
+	history_clear(&a2);
+	assert_null(a.runs);
+	assert_int_equal(a.n, 0);
 }
 
 static void
@@ -117,6 +124,9 @@ test_keeps_the_last(void **state)
 	assert_int_equal(history_load(dir, &h2), 0);
 	assert_int_equal(h2.n, HISTORY_MAX);
 	assert_string_equal(h2.runs[0].id, "run-7");
+	assert_int_equal(h.cap, HISTORY_MAX);
+	history_clear(&h);
+	history_clear(&h2);
 }
 
 static void
@@ -151,6 +161,8 @@ test_corrupt_is_reported_not_fatal(void **state)
 	assert_int_equal(history_load(dir, &h2), 0);
 	assert_int_equal(h2.n, 1);
 	assert_string_equal(h2.runs[0].id, "run-1");
+	history_clear(&h);
+	history_clear(&h2);
 }
 
 static void
@@ -183,6 +195,7 @@ test_messages_sanitized(void **state)
 	assert_string_equal(h.runs[0].message, "bad\\x0aline\\x9b \xef\xbf\xbd end");
 	assert_int_equal(h.runs[0].records, 0);
 	assert_int_equal(h.runs[0].started_ms, 12);
+	history_clear(&h);
 }
 
 static void
@@ -249,6 +262,8 @@ test_state_not_saved(void **state)
 	assert_string_equal(h2.runs[1].result, "partialSuccess");
 	assert_string_equal(h2.runs[1].state_error, "memo-sales.json: No space left on device");
 	assert_string_equal(h2.runs[2].state_error, "");
+	history_clear(&h);
+	history_clear(&h2);
 }
 
 int
