@@ -344,6 +344,33 @@ class TestEventsResilience(EventsCase):
         self.assertEqual(self.stop()[0], 0)
 
 
+class TestEventsJournal(EventsCase):
+    def test_event_records_carry_its_id(self):
+        self.events_config()
+        out = os.path.join(self.dir, "journal.jsonl")
+        sink = os.path.join(os.path.dirname(os.path.abspath(__file__)), "journal_sink.py")
+        script = ("mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/journal && "
+                  f"(/usr/bin/python3 {sink} /run/systemd/journal/socket {out} $$ &) && "
+                  f"while [ ! -e {out}.ready ]; do sleep 0.05; done && exec \"$@\"")
+        self.start(extra_env={"AWS_ENDPOINT_URL_SQS": self.s.sqs.url},
+                   wrap=["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh"])
+        self.ctl("run", "a")
+        self.wait(lambda: self.history("a") and self.by_name()["a"]["state"] == "idle",
+                  what="a read")
+        self.s.glue.call("POST", "/__fake/add_run", {"workflow": self.names[0]})
+        body = self.event_for(0)
+        mid = self.s.send_event(body)
+        self.wait(lambda: [m for m in self.queue()["messages"]
+                           if m["MessageId"] == mid and m["state"] == "deleted"],
+                  what="the message applied")
+        self.assertEqual(self.stop()[0], 0)
+        with open(out) as fh:
+            recs = [json.loads(x) for x in fh if x.strip()]
+        ev = [r for r in recs if r.get("GLUEMETAD_EVENT_ID") == json.loads(body)["id"]]
+        self.assertTrue(ev, recs[-5:])
+        self.assertIn("refreshing", ev[0]["MESSAGE"])
+
+
 class TestEventsConfig(unittest.TestCase):
     """check names file, line and key for each mistake in `events`."""
 
