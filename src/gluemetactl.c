@@ -140,20 +140,52 @@ zone_usable(const char *tz)
 	       strlen(tz);
 }
 
+/* The zone the table's times are shown in, switched to once per zone
+ * rather than once per time (a switch reads the zone's file): zone_time()
+ * moves it, zone_restore() puts the process's own back. */
+static struct tz_switch shown_sw;
+static char shown_tz[256];
+static int shown_switched;
+
+static void
+zone_restore(void)
+{
+	if (shown_switched)
+		tz_switch_leave(&shown_sw);
+	shown_switched = 0;
+	shown_tz[0] = '\0';
+}
+
+static void
+zone_use(const char *tz)
+{
+	if (shown_switched && strcmp(shown_tz, tz) == 0)
+		return;
+	zone_restore();
+	tz_switch_enter(&shown_sw, tz);
+	snprintf(shown_tz, sizeof(shown_tz), "%s", tz);
+	shown_switched = 1;
+}
+
 /* t as wall-clock time in zone tz ("" or NULL: the local zone) with the
  * zone's abbreviation: "2026-12-06 03:00 CET", seconds only when not
  * zero.  A zone not installed here is shown as UTC. */
 static void
 zone_time(char *out, size_t n, time_t t, const char *tz)
 {
-	int utc = tz && *tz && !zone_usable(tz), zoned = tz && *tz && !utc;
-	struct tz_switch sw;
+	int zoned = tz && *tz, utc = 0;
 	const char *fmt;
 	struct tm tm = {0};
 	int ok;
 
+	if (zoned && !(shown_switched && strcmp(shown_tz, tz) == 0) && !zone_usable(tz)) {
+		zoned = 0;
+		utc = 1;
+	}
 	if (zoned)
-		tz_switch_enter(&sw, tz);
+		zone_use(tz);
+	else if (!utc)
+		zone_restore();
 	ok = utc ? gmtime_r(&t, &tm) != NULL : localtime_r(&t, &tm) != NULL;
 	if (utc)
 		fmt = tm.tm_sec ? "%Y-%m-%d %H:%M:%S UTC" : "%Y-%m-%d %H:%M UTC";
@@ -161,8 +193,6 @@ zone_time(char *out, size_t n, time_t t, const char *tz)
 		fmt = tm.tm_sec ? "%Y-%m-%d %H:%M:%S %Z" : "%Y-%m-%d %H:%M %Z";
 	if (!ok || !strftime(out, n, fmt, &tm))
 		snprintf(out, n, "-");
-	if (zoned)
-		tz_switch_leave(&sw);
 }
 
 /* A span of seconds as its two largest units: "45s", "12m 5s", "5h 12m",
@@ -206,6 +236,8 @@ static const struct {
 struct row {
 	const char *cell[N_COLS];
 	char next[128], last[160];
+	const cJSON *w;                 /* its workflow in the reply */
+	int timed;                      /* next and last filled in */
 };
 
 static size_t
@@ -356,9 +388,22 @@ print_table(const cJSON *j)
 		r->cell[COL_NAME] = str(w, "name");
 		r->cell[COL_STATE] = str(w, "state");
 		r->cell[COL_SCHEDULE] = str(w, "schedule");
-		row_times(r, w, now);
 		r->cell[COL_NEXT] = r->next;
 		r->cell[COL_LAST] = r->last;
+		r->w = w;
+	}
+	/* the times zone by zone: a zone is switched to once, not per row */
+	for (i = 0; i < n; i++) {
+		const char *tz = str(rows[i].w, "timezone");
+		size_t k;
+
+		if (rows[i].timed)
+			continue;
+		for (k = i; k < n; k++)
+			if (!rows[k].timed && strcmp(str(rows[k].w, "timezone"), tz) == 0) {
+				row_times(&rows[k], rows[k].w, now);
+				rows[k].timed = 1;
+			}
 	}
 	for (c = 0; c < N_COLS; c++) {
 		title[c] = cols[c].title;
@@ -369,6 +414,7 @@ print_table(const cJSON *j)
 		if (cols[c].max && width[c] > cols[c].max)
 			width[c] = cols[c].max;
 	}
+	zone_restore();
 	put_row(title, width);
 	for (i = 0; i < n; i++)
 		put_row(rows[i].cell, width);

@@ -36,6 +36,7 @@ import math
 import os
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -550,6 +551,85 @@ def show_events(r):
     log()
 
 
+# ---- a daemon with many workflows configured ----
+
+def config_scale(binary, s, tmp, n):
+    """A daemon with n workflows on distinct schedules in four zones (one
+    workflow file, empty state_dir): time to READY, `status` on the socket
+    and through gluemetactl (median of 20), RSS, and a SIGHUP reload."""
+    d = os.path.join(tmp, f"scale-{n}")
+    os.makedirs(d)
+    with open(os.path.join(d, "wf.yaml"), "w") as fh:
+        fh.write(harness.workflow_yaml(s, service="bench_scale"))
+    os.chmod(os.path.join(d, "wf.yaml"), 0o600)
+    zones = ["Europe/Berlin", "America/New_York", "UTC", "Asia/Kathmandu"]
+    lines = [f"socket: {d}/gm.sock", f"state_dir: {d}/state", "workflows:"]
+    for i in range(n):
+        lines += [f"  - name: w{i}", "    file: wf.yaml",
+                  f"    schedule: \"{i % 60} {(i // 60) % 24} 1 {1 + (i % 12)} *\"",
+                  f"    timezone: {zones[i % 4]}"]
+    cfg = os.path.join(d, "gluemetad.yaml")
+    with open(cfg, "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+    os.chmod(cfg, 0o600)
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(os.path.join(d, "notify.sock"))
+    notify.settimeout(120)
+    ctl = os.path.join(os.path.dirname(binary), "gluemetactl")
+    logf = open(os.path.join(d, "daemon.log"), "w")
+    t0 = time.monotonic()
+    proc = subprocess.Popen([binary, "daemon", "--config", cfg], stdout=logf, stderr=logf,
+                            stdin=subprocess.DEVNULL, cwd=d,
+                            env=dict(clean_env(), NOTIFY_SOCKET=os.path.join(d, "notify.sock")))
+
+    def until(word):
+        while word not in notify.recv(4096).decode():
+            pass
+
+    try:
+        until("READY=1")
+        ready = time.monotonic() - t0
+        sock, via_ctl = [], []
+        for _ in range(20):
+            a = time.monotonic()
+            c = socket.socket(socket.AF_UNIX)
+            c.connect(f"{d}/gm.sock")
+            c.sendall(b"status\n")
+            while c.recv(65536):
+                pass
+            c.close()
+            sock.append(time.monotonic() - a)
+            a = time.monotonic()
+            subprocess.run([ctl, "--socket", f"{d}/gm.sock", "status"], capture_output=True)
+            via_ctl.append(time.monotonic() - a)
+        rss = proc_status(proc.pid)["rss_kb"]
+        a = time.monotonic()
+        proc.send_signal(signal.SIGHUP)
+        until("READY=1")
+        reload_s = time.monotonic() - a
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            rc = proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            rc = proc.wait()
+        logf.close()
+        notify.close()
+    return {"workflows": n, "ready_s": ready, "status_socket_ms": statistics.median(sock) * 1000,
+            "status_ctl_ms": statistics.median(via_ctl) * 1000, "rss_kb": rss,
+            "reload_s": reload_s, "exit": rc}
+
+
+def show_scale(r):
+    log(f"== gluemetad daemon, {fmt_n(r['workflows'])} workflows configured (distinct schedules, "
+        f"four zones, empty state_dir)")
+    log(f"  READY {r['ready_s']:.2f} s, status {r['status_ctl_ms']:.1f} ms with gluemetactl "
+        f"({r['status_socket_ms']:.1f} ms on the socket), RSS {mb(r['rss_kb']):.1f} MB, "
+        f"reload {r['reload_s']:.2f} s; SIGTERM exit {r['exit']}")
+    log()
+
+
 # ---- main ----
 
 def verdict(ok):
@@ -567,6 +647,9 @@ def main():
     ap.add_argument("--jobs-per-workflow", type=int, default=8)
     ap.add_argument("--runs-per-workflow", type=int, default=20)
     ap.add_argument("--latency-ms", type=int, default=20)
+    ap.add_argument("--scale", type=lambda v: [int(x) for x in v.split(",") if x],
+                    default=[1000, 5000],
+                    help="daemons with this many workflows configured (comma-separated; '' none)")
     ap.add_argument("--events", type=int, default=20,
                     help="events for the event-to-status latency (0: none)")
     ap.add_argument("--seed", type=int, default=1)
@@ -664,6 +747,12 @@ def main():
             results["events"] = ev
             show_events(ev)
 
+        scale = []
+        for n in args.scale:
+            scale.append(config_scale(binary, s, tmp, n))
+            show_scale(scale[-1])
+        results["scale"] = scale
+
         idle = None
         if not args.no_idle:
             idle = idle_daemon(binary, s, tmp, est, args)
@@ -692,6 +781,14 @@ def main():
         peak = max(first["maxrss_kb"], rerun["maxrss_kb"])
         rows.append((f"peak RSS < {TARGETS['peak_mb']:g} MB", f"{mb(peak):.1f} MB",
                      mb(peak) < TARGETS["peak_mb"]))
+        for r in scale:
+            if r["workflows"] == 1000:
+                rows.append(("1,000 workflows: READY < 0.5 s", f"{r['ready_s']:.2f} s",
+                             r["ready_s"] < 0.5))
+                rows.append(("1,000 workflows: status < 10 ms", f"{r['status_ctl_ms']:.1f} ms "
+                             f"with gluemetactl", r["status_ctl_ms"] < 10))
+                rows.append(("1,000 workflows: RSS < 24 MB", f"{mb(r['rss_kb']):.1f} MB",
+                             mb(r["rss_kb"]) < 24))
         if ev:
             rows.append(("event to status within 5 s (p95)", f"{ev['p95']:.2f} s (p50 "
                          f"{ev['p50']:.2f} s)", ev["p95"] < 5.0))
