@@ -167,9 +167,10 @@ demo: deps-demo
 
 # Figures, not pass/fail: gluemetad against the stand-ins with injected latency,
 # a sequential replica of OpenMetadata's connector, the idle daemon (not in check).
-bench: check-shared deps-test
+bench: check-shared
+	@sh scripts/deps.sh bench
 	$(MAKE) all
-	$(PYTHON) tests/bench/bench.py --binary $(BUILD)/gluemetad --shared $(SHARED)
+	$(PYTHON) tests/bench/bench.py --binary $(BUILD)/gluemetad --shared $(SHARED) $(BENCH_ARGS)
 
 install: $(BUILD)/gluemetad $(BUILD)/gluemetactl
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \

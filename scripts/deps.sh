@@ -7,10 +7,11 @@
 #              requests against OpenMetadata's schemas)
 #   test       build, and make check's tools (cmocka, valgrind, clang,
 #              promtool from prometheus...)
+#   bench      test, and curl (make bench measures the stand-ins with it)
 #   packaging  build, and what make deb / make rpm run
 #   image      what make image runs (mmdebstrap, podman with runc)
 #   deploy     what make check-deploy runs (node and npm, python3-yaml)
-# Usage: scripts/deps.sh [build|demo|test|packaging|image|deploy] [SHARED]
+# Usage: scripts/deps.sh [build|demo|test|bench|packaging|image|deploy] [SHARED]
 set -eu
 BUILD_PKGS="gcc libc6-dev make pkg-config libuv1-dev libcurl4-openssl-dev libyaml-dev libcjson-dev libssl-dev libsystemd-dev"
 DEMO_PKGS="python3"
@@ -25,11 +26,12 @@ demo)
 	[ -d "${2:-../shared}/openmetadata-spec" ] && want="$want python3-jsonschema"
 	;;
 test) want="$BUILD_PKGS $TEST_PKGS" ;;
+bench) want="$BUILD_PKGS $TEST_PKGS curl" ;;
 packaging) want="$BUILD_PKGS $PACKAGING_PKGS" ;;
 image) want="$IMAGE_PKGS" ;;
 deploy) want="$DEPLOY_PKGS" ;;
 *)
-	echo "usage: scripts/deps.sh [build|demo|test|packaging|image|deploy] [SHARED]" >&2
+	echo "usage: scripts/deps.sh [build|demo|test|bench|packaging|image|deploy] [SHARED]" >&2
 	exit 2
 	;;
 esac

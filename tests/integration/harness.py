@@ -51,14 +51,14 @@ def _wait_port(path, proc, what, timeout=20.0):
 
 
 class Server:
-    def __init__(self, argv, what, port=0, tmp=None, ssl_ctx=None):
+    def __init__(self, argv, what, port=0, tmp=None, ssl_ctx=None, wait_s=20.0):
         self.tmp = tmp or tempfile.mkdtemp(prefix="gm-")
         self.port_file = os.path.join(self.tmp, what + ".port")
         self.log = open(os.path.join(self.tmp, what + ".log"), "w")
         self.proc = subprocess.Popen(
             argv + ["--port", str(port), "--port-file", self.port_file],
             stdout=self.log, stderr=subprocess.STDOUT)
-        self.port = _wait_port(self.port_file, self.proc, what)
+        self.port = _wait_port(self.port_file, self.proc, what, wait_s)
         self.ssl_ctx = ssl_ctx
         self.url = f"{'https' if ssl_ctx else 'http'}://127.0.0.1:{self.port}"
 

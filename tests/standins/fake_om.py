@@ -194,8 +194,8 @@ def stable_id(*parts):
 class Store:
     def __init__(self, args):
         self.args = args
-        self.validators = None          # GLUEMETAD_VALIDATE=off: nothing is checked
-        if aws_model.validating():
+        self.validators = None          # GLUEMETAD_VALIDATE=off or --bench: nothing checked
+        if aws_model.validating() and not args.bench:
             if not os.path.isfile(os.path.join(args.spec_dir, "validate.py")):
                 aws_model.missing("validate.py and json/schema/", os.path.abspath(args.spec_dir))
             sys.path.insert(0, args.spec_dir)
@@ -251,6 +251,7 @@ class Store:
         self.person_edits = {}    # pipeline fqn -> {"description": True, ...} (UI edits)
         self.ingestion = {}       # fqn -> {runId: status}
         self.ingestion_log = []   # every status PUT, in order
+        self.id_index = {}        # entity type -> {id: key in its store} (see by_id)
         self.counts = {}
         self.total = 0
         self.rejected = []
@@ -280,10 +281,18 @@ class Store:
                 "classification": self.classifications}.get(etype)
 
     def by_id(self, etype, eid):
-        for e in (self.store_of(etype) or {}).values():
-            if e["id"] == eid:
-                return e
-        return None
+        """The entity of a type with this id: through an index of id -> key,
+        checked against the store and rebuilt on a miss (entities are replaced
+        whole, under their key, so an index entry may be stale, never wrong)."""
+        store = self.store_of(etype) or {}
+        index = self.id_index.setdefault(etype, {})
+        e = store.get(index.get(eid))
+        if e is not None and e["id"] == eid:
+            return e
+        index.clear()
+        index.update((x["id"], k) for k, x in store.items())
+        e = store.get(index.get(eid))
+        return e if e is not None and e["id"] == eid else None
 
     @staticmethod
     def ref(entity, etype):
@@ -584,6 +593,12 @@ class Handler(BaseHTTPRequestHandler):
                              "ingestionPipelineStatusLog": st.ingestion_log, "counts": st.counts,
                              "total": st.total, "rejected": st.rejected,
                              "max_in_flight": st.max_in_flight}
+            if method == "GET" and self.path == "/__fake/stats":
+                # what the bench reads around each run: the dump's counts, cheaply
+                return 200, {"counts": st.counts, "total": st.total,
+                             "rejected": len(st.rejected), "max_in_flight": st.max_in_flight,
+                             "pipelines": len(st.pipelines),
+                             "statuses": sum(len(v) for v in st.statuses.values())}
             if method == "POST" and self.path == "/__fake/snapshot":
                 # the whole store, kept aside to be put back by /__fake/restore
                 st.snapshot = copy.deepcopy({k: getattr(st, k) for k in st.state_keys})
@@ -901,9 +916,9 @@ class Handler(BaseHTTPRequestHandler):
         return 200, {"data": page, "paging": paging}
 
     def find_by_id(self, pid):
-        for p in self.st.pipelines.values():
-            if p["id"] == pid:
-                return p
+        p = self.st.by_id("pipeline", pid)
+        if p is not None:
+            return p
         raise OMError(404, f"pipeline instance for {pid} not found")
 
     def h_get_pipeline(self, method, path, q, body, pid):
@@ -1330,6 +1345,8 @@ def main():
     ap.add_argument("--spec-dir", default=None)
     aws_model.add_shared_option(ap)
     ap.add_argument("--state-file", help="keep the store in this file across restarts")
+    ap.add_argument("--bench", action="store_true",
+                    help="validate nothing (make bench: the tests prove the request shapes)")
     args = aws_model.use_shared(ap.parse_args())
     args.spec_dir = args.spec_dir or os.path.join(aws_model.shared_dir(), "openmetadata-spec")
     store = Store(args)

@@ -687,8 +687,8 @@ def main():
     if a.lineage:
         now = float(int(time.time() if a.now is None else a.now))
         lineage(estate, a.seed, now)
-    json.dump(estate, sys.stdout, ensure_ascii=False)
-    sys.stdout.write("\n")
+    # dumps, not dump: only the one-shot encoder is the C one (20x faster)
+    sys.stdout.write(json.dumps(estate, ensure_ascii=False) + "\n")
 
 
 if __name__ == "__main__":
