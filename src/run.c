@@ -771,18 +771,6 @@ run_cancel(struct run *r)
 		http_pool_cancel(r->om_pool);
 }
 
-static size_t
-names_of(const cJSON *arr, const char **out, size_t max)
-{
-	const cJSON *x;
-	size_t n = 0;
-
-	cJSON_ArrayForEach(x, arr)
-		if (n < max && cJSON_IsString(x))
-			out[n++] = x->valuestring;
-	return n;
-}
-
 int
 run_graphs(const struct run *r, run_graph_cb each, void *arg)
 {
@@ -797,8 +785,8 @@ run_graphs(const struct run *r, run_graph_cb each, void *arg)
 			complete = 0;
 			continue;
 		}
-		each(it->name, jobs, names_of(it->jobs, jobs, 256), crawlers,
-		     names_of(it->crawlers, crawlers, 256), arg);
+		each(it->name, jobs, json_strings(it->jobs, jobs, 256), crawlers,
+		     json_strings(it->crawlers, crawlers, 256), arg);
 	}
 	return complete;
 }
