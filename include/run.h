@@ -90,12 +90,13 @@ double run_stats_success_pct(const struct run_stats *st);
 const char *run_result(const struct run *r);
 /* The graphs the run read: for each Glue workflow whose graph it read,
  * each(name, jobs, n_jobs, crawlers, n_crawlers, arg) with the names of its
- * JOB and CRAWLER nodes (borrowed for the call).  Returns whether the run
- * read every workflow of the listing (a complete listing, no workflow
- * failed to be read): then the graphs are all there are. */
+ * JOB and CRAWLER nodes (borrowed for the call). */
 typedef void (*run_graph_cb)(const char *workflow, const char *const *jobs, size_t n_jobs,
                              const char *const *crawlers, size_t n_crawlers, void *arg);
-int run_graphs(const struct run *r, run_graph_cb each, void *arg);
+void run_graphs(const struct run *r, run_graph_cb each, void *arg);
+/* Whether the run read every workflow of the listing (a complete listing,
+ * no workflow failed to be read): then run_graphs() gives all there are. */
+int run_graphs_complete(const struct run *r);
 /* What this run wrote, for the next run's opts.memo (NULL without
  * memo_settings); the caller frees it. */
 struct memo *run_take_memo(struct run *r);

@@ -42,6 +42,9 @@ typedef void (*sqs_receive_cb)(struct sqs_received *res, void *arg);
 void sqs_receive(struct aws_client *c, const char *queue_url, unsigned max, unsigned wait_s,
                  sqs_receive_cb cb, void *arg);
 void sqs_received_free(struct sqs_received *res);
+/* Frees res's messages and zeroes it, status included, leaving it empty
+ * and reusable; res itself is not freed. */
+void sqs_received_clear(struct sqs_received *res);
 
 struct sqs_delete_entry {
 	const char *receipt;            /* borrowed for the call */

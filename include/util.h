@@ -73,6 +73,9 @@ struct cJSON;
  * cJSON neither checks UTF-8 when parsing nor escapes DEL and C1 when
  * printing.  0 or -ENOMEM (the tree is then partly done). */
 int json_sanitize(struct cJSON *j);
+/* The strings of a JSON array (other members skipped), at most max of
+ * them, into out; returns how many.  The pointers are borrowed from arr. */
+size_t json_strings(const struct cJSON *arr, const char **out, size_t max);
 
 /* A list of strings (a workflow file's includes, service names); each
  * string and the array are owned by whoever filled the list. */

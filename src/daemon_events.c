@@ -166,30 +166,17 @@ on_graph(const char *wf, const char *const *jobs, size_t n_jobs, const char *con
 	(void)evindex_set(arg, wf, jobs, n_jobs, crawlers, n_crawlers);
 }
 
-/* Whether a run read all there is: counted in a first pass (the index is
- * replaced only from a complete read). */
-static void
-on_graph_none(const char *wf, const char *const *jobs, size_t n_jobs,
-              const char *const *crawlers, size_t n_crawlers, void *arg)
-{
-	(void)wf;
-	(void)jobs;
-	(void)n_jobs;
-	(void)crawlers;
-	(void)n_crawlers;
-	(void)arg;
-}
-
 void
 daemon__events_run_end(struct job *j, const char *result)
 {
 	struct daemon *d = j->d;
-	int refresh = strcmp(j->trigger, DAEMON_TRIGGER_EVENT) == 0, complete, r;
+	int refresh = strcmp(j->trigger, DAEMON_TRIGGER_EVENT) == 0, r;
 
+	/* a complete read replaces the owner's graphs, any other only those it read */
 	if (d->index && j->run && j->w) {
-		complete = run_graphs(j->run, on_graph_none, NULL);
-		if (evindex_begin(d->index, j->name, j->w->wf->aws_region, complete) == 0) {
-			(void)run_graphs(j->run, on_graph, d->index);
+		if (evindex_begin(d->index, j->name, j->w->wf->aws_region,
+		                  run_graphs_complete(j->run)) == 0) {
+			run_graphs(j->run, on_graph, d->index);
 			if (evindex_end(d->index) &&
 			    (r = evindex_save(d->index, j->run_cfg->state_dir)) < 0)
 				log_warning(&j->lg, "cannot write %s/%s: %s", j->run_cfg->state_dir,

@@ -287,18 +287,6 @@ out:
 	return r;
 }
 
-static size_t
-strings_of(const cJSON *arr, const char **out, size_t max)
-{
-	const cJSON *v;
-	size_t n = 0;
-
-	cJSON_ArrayForEach(v, arr)
-		if (cJSON_IsString(v) && n < max)
-			out[n++] = v->valuestring;
-	return n;
-}
-
 int
 evindex_load(struct evindex *x, const char *dir)
 {
@@ -327,8 +315,8 @@ evindex_load(struct evindex *x, const char *dir)
 		}
 		cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(oj, "graphs"))
 			if (g->string && evindex_set(x, g->string, jobs,
-			    strings_of(cJSON_GetObjectItemCaseSensitive(g, "jobs"), jobs, 256), crawlers,
-			    strings_of(cJSON_GetObjectItemCaseSensitive(g, "crawlers"), crawlers,
+			    json_strings(cJSON_GetObjectItemCaseSensitive(g, "jobs"), jobs, 256), crawlers,
+			    json_strings(cJSON_GetObjectItemCaseSensitive(g, "crawlers"), crawlers,
 			               256)) < 0)
 				r = -ENOMEM;
 		(void)evindex_end(x);

@@ -771,36 +771,33 @@ run_cancel(struct run *r)
 		http_pool_cancel(r->om_pool);
 }
 
-static size_t
-names_of(const cJSON *arr, const char **out, size_t max)
+int
+run_graphs_complete(const struct run *r)
 {
-	const cJSON *x;
-	size_t n = 0;
+	size_t i;
 
-	cJSON_ArrayForEach(x, arr)
-		if (n < max && cJSON_IsString(x))
-			out[n++] = x->valuestring;
-	return n;
+	if (r->listing != LISTING_DONE || r->o.n_only || r->cancelled || r->st.fatal)
+		return 0;
+	for (i = 0; i < r->n_items; i++)
+		if (!r->items[i]->jobs)         /* not read */
+			return 0;
+	return 1;
 }
 
-int
+void
 run_graphs(const struct run *r, run_graph_cb each, void *arg)
 {
 	const char *jobs[256], *crawlers[256];
-	int complete = r->listing == LISTING_DONE && !r->o.n_only && !r->cancelled && !r->st.fatal;
 	size_t i;
 
 	for (i = 0; i < r->n_items; i++) {
 		const struct item *it = r->items[i];
 
-		if (!it->jobs) {                /* not read */
-			complete = 0;
+		if (!it->jobs)                  /* not read */
 			continue;
-		}
-		each(it->name, jobs, names_of(it->jobs, jobs, 256), crawlers,
-		     names_of(it->crawlers, crawlers, 256), arg);
+		each(it->name, jobs, json_strings(it->jobs, jobs, 256), crawlers,
+		     json_strings(it->crawlers, crawlers, 256), arg);
 	}
-	return complete;
 }
 
 struct memo *

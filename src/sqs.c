@@ -92,18 +92,25 @@ sqs_received_decode(const cJSON *reply, struct sqs_received *out)
 }
 
 void
-sqs_received_free(struct sqs_received *res)
+sqs_received_clear(struct sqs_received *res)
 {
 	size_t i;
 
-	if (!res)
-		return;
 	for (i = 0; i < res->n; i++) {
 		free(res->msgs[i].id);
 		free(res->msgs[i].receipt);
 		free(res->msgs[i].body);
 	}
 	free(res->msgs);
+	memset(res, 0, sizeof(*res));
+}
+
+void
+sqs_received_free(struct sqs_received *res)
+{
+	if (!res)
+		return;
+	sqs_received_clear(res);
 	free(res);
 }
 
@@ -124,15 +131,7 @@ on_received(const struct aws_result *res, void *arg)
 			int r = sqs_received_decode(res->json, out);
 
 			if (r < 0) {
-				size_t i;
-
-				for (i = 0; i < out->n; i++) {
-					free(out->msgs[i].id);
-					free(out->msgs[i].receipt);
-					free(out->msgs[i].body);
-				}
-				free(out->msgs);
-				memset(out, 0, sizeof(*out));
+				sqs_received_clear(out);
 				snprintf(out->st.code, sizeof(out->st.code), "InvalidResponse");
 				snprintf(out->st.why, sizeof(out->st.why), r == -ENOMEM ? "out of memory"
 				         : "ReceiveMessage: a reply SQS does not send");

@@ -600,6 +600,18 @@ json_sanitize(cJSON *j)
 	return 0;
 }
 
+size_t
+json_strings(const cJSON *arr, const char **out, size_t max)
+{
+	const cJSON *v;
+	size_t n = 0;
+
+	cJSON_ArrayForEach(v, arr)
+		if (n < max && cJSON_IsString(v))
+			out[n++] = v->valuestring;
+	return n;
+}
+
 /* The literals re_match_literal() has compiled, by address. */
 #define RE_CACHE 8
 static struct {

@@ -55,14 +55,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((j = cJSON_Parse(text))) {
 		r = sqs_received_decode(j, &rec);
 		FUZZ_CHECK(r == 0 || r == -EINVAL || r == -ENOMEM);
-		for (i = 0; i < rec.n; i++) {
+		for (i = 0; i < rec.n; i++)
 			FUZZ_CHECK(r != 0 || (rec.msgs[i].id && rec.msgs[i].receipt &&
 			                      rec.msgs[i].body));
-			free(rec.msgs[i].id);
-			free(rec.msgs[i].receipt);
-			free(rec.msgs[i].body);
-		}
-		free(rec.msgs);
+		sqs_received_clear(&rec);
 		cJSON_Delete(j);
 	}
 	free(text);

@@ -41,16 +41,6 @@ def podman(*args, check=True, timeout=120):
     return p
 
 
-def wait(cond, what, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 class ConfigMap:
     """A folder as the kubelet lays out a mounted ConfigMap: ..TIMESTAMP
     folders, ..data a symlink to the current one, each key a symlink
@@ -147,24 +137,27 @@ class TestImage(unittest.TestCase):
                "--env", "CREDENTIALS_DIRECTORY=/run/secrets/gluemetad",
                "--volume", f"{state}:/var/lib/gluemetad",
                "--volume", f"{run}:/run/gluemetad", self.image)
-        wait(lambda: os.path.exists(os.path.join(run, "gluemetad.sock")), "the socket")
+        harness.wait_until(lambda: os.path.exists(os.path.join(run, "gluemetad.sock")),
+                           "the socket", timeout=60)
         st = self.status()
         self.assertEqual([w["name"] for w in st["workflows"]], ["a"])
         text = self.ctl("status").stdout
         self.assertIn("a", text)
         # a run lands, with the secrets read from the mounted folder
         self.ctl("run", "a")
-        wait(lambda: any(p["service"]["name"] == "svc_img_a"
-                         for p in self.s.dump()["pipelines"]), "a's pipelines")
-        wait(lambda: self.status()["workflows"][0]["state"] == "idle" and
-             self.status()["workflows"][0]["runs"] == 1, "the run's end")
+        harness.wait_until(lambda: any(p["service"]["name"] == "svc_img_a"
+                                       for p in self.s.dump()["pipelines"]),
+                           "a's pipelines", timeout=60)
+        harness.wait_until(lambda: self.status()["workflows"][0]["state"] == "idle" and
+                           self.status()["workflows"][0]["runs"] == 1,
+                           "the run's end", timeout=60)
         self.assertEqual(self.status()["workflows"][0]["last"][0]["result"], "success")
         self.assertEqual(os.stat(os.path.join(state, "history.json")).st_uid, UID)
         # the ConfigMap updated: reloaded without a signal
         cm.publish({"gluemetad.yaml": self.config(["a", "b"]),
                     "a.yaml": self.workflow("svc_img_a"), "b.yaml": self.workflow("svc_img_b")})
-        wait(lambda: [w["name"] for w in self.status()["workflows"]] == ["a", "b"],
-             "the reload of the swapped ConfigMap")
+        harness.wait_until(lambda: [w["name"] for w in self.status()["workflows"]] == ["a", "b"],
+                           "the reload of the swapped ConfigMap", timeout=60)
         self.assertEqual(self.status()["reloads"], 1)
         # SIGTERM: a clean stop, in time
         t0 = time.time()

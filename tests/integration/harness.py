@@ -34,6 +34,19 @@ JWT = "eyJhbGciOiJSUzI1NiJ9.test-bot.signature"
 REGION = "eu-west-1"
 
 
+def wait_until(cond, what="condition", timeout=30, detail=None):
+    """Polls cond() every 0.1 s until it returns something true, and
+    returns that; past timeout seconds, AssertionError naming what, with
+    detail() (text, e.g. a log's tail) appended when given."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}" + (detail() if detail else ""))
+
+
 def _wait_port(path, proc, what, timeout=20.0):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -451,13 +464,8 @@ class DaemonCase(unittest.TestCase):
         return {w["name"]: w for w in st["workflows"]}
 
     def wait(self, cond, timeout=30, what="condition"):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            v = cond()
-            if v:
-                return v
-            time.sleep(0.1)
-        raise AssertionError(f"timed out waiting for {what}; log:\n{self.log()[-3000:]}")
+        return wait_until(cond, what, timeout,
+                          detail=lambda: f"; log:\n{self.log()[-3000:]}")
 
     def services(self):
         return {p["service"]["name"] for p in self.s.dump()["pipelines"]}

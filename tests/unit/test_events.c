@@ -89,12 +89,10 @@ test_receive_reply(void **state)
 	assert_string_equal(r.msgs[0].id, "m1");
 	assert_string_equal(r.msgs[0].receipt, "r1");
 	assert_int_equal(r.msgs[0].receive_count, 3);
-	free(r.msgs[0].id);
-	free(r.msgs[0].receipt);
-	free(r.msgs[0].body);
-	free(r.msgs);
+	sqs_received_clear(&r);
+	assert_null(r.msgs);
+	assert_int_equal(r.n, 0);
 	cJSON_Delete(j);
-	memset(&r, 0, sizeof(r));
 	j = cJSON_Parse("{}");
 	assert_int_equal(sqs_received_decode(j, &r), 0);
 	assert_int_equal(r.n, 0);
@@ -104,7 +102,7 @@ test_receive_reply(void **state)
 	cJSON_Delete(j);
 	j = cJSON_Parse("{\"Messages\":[{\"MessageId\":\"m\"}]}");
 	assert_int_equal(sqs_received_decode(j, &r), -EINVAL);
-	free(r.msgs);
+	sqs_received_clear(&r);
 	cJSON_Delete(j);
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <cjson/cJSON.h>
 
 #include "util.h"
 
@@ -299,6 +300,21 @@ test_join(void **state)
 	assert_int_equal(j.pending, 0);
 }
 
+static void
+test_json_strings(void **state)
+{
+	cJSON *a = cJSON_Parse("[\"a\", 1, null, \"b\", {}, \"c\"]");
+	const char *out[2];
+
+	(void)state;
+	assert_non_null(a);
+	assert_int_equal(json_strings(a, out, 2), 2);   /* non-strings skipped, capped */
+	assert_string_equal(out[0], "a");
+	assert_string_equal(out[1], "b");
+	assert_int_equal(json_strings(NULL, out, 2), 0);
+	cJSON_Delete(a);
+}
+
 int
 main(void)
 {
@@ -314,6 +330,7 @@ main(void)
 		cmocka_unit_test(test_xml_leaf),
 		cmocka_unit_test(test_uuid4),
 		cmocka_unit_test(test_join),
+		cmocka_unit_test(test_json_strings),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
