@@ -151,6 +151,7 @@ struct run {
 	struct memo *next;              /* what this run wrote or found unchanged */
 	struct strmap known;            /* pipeline name -> "sourceHash:id" in OpenMetadata */
 	struct strmap listed;           /* name -> id of every pipeline the known listing saw */
+	struct strmap present;          /* name of every pipeline it saw, soft-deleted too */
 	int known_complete;             /* it read every page: markDeleted needs no other */
 	unsigned long om_backlog;       /* OpenMetadata requests not completed */
 	unsigned long waited;           /* items that waited for the backlog */

@@ -45,6 +45,7 @@ struct refop {                          /* one ref being resolved */
 	int alt;                        /* S3: the other trailing-slash form tried */
 	char *key;                      /* resolution cache key */
 	char *path;                     /* S3: normalised path */
+	int asking;                     /* it looks key up (others may wait for it) */
 };
 
 static void write_edges(struct enrich__linop *op);
@@ -186,6 +187,8 @@ refop_end(struct refop *r, const char *id, const char *type, int cache)
 
 	if (cache && r->key)
 		strmap_put(&e->found, r->key, id);
+	if (r->asking)                  /* after the cache: the waiters read it */
+		enrich__done(e, 'r', r->key);
 	if (id) {
 		j->ids[r->i] = strdup(id);
 		j->types[r->i] = type;
@@ -316,6 +319,26 @@ resolve_step(struct refop *r)
 	refop_end(r, NULL, NULL, 0);
 }
 
+static const char *
+ref_type(const struct lineage_ref *ref)
+{
+	return ref->kind == LINEAGE_S3 ? "container" : "table";
+}
+
+/* Another job's lookup of the same ref answered: its answer is in the
+ * cache, or the lookup failed (or was cancelled). */
+static void
+ref_resume(void *arg)
+{
+	struct refop *r = arg;
+	struct enrich *e = r->j->op->e;
+	struct strmap_entry *kv = strmap_get(&e->found, r->key);
+
+	if (!kv && !e->cancelled)
+		r->j->op->read_failed = 1;      /* not looked up: not known absent */
+	refop_end(r, kv ? kv->value : NULL, ref_type(&r->j->refs.v[r->i]), 0);
+}
+
 static void
 start_resolve(struct jobl *j, size_t i)
 {
@@ -355,11 +378,12 @@ start_resolve(struct jobl *j, size_t i)
 	r->key = buf_steal(&k);
 	join_add(&j->join, 1);
 	if ((kv = strmap_get(&e->found, r->key))) {
-		const char *type = ref->kind == LINEAGE_S3 ? "container" : "table";
-
-		refop_end(r, kv->value, type, 0);
+		refop_end(r, kv->value, ref_type(ref), 0);
 		return;
 	}
+	if (enrich__wait(e, 'r', r->key, ref_resume, r))
+		return;                 /* another job is looking it up */
+	r->asking = 1;
 	resolve_step(r);
 }
 

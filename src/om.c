@@ -480,7 +480,7 @@ om_lister_next(struct om_lister *l, om_pipelines_cb cb, void *arg)
 	l->cb = cb;
 	l->arg = arg;
 	if (!svc || (l->after && !after) ||
-	    buf_printf(&path, "/v1/pipelines?service=%s%s&limit=%d%s%s", svc,
+	    buf_printf(&path, "/v1/pipelines?service=%s&include=all%s&limit=%d%s%s", svc,
 	               l->with_hash ? "&fields=sourceHash" : "", OM_LIST_PAGE,
 	               after ? "&after=" : "", after ? after : "") < 0) {
 		struct om_result oom = { .message = "out of memory" };

@@ -150,6 +150,13 @@ service_ready(struct run *r)
 	maybe_main(r);
 }
 
+/* A run that skips what the memo says OpenMetadata has. */
+static int
+incremental(const struct run *r)
+{
+	return r->next && !r->o.full;
+}
+
 /* Asks the run's lister for its next page of the service's pipelines. */
 static void
 list_pipelines(struct run *r, om_pipelines_cb cb)
@@ -157,9 +164,10 @@ list_pipelines(struct run *r, om_pipelines_cb cb)
 	om_lister_next(run__om_sent(r)->om_lister, cb, r);
 }
 
-/* Incremental runs: the service's pipelines with their sourceHash, read
- * beside the service itself, so that unchanged ones are not written
- * again, and kept for the deletions. */
+/* The service's pipelines, read beside the service itself: with their
+ * sourceHash on an incremental run, so that unchanged ones are not written
+ * again; which ones exist, so that a new pipeline gets its owner in its PUT;
+ * and kept for the deletions. */
 static void
 on_known(const struct om_pipelines *page, void *arg)
 {
@@ -177,6 +185,7 @@ on_known(const struct om_pipelines *page, void *arg)
 		            page->res->ok ? "malformed reply" : page->res->message);
 		strmap_clear(&r->known);
 		strmap_clear(&r->listed);
+		strmap_clear(&r->present);
 		r->known_state = KNOWN_READ;
 		maybe_main(r);
 		run__settle(r);
@@ -186,11 +195,12 @@ on_known(const struct om_pipelines *page, void *arg)
 		const struct om_pipeline_entry *e = &page->v[i];
 		char v[128];
 
-		if (!e->deleted && strmap_put(&r->listed, e->name, e->id) < 0) {
+		if ((!e->deleted && strmap_put(&r->listed, e->name, e->id) < 0) ||
+		    strmap_put(&r->present, e->name, NULL) < 0) {
 			run__fatal(r, "out of memory");
 			break;
 		}
-		if (e->source_hash && strlen(e->id) < 64 &&
+		if (incremental(r) && !e->deleted && e->source_hash && strlen(e->id) < 64 &&
 		    memo_pipeline_value(e->source_hash, e->id, v, sizeof(v)) == 0)
 			strmap_put(&r->known, e->name, v);
 	}
@@ -258,7 +268,7 @@ start_service(struct run *r)
 		           r->wf->service_name);
 		return -EINVAL;
 	}
-	if (r->next && !r->o.full) {
+	if (incremental(r) || (r->wf->include_owners && !r->o.n_only)) {
 		r->known_state = KNOWN_READING;
 		if ((r->om_lister = om_lister_new(r->om, r->wf->service_name, 1)))
 			list_pipelines(r, on_known);
@@ -839,6 +849,7 @@ run_free(struct run *r)
 	om_lister_free(r->om_lister);
 	strmap_clear(&r->known);
 	strmap_clear(&r->listed);
+	strmap_clear(&r->present);
 	memo_free(r->next);
 	filter_free(r->filter);
 	free(r->endpoint);

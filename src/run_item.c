@@ -404,6 +404,38 @@ pipeline_fp(struct item *it, const cJSON *req)
 	free(b);
 }
 
+/* Whether OpenMetadata has no pipeline of the item's name, soft-deleted or
+ * not: only a listing that read every page says so. */
+static int
+known_absent(const struct item *it)
+{
+	const struct run *r = it->run;
+
+	return r->known_complete && !strmap_get(&r->present, it->name);
+}
+
+/* A pipeline being created gets its owner in the PUT, saving the PATCH
+ * that would add it (a PUT with owners replaces them: never on a pipeline
+ * that may exist and have a person's).  The fingerprint is taken before,
+ * so it is the same whether the owner came by PUT or PATCH. */
+static void
+owner_in_put(struct item *it, cJSON *req)
+{
+	cJSON *list, *ref;
+
+	if (!it->want.owner || !known_absent(it))
+		return;
+	list = cJSON_CreateArray();
+	ref = cJSON_Duplicate(it->want.owner, 1);
+	if (!list || !ref || !cJSON_AddItemToArray(list, ref)) {
+		cJSON_Delete(list);
+		cJSON_Delete(ref);
+		return;                 /* the PATCH adds it */
+	}
+	if (!cJSON_AddItemToObject(req, "owners", list))
+		cJSON_Delete(list);
+}
+
 /* The id of the pipeline OpenMetadata has for the item and its sourceHash
  * (incremental runs), or NULL. */
 static const char *
@@ -442,6 +474,7 @@ on_want(struct enrich_want *want, void *arg)
 			after_pipeline(it, NULL, id);
 			maybe_send_statuses(it);
 		} else {
+			owner_in_put(it, req);
 			om_put_pipeline(run__om_sent(r)->om, req, it->fp, on_pipeline_put, it);
 		}
 	}

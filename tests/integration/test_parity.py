@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -214,6 +215,63 @@ class TestTagsOwners(ParityCase):
         calls = [r for r in self.sts.call("GET", "/__fake/requests")
                  if r.get("Action") == "GetCallerIdentity"]
         self.assertEqual(len(calls), 1, calls)
+
+    def owners_by_pipeline(self):
+        return {p["name"]: [(o["type"], o["name"]) for o in p.get("owners") or []]
+                for p in self.dump()["pipelines"]}
+
+    def test_a_new_pipeline_gets_its_owner_in_its_put(self):
+        """The service's pipelines are listed first: a pipeline OpenMetadata
+        does not have is created with its owner, and no PATCH follows the
+        PUT.  When that listing fails, which pipelines exist is unknown: PUT
+        then PATCH, and the same owners land."""
+        users = {u["name"] for u in self.dump()["users"]}
+        owned = [w["Name"] for w in self.estate["workflows"] if w["Tags"].get("owner") in users]
+        self.assertTrue(owned)
+        before = dict(self.dump()["counts"])
+        p = self.ingest(lineage=False)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        d = self.dump()
+        self.assertEqual(d["counts"].get("PATCH /api/v1/pipelines/{id}", 0) -
+                         before.get("PATCH /api/v1/pipelines/{id}", 0), 0)
+        with_put = self.owners_by_pipeline()
+        self.assertEqual({n for n, o in with_put.items() if o}, set(owned))
+        # the first listing fails (the one for markDeletedPipelines does not)
+        self.s.om.call("POST", "/__fake/reset")
+        self.s.om.call("POST", "/__fake/seed", self.estate["om_seed"])
+        self.s.om.call("POST", "/__fake/config", {"faults": [
+            {"method": "GET", "path": "^/api/v1/pipelines$", "status": 400, "times": 1}]})
+        self.addCleanup(self.s.om.call, "POST", "/__fake/config", {"faults": []})
+        p = self.ingest(lineage=False)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("listing the service's pipelines failed", p.stderr)
+        self.assertEqual(self.dump()["counts"].get("PATCH /api/v1/pipelines/{id}", 0), len(owned))
+        self.assertEqual(self.owners_by_pipeline(), with_put)
+
+    def test_a_soft_deleted_pipeline_keeps_a_persons_owner(self):
+        """A pipeline OpenMetadata holds soft-deleted is not new: the PUT
+        that restores it carries no owner (a PUT's owners replace), so a
+        person's owner stays, as with overrideMetadata false anywhere."""
+        memo = os.path.join(self.tmp, "deleted.memo")
+        self.assertEqual(self.ingest(lineage=False, args=["--state", memo]).returncode, 0)
+        d = self.dump()
+        wf = next(w for w in self.estate["workflows"]
+                  if w["Tags"].get("owner") in {u["name"] for u in d["users"]})
+        target = next(p for p in d["pipelines"] if p["name"] == wf["Name"])
+        person = next(u for u in d["users"] if u["name"] != wf["Tags"]["owner"])
+        self.s.om.call("POST", "/__fake/edit", {
+            "fqn": target["fullyQualifiedName"],
+            "owners": [{"type": "user", "name": person["name"]}]})
+        req = urllib.request.Request(f"{self.s.om.url}/api/v1/pipelines/{target['id']}",
+                                     method="DELETE",
+                                     headers={"Authorization": f"Bearer {harness.JWT}"})
+        urllib.request.urlopen(req, timeout=30).read()
+        os.unlink(memo)                 # a run with no memo: it writes every pipeline
+        p = self.ingest(lineage=False, args=["--state", memo])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        now = next(x for x in self.dump()["pipelines"] if x["id"] == target["id"])
+        self.assertFalse(now["deleted"])
+        self.assertEqual([o["name"] for o in now["owners"]], [person["name"]])
 
     def test_account_from_the_environment(self):
         p = self.ingest(lineage=False, env=self.env(AWS_ACCOUNT_ID=self.estate["account"]))
