@@ -8,7 +8,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define STATE_MAX_FILE ((size_t)16 << 20)
+/* The largest state file read or written: a memo of 5,000 workflows with
+ * 20 runs each is 17 MB; this is room for some 75,000. */
+#define STATE_MAX_FILE ((size_t)256 << 20)
 
 int state_write(const char *dir, const char *name, const void *data, size_t len);
 /* The same for a file outside state_dir (the metrics textfile): path

@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include "memo.h"
 #include "sigv4.h"
 #include "state.h"
@@ -41,66 +39,227 @@ memo_new(const char *settings)
 	return m;
 }
 
+/* The memo's text is read and written here, without a cJSON tree: with
+ * 5,000 workflows a memo holds some 175,000 entries (17 MB), and a tree of
+ * them cost more than twice the text.  What is read is the JSON that
+ * memo_dump() writes (and cJSON wrote before): an object of "memo",
+ * "settings" and "entries" in that order, whitespace allowed between
+ * tokens. */
+struct reader {
+	const char *p;
+	struct buf s;                   /* the last string read, decoded */
+};
+
+static void
+skip_space(struct reader *r)
+{
+	while (*r->p == ' ' || *r->p == '\t' || *r->p == '\n' || *r->p == '\r')
+		r->p++;
+}
+
+/* c next (not NUL), after whitespace: taken, 1; else 0. */
+static int
+accept(struct reader *r, char c)
+{
+	skip_space(r);
+	if (*r->p != c || !c)
+		return 0;
+	r->p++;
+	return 1;
+}
+
+static int
+hex4(const char *p, unsigned *ret)
+{
+	unsigned v = 0;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		char c = p[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v |= (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			v |= (unsigned)(c - 'A' + 10);
+		else
+			return -1;
+	}
+	*ret = v;
+	return 0;
+}
+
+/* A JSON string into r->s; 0, or -1 when there is none or it is malformed
+ * (or out of memory). */
+static int
+read_string(struct reader *r)
+{
+	r->s.len = 0;
+	if (buf_append(&r->s, "", 0) < 0 || !accept(r, '"'))
+		return -1;
+	for (;;) {
+		const char *run = r->p;
+		char out[4];
+		size_t n = 0;
+		unsigned cp;
+
+		while (*r->p && *r->p != '"' && *r->p != '\\' && (unsigned char)*r->p >= 0x20)
+			r->p++;
+		if (buf_append(&r->s, run, (size_t)(r->p - run)) < 0)
+			return -1;
+		if (*r->p == '"') {
+			r->p++;
+			return 0;
+		}
+		if (*r->p != '\\')
+			return -1;      /* the end, or a raw control character */
+		r->p++;
+		switch (*r->p) {
+		case '"': case '\\': case '/': out[n++] = *r->p; break;
+		case 'b': out[n++] = '\b'; break;
+		case 'f': out[n++] = '\f'; break;
+		case 'n': out[n++] = '\n'; break;
+		case 'r': out[n++] = '\r'; break;
+		case 't': out[n++] = '\t'; break;
+		case 'u':
+			/* keys are ASCII with \x1f between parts: no surrogates */
+			if (hex4(r->p + 1, &cp) < 0 || cp == 0 || (cp >= 0xd800 && cp < 0xe000))
+				return -1;
+			r->p += 4;
+			if (cp < 0x80) {
+				out[n++] = (char)cp;
+			} else if (cp < 0x800) {
+				out[n++] = (char)(0xc0 | (cp >> 6));
+				out[n++] = (char)(0x80 | (cp & 0x3f));
+			} else {
+				out[n++] = (char)(0xe0 | (cp >> 12));
+				out[n++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+				out[n++] = (char)(0x80 | (cp & 0x3f));
+			}
+			break;
+		default:
+			return -1;
+		}
+		r->p++;
+		if (buf_append(&r->s, out, n) < 0)
+			return -1;
+	}
+}
+
+/* "KEY": expected next (after a '{' or ','); 0 or -1. */
+static int
+read_key(struct reader *r, const char *key)
+{
+	return read_string(r) == 0 && strcmp(r->s.data, key) == 0 && accept(r, ':') ? 0 : -1;
+}
+
+/* The reasons a memo reads as empty, checked in this order: the text is
+ * not the JSON of a memo (whatever else is wrong), its format, its
+ * settings, an entry. */
 struct memo *
 memo_parse(const char *text, const char *settings, const char **why)
 {
 	struct memo *m = memo_new(settings);
-	cJSON *j = text ? cJSON_Parse(text) : NULL;
-	const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(j, "memo");
-	const cJSON *set = cJSON_GetObjectItemCaseSensitive(j, "settings");
-	const cJSON *ents = cJSON_GetObjectItemCaseSensitive(j, "entries"), *e;
+	struct reader r = { .p = text ? text : "", .s = { .max = STATE_MAX_FILE } };
+	const char *reason = NULL;
+	char *key = NULL;
+	int first = 1, ok = 0;
 
 	*why = NULL;
 	if (!m)
 		goto out;
-	if (!cJSON_IsObject(j) || !cJSON_IsNumber(fmt) || !cJSON_IsString(set) ||
-	    !cJSON_IsObject(ents)) {
-		*why = "it is not a memo gluemetad wrote";
+	if (!accept(&r, '{') || read_key(&r, "memo") < 0)
 		goto out;
-	}
-	if (fmt->valueint != MEMO_FORMAT) {
-		*why = "it was written in another format";
+	skip_space(&r);
+	if (!(*r.p >= '0' && *r.p <= '9'))
 		goto out;
-	}
-	if (strcmp(set->valuestring, m->settings) != 0) {
-		*why = "the workflow file changed since";
+	if (r.p[0] != '0' + MEMO_FORMAT || (r.p[1] >= '0' && r.p[1] <= '9') || r.p[1] == '.')
+		reason = "it was written in another format";
+	while ((*r.p >= '0' && *r.p <= '9') || *r.p == '.')
+		r.p++;
+	if (!accept(&r, ',') || read_key(&r, "settings") < 0 || read_string(&r) < 0)
 		goto out;
-	}
-	cJSON_ArrayForEach(e, ents) {
-		if (!e->string || !cJSON_IsString(e) || strlen(e->valuestring) != 32) {
-			*why = "an entry is malformed";
-			strmap_clear(&m->entries);
+	if (!reason && strcmp(r.s.data, m->settings) != 0)
+		reason = "the workflow file changed since";
+	if (!accept(&r, ',') || read_key(&r, "entries") < 0 || !accept(&r, '{'))
+		goto out;
+	while (!accept(&r, '}')) {
+		if ((!first && !accept(&r, ',')) || read_string(&r) < 0 || !accept(&r, ':') ||
+		    !(key = strdup(r.s.data)) || read_string(&r) < 0)
 			goto out;
-		}
-		if (strmap_put(&m->entries, e->string, e->valuestring) < 0) {
+		if (!reason && r.s.len != 32)
+			reason = "an entry is malformed";
+		if (!reason && strmap_put(&m->entries, key, r.s.data) < 0) {
 			m = memo_free(m);
 			goto out;
 		}
+		free(key);
+		key = NULL;
+		first = 0;
 	}
+	if (!accept(&r, '}'))
+		goto out;
+	skip_space(&r);
+	ok = *r.p == '\0';
 out:
-	cJSON_Delete(j);
+	if (m && (!ok || reason)) {
+		*why = ok ? reason : "it is not a memo gluemetad wrote";
+		strmap_clear(&m->entries);
+	}
+	free(key);
+	buf_clear(&r.s);
 	return m;
+}
+
+/* s as a JSON string: ", \ and control characters escaped. */
+static int
+write_string(struct buf *b, const char *s)
+{
+	const char *run = s;
+
+	if (buf_puts(b, "\"") < 0)
+		return -1;
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		if (buf_append(b, run, (size_t)(s - run)) < 0 ||
+		    (c < 0x20 ? buf_printf(b, "\\u%04x", c) : buf_printf(b, "\\%c", c)) < 0)
+			return -1;
+		run = s + 1;
+	}
+	return buf_append(b, run, (size_t)(s - run)) < 0 || buf_puts(b, "\"") < 0 ? -1 : 0;
 }
 
 char *
 memo_dump(const struct memo *m)
 {
-	cJSON *j = cJSON_CreateObject(), *ents;
-	char *text = NULL;
+	struct buf b = { .max = STATE_MAX_FILE };
+	const char *sep = "";
 	size_t i;
 
-	if (!j || !cJSON_AddNumberToObject(j, "memo", MEMO_FORMAT) ||
-	    !cJSON_AddStringToObject(j, "settings", m->settings) ||
-	    !(ents = cJSON_AddObjectToObject(j, "entries")))
-		goto out;
-	for (i = 0; i < m->entries.cap; i++)
-		if (m->entries.v[i].key &&
-		    !cJSON_AddStringToObject(ents, m->entries.v[i].key, m->entries.v[i].value))
-			goto out;
-	text = cJSON_PrintUnformatted(j);
-out:
-	cJSON_Delete(j);
-	return text;
+	if (buf_printf(&b, "{\"memo\":%d,\"settings\":", MEMO_FORMAT) < 0 ||
+	    write_string(&b, m->settings) < 0 || buf_puts(&b, ",\"entries\":{") < 0)
+		goto fail;
+	for (i = 0; i < m->entries.cap; i++) {
+		const struct strmap_entry *e = &m->entries.v[i];
+
+		if (!e->key)
+			continue;
+		if (buf_puts(&b, sep) < 0 || write_string(&b, e->key) < 0 || buf_puts(&b, ":") < 0 ||
+		    write_string(&b, e->value ? e->value : "") < 0)
+			goto fail;
+		sep = ",";
+	}
+	if (buf_puts(&b, "}}") < 0)
+		goto fail;
+	return buf_steal(&b);
+fail:
+	buf_clear(&b);
+	return NULL;
 }
 
 char *

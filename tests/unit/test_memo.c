@@ -9,8 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
 #include <cmocka.h>
 
 #include "memo.h"
@@ -209,6 +211,104 @@ test_save_fails_cleanly(void **state)
 	memo_free(m);
 }
 
+/* Keys as runs make them (kind, \x1f, id, \x1f, sub) and with the
+ * characters JSON escapes; the text is JSON cJSON reads to the same
+ * entries, and text cJSON wrote (the writer before) reads back. */
+static void
+test_text_is_json_both_ways(void **state)
+{
+	static const char *const keys[] = {
+		"s\x1f" "924738cf-4324-4fbe-865e-45ce5c6b7ece\x1f" "1795811040031",
+		"u\x1f" "a9984cac\x1f" "2026-11-28", "quote\"back\\slash", "nl\ntab\tend",
+		"\xc3\xa9t\xc3\xa9 \xe6\x97\xa5",
+	};
+	const char *fp = "0123456789abcdef0123456789abcdef";
+	struct memo *m = memo_new("settings"), *back;
+	const char *why;
+	cJSON *j, *ents, *e;
+	char *text, *old;
+	size_t i;
+
+	(void)state;
+	assert_non_null(m);
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		assert_int_equal(memo_put(m, keys[i], fp), 0);
+	text = memo_dump(m);
+	assert_non_null(text);
+	j = cJSON_Parse(text);
+	assert_non_null(j);
+	ents = cJSON_GetObjectItemCaseSensitive(j, "entries");
+	assert_int_equal(cJSON_GetArraySize(ents), sizeof(keys) / sizeof(keys[0]));
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		e = cJSON_GetObjectItemCaseSensitive(ents, keys[i]);
+		assert_non_null(e);
+		assert_string_equal(e->valuestring, fp);
+	}
+	old = cJSON_PrintUnformatted(j);
+	assert_non_null(old);
+	assert_non_null(strstr(old, "\\u001f"));      /* cJSON escapes \x1f so */
+	back = memo_parse(old, "settings", &why);
+	assert_non_null(back);
+	assert_null(why);
+	assert_int_equal(memo_size(back), sizeof(keys) / sizeof(keys[0]));
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		assert_true(memo_same(back, keys[i], fp));
+	memo_free(back);
+	/* after the object only whitespace */
+	old = realloc(old, strlen(old) + 8);
+	assert_non_null(old);
+	strcat(old, " \n");
+	back = memo_parse(old, "settings", &why);
+	assert_null(why);
+	assert_int_equal(memo_size(back), sizeof(keys) / sizeof(keys[0]));
+	memo_free(back);
+	strcat(old, "x");
+	back = memo_parse(old, "settings", &why);
+	assert_string_equal(why, "it is not a memo gluemetad wrote");
+	assert_int_equal(memo_size(back), 0);
+	memo_free(back);
+	free(old);
+	cJSON_Delete(j);
+	free(text);
+	memo_free(m);
+}
+
+/* A memo larger than 16 MiB (5,000 workflows x 20 runs make 17 MB) is
+ * saved and read back whole: it was once refused on reading, and every
+ * run after was a full one. */
+static void
+test_large_memo_round_trip(void **state)
+{
+	const size_t n = 70000;
+	char *settings = memo_settings_read(wf_path), key[300], why[256] = "x", *s2 = NULL;
+	const char *fp = "0123456789abcdef0123456789abcdef";
+	struct memo *m, *back;
+	struct stat st;
+	size_t i;
+
+	(void)state;
+	assert_non_null(settings);
+	m = memo_new(settings);
+	assert_non_null(m);
+	for (i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "s\x1f%08zx-%0200zu\x1f%zu", i, i, i * 7);
+		assert_int_equal(memo_put(m, key, fp), 0);
+	}
+	assert_int_equal(memo_save(dir, "memo-sales.json", m), 0);
+	assert_int_equal(stat(memo_path, &st), 0);
+	assert_true(st.st_size > (16 << 20));
+	back = memo_open(dir, "memo-sales.json", wf_path, &s2, why, sizeof(why));
+	assert_non_null(back);
+	assert_string_equal(why, "");
+	assert_int_equal(memo_size(back), n);
+	snprintf(key, sizeof(key), "s\x1f%08zx-%0200zu\x1f%zu", n - 1, n - 1, (n - 1) * 7);
+	assert_true(memo_same(back, key, fp));
+	memo_free(back);
+	memo_free(m);
+	free(settings);
+	free(s2);
+}
+
 int
 main(void)
 {
@@ -220,6 +320,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_malformed_entry_and_format, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_save_fails_cleanly, setup, teardown),
+		cmocka_unit_test(test_text_is_json_both_ways),
+		cmocka_unit_test_setup_teardown(test_large_memo_round_trip, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
