@@ -169,6 +169,10 @@ enum om_lookup_state {
 struct om_lookup {
 	enum om_lookup_state state;
 	const char *id;
+	/* a search's hits (the reply's hits.hits, for the callback's time),
+	 * and whether they are all there are (hits.total) */
+	const struct cJSON *hits;
+	int hits_complete;
 	long status;
 	const char *message;
 	int cancelled;

@@ -46,6 +46,11 @@ struct refop {                          /* one ref being resolved */
 	char *key;                      /* resolution cache key */
 	char *path;                     /* S3: normalised path */
 	int asking;                     /* it looks key up (others may wait for it) */
+	enum {                          /* a table in one of several services */
+		ANY_NOT_YET,            /* one search across them comes first */
+		ANY_ASKED,
+		ANY_DONE,               /* then, if it was not enough, one by one */
+	} any;
 };
 
 static void write_edges(struct enrich__linop *op);
@@ -211,6 +216,39 @@ refop_end(struct refop *r, const char *id, const char *type, int cache)
 
 static void resolve_step(struct refop *r);
 
+/* Of a search's hits across services, the id of the table that is not
+ * deleted and is in the service that comes first in dbServiceNames;
+ * NULL when none is in any of them. */
+static const char *
+first_by_service(struct enrich *e, const cJSON *hits)
+{
+	const struct wf_strlist *svcs = &e->x.wf->db_service_names;
+	const char *best = NULL;
+	size_t best_i = svcs->n, i;
+	const cJSON *h;
+
+	cJSON_ArrayForEach(h, hits) {
+		const cJSON *src = cJSON_GetObjectItemCaseSensitive(h, "_source");
+		const char *fqn = enrich__jstr(src, "fullyQualifiedName"), *id = enrich__jstr(src, "id");
+
+		if (!fqn || !id || cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(src, "deleted")))
+			continue;
+		for (i = 0; i < best_i; i++) {
+			char *q = entity_quote_name(svcs->v[i]);
+			size_t n = q ? strlen(q) : 0;
+			int in = q && strncmp(fqn, q, n) == 0 && fqn[n] == '.';
+
+			free(q);
+			if (in) {
+				best = id;
+				best_i = i;
+				break;
+			}
+		}
+	}
+	return best;
+}
+
 static void
 on_lookup(const struct om_lookup *res, void *arg)
 {
@@ -231,6 +269,19 @@ on_lookup(const struct om_lookup *res, void *arg)
 		            "this run: %s", r->j->op->workflow, r->j->name,
 		            ref->kind == LINEAGE_S3 ? ref->path : ref->table, res->message);
 		refop_end(r, NULL, NULL, 0);
+		return;
+	}
+	if (r->any == ANY_ASKED) {
+		r->any = ANY_DONE;
+		if ((id = first_by_service(r->j->op->e, res->hits))) {
+			refop_end(r, id, "table", 1);
+			return;
+		}
+		if (res->hits_complete) {
+			refop_end(r, NULL, NULL, 1);
+			return;
+		}
+		resolve_step(r);        /* more hits than came: service by service */
 		return;
 	}
 	if (id) {
@@ -290,6 +341,11 @@ resolve_step(struct refop *r)
 	} else {
 		const char *svc = svcs->n ? (r->svc < svcs->n ? svcs->v[r->svc] : NULL)
 		                          : (r->svc == 0 ? "*" : NULL);
+
+		if (svcs->n > 1 && r->any == ANY_NOT_YET) {
+			svc = "*";      /* one search for all the services */
+			r->any = ANY_ASKED;
+		}
 		char *h1, *h2, *h3, *h4;
 
 		if (!svc) {

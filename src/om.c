@@ -506,11 +506,13 @@ om_lister_next(struct om_lister *l, om_pipelines_cb cb, void *arg)
 void
 om_decode_lookup(const cJSON *json, int search, struct om_lookup *ret)
 {
-	const cJSON *hits, *h;
+	const cJSON *outer, *hits, *total, *h;
 	const char *id = NULL;
 
 	ret->state = OM_LOOKUP_ABSENT;
 	ret->id = NULL;
+	ret->hits = NULL;
+	ret->hits_complete = 0;
 	if (!search) {
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(json, "id");
 
@@ -521,9 +523,15 @@ om_decode_lookup(const cJSON *json, int search, struct om_lookup *ret)
 	/* deleted=false is a filter only newer servers apply, and size is not
 	 * a parameter of /search/fieldQuery: up to 10 hits come back, deleted
 	 * entities among them, and the first one that is not deleted is it */
-	hits = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(json, "hits"), "hits");
+	outer = cJSON_GetObjectItemCaseSensitive(json, "hits");
+	hits = cJSON_GetObjectItemCaseSensitive(outer, "hits");
 	if (!cJSON_IsArray(hits))
 		return;
+	total = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(outer, "total"),
+	                                         "value");
+	ret->hits = hits;
+	ret->hits_complete = cJSON_IsNumber(total) &&
+	                     total->valuedouble <= (double)cJSON_GetArraySize(hits);
 	cJSON_ArrayForEach(h, hits) {
 		const cJSON *src = cJSON_GetObjectItemCaseSensitive(h, "_source");
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(src, "id");

@@ -62,6 +62,25 @@ class TestLineage(ParityCase):
         self.assertEqual(self.edges(self.dump()), self.expected("lineage_expected_reversed"))
         self.assertNotEqual(self.expected("lineage_expected_reversed"), self.expected())
 
+    def test_a_table_past_the_first_ten_hits_is_found(self):
+        """A table in one of several dbServiceNames is searched for once
+        across them all; when more tables match than the ten hits a search
+        returns (here twelve in services not named, indexed first), it is
+        searched for service by service, and found."""
+        want = self.expected()
+        table = next(e[0] for e in sorted(want) if e[0].count(".") == 3 and '"' not in e[0])
+        rest = table.split(".", 1)[1]
+        self.s.om.call("POST", "/__fake/reset")
+        self.s.om.call("POST", "/__fake/seed",
+                       {"tables": [f"zz_other_{k:02d}.{rest}" for k in range(12)]})
+        self.s.om.call("POST", "/__fake/seed", self.estate["om_seed"])
+        p = self.ingest(tags=False, owners=False)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        got = self.edges(self.dump())
+        self.assertEqual(got, want)
+        self.assertTrue(any(table in (a, b) for a, b, _ in got))
+        self.assertFalse(any("zz_other_" in a + b for a, b, _ in got))
+
     def test_override_lineage(self):
         first, second = self.estate["lineage_db_service_names"], \
             self.estate["lineage_db_service_names"][::-1]
