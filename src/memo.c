@@ -3,6 +3,7 @@
  * workflow in state_dir (or the file `ingest --state` names), written
  * through state_write(). */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,10 +15,208 @@
 
 #define MEMO_FORMAT 1
 
+/* The entries, grouped by what comes before a key's second \x1f (kind
+ * and pipeline id: "s\x1fID"), so that memo_carry() of one pipeline's
+ * statuses reads only them, and held compactly: 175,000 entries (5,000
+ * workflows x 20 runs) as strings cost 28 MB, grouped with binary
+ * fingerprints 8.  A group's subs ("1795811040031", "2026-11-28") are
+ * NUL-terminated in one buffer; a key without a sub has NO_SUB. */
+#define NO_SUB UINT32_MAX
+
+struct memo_ent {
+	unsigned char fp[16];
+	uint32_t sub;                   /* offset in the group's subs, or NO_SUB */
+};
+
+struct memo_group {
+	char *name;
+	struct memo_ent *v;
+	uint32_t n, cap;
+	char *subs;
+	size_t subs_len, subs_cap;
+};
+
 struct memo {
 	char settings[33];
-	struct strmap entries;
+	struct memo_group **slot;       /* open addressing, at most half full */
+	size_t cap, n_groups, n;
 };
+
+static uint64_t
+name_hash(const char *s, size_t len)
+{
+	uint64_t h = 1469598103934665603ULL;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+	return h;
+}
+
+/* The group a key belongs to and the key's sub (NULL: none). */
+static size_t
+key_split(const char *key, const char **ret_sub)
+{
+	const char *a = strchr(key, '\x1f'), *b = a ? strchr(a + 1, '\x1f') : NULL;
+
+	*ret_sub = b ? b + 1 : NULL;
+	return b ? (size_t)(b - key) : strlen(key);
+}
+
+static struct memo_group **
+group_slot(const struct memo *m, const char *name, size_t len)
+{
+	size_t i = (size_t)name_hash(name, len) & (m->cap - 1);
+
+	for (;; i = (i + 1) & (m->cap - 1))
+		if (!m->slot[i] || (strncmp(m->slot[i]->name, name, len) == 0 &&
+		                    m->slot[i]->name[len] == '\0'))
+			return &m->slot[i];
+}
+
+static struct memo_group *
+group_get(const struct memo *m, const char *name, size_t len)
+{
+	return m->cap ? *group_slot(m, name, len) : NULL;
+}
+
+static struct memo_group *
+group_add(struct memo *m, const char *name, size_t len)
+{
+	struct memo_group **at, *g;
+	size_t i;
+
+	if (2 * (m->n_groups + 1) > m->cap) {
+		size_t cap = m->cap ? 2 * m->cap : 64;
+		struct memo_group **old = m->slot, **slot = calloc(cap, sizeof(*slot));
+		size_t old_cap = m->cap;
+
+		if (!slot)
+			return NULL;
+		m->slot = slot;
+		m->cap = cap;
+		for (i = 0; i < old_cap; i++)
+			if (old[i])
+				*group_slot(m, old[i]->name, strlen(old[i]->name)) = old[i];
+		free(old);
+	}
+	at = group_slot(m, name, len);
+	if (*at)
+		return *at;
+	if (!(g = calloc(1, sizeof(*g))) || !(g->name = strndup(name, len))) {
+		free(g);
+		return NULL;
+	}
+	m->n_groups++;
+	return *at = g;
+}
+
+static struct memo_ent *
+group_find(const struct memo_group *g, const char *sub)
+{
+	uint32_t i;
+
+	for (i = 0; g && i < g->n; i++)
+		if (sub ? g->v[i].sub != NO_SUB && strcmp(g->subs + g->v[i].sub, sub) == 0
+		        : g->v[i].sub == NO_SUB)
+			return &g->v[i];
+	return NULL;
+}
+
+static int
+group_put(struct memo *m, struct memo_group *g, const char *sub, const unsigned char fp[16])
+{
+	struct memo_ent *e = group_find(g, sub);
+	size_t len = sub ? strlen(sub) + 1 : 0;
+
+	if (e) {
+		memcpy(e->fp, fp, 16);
+		return 0;
+	}
+	if (g->n == g->cap) {
+		uint32_t cap = g->cap ? 2 * g->cap : 4;
+		struct memo_ent *v = realloc(g->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		g->v = v;
+		g->cap = cap;
+	}
+	if (sub && g->subs_len + len > g->subs_cap) {
+		size_t cap = g->subs_cap ? 2 * g->subs_cap : 64;
+		char *subs;
+
+		while (cap < g->subs_len + len)
+			cap *= 2;
+		if (cap >= NO_SUB || !(subs = realloc(g->subs, cap)))
+			return -ENOMEM;
+		g->subs = subs;
+		g->subs_cap = cap;
+	}
+	e = &g->v[g->n++];
+	memcpy(e->fp, fp, 16);
+	e->sub = NO_SUB;
+	if (sub) {
+		memcpy(g->subs + g->subs_len, sub, len);
+		e->sub = (uint32_t)g->subs_len;
+		g->subs_len += len;
+	}
+	m->n++;
+	return 0;
+}
+
+/* 32 hex characters into 16 bytes; 0 or -1. */
+static int
+fp_parse(const char *hex, unsigned char out[16])
+{
+	int i;
+
+	if (strlen(hex) != 32)
+		return -1;
+	for (i = 0; i < 32; i++) {
+		char c = hex[i];
+		int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+		        c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+
+		if (v < 0)
+			return -1;
+		out[i / 2] = (unsigned char)(i % 2 ? out[i / 2] | v : v << 4);
+	}
+	return 0;
+}
+
+static void
+fp_hex(const unsigned char fp[16], char out[33])
+{
+	static const char digits[] = "0123456789abcdef";
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		out[2 * i] = digits[fp[i] >> 4];
+		out[2 * i + 1] = digits[fp[i] & 15];
+	}
+	out[32] = '\0';
+}
+
+static void
+memo_clear(struct memo *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->cap; i++) {
+		struct memo_group *g = m->slot[i];
+
+		if (g) {
+			free(g->name);
+			free(g->v);
+			free(g->subs);
+			free(g);
+		}
+	}
+	free(m->slot);
+	m->slot = NULL;
+	m->cap = m->n_groups = m->n = 0;
+}
 
 void
 memo_fp(const char *text, char out[33])
@@ -165,6 +364,7 @@ memo_parse(const char *text, const char *settings, const char **why)
 	struct reader r = { .p = text ? text : "", .s = { .max = STATE_MAX_FILE } };
 	const char *reason = NULL;
 	char *key = NULL;
+	unsigned char fp[16];
 	int first = 1, ok = 0;
 
 	*why = NULL;
@@ -189,9 +389,9 @@ memo_parse(const char *text, const char *settings, const char **why)
 		if ((!first && !accept(&r, ',')) || read_string(&r) < 0 || !accept(&r, ':') ||
 		    !(key = strdup(r.s.data)) || read_string(&r) < 0)
 			goto out;
-		if (!reason && r.s.len != 32)
+		if (!reason && fp_parse(r.s.data, fp) < 0)
 			reason = "an entry is malformed";
-		if (!reason && strmap_put(&m->entries, key, r.s.data) < 0) {
+		if (!reason && memo_put(m, key, r.s.data) < 0) {
 			m = memo_free(m);
 			goto out;
 		}
@@ -206,21 +406,19 @@ memo_parse(const char *text, const char *settings, const char **why)
 out:
 	if (m && (!ok || reason)) {
 		*why = ok ? reason : "it is not a memo gluemetad wrote";
-		strmap_clear(&m->entries);
+		memo_clear(m);
 	}
 	free(key);
 	buf_clear(&r.s);
 	return m;
 }
 
-/* s as a JSON string: ", \ and control characters escaped. */
+/* s inside a JSON string: ", \ and control characters escaped. */
 static int
-write_string(struct buf *b, const char *s)
+write_escaped(struct buf *b, const char *s)
 {
 	const char *run = s;
 
-	if (buf_puts(b, "\"") < 0)
-		return -1;
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 
@@ -231,7 +429,16 @@ write_string(struct buf *b, const char *s)
 			return -1;
 		run = s + 1;
 	}
-	return buf_append(b, run, (size_t)(s - run)) < 0 || buf_puts(b, "\"") < 0 ? -1 : 0;
+	return buf_append(b, run, (size_t)(s - run));
+}
+
+/* A JSON string of a, and of \x1f and b when b is not NULL. */
+static int
+write_string(struct buf *b, const char *a, const char *sub)
+{
+	return buf_puts(b, "\"") < 0 || write_escaped(b, a) < 0 ||
+	       (sub && (buf_puts(b, "\\u001f") < 0 || write_escaped(b, sub) < 0)) ||
+	       buf_puts(b, "\"") < 0 ? -1 : 0;
 }
 
 char *
@@ -239,20 +446,26 @@ memo_dump(const struct memo *m)
 {
 	struct buf b = { .max = STATE_MAX_FILE };
 	const char *sep = "";
+	char hex[33];
 	size_t i;
 
 	if (buf_printf(&b, "{\"memo\":%d,\"settings\":", MEMO_FORMAT) < 0 ||
-	    write_string(&b, m->settings) < 0 || buf_puts(&b, ",\"entries\":{") < 0)
+	    write_string(&b, m->settings, NULL) < 0 || buf_puts(&b, ",\"entries\":{") < 0)
 		goto fail;
-	for (i = 0; i < m->entries.cap; i++) {
-		const struct strmap_entry *e = &m->entries.v[i];
+	for (i = 0; i < m->cap; i++) {
+		const struct memo_group *g = m->slot[i];
+		uint32_t k;
 
-		if (!e->key)
-			continue;
-		if (buf_puts(&b, sep) < 0 || write_string(&b, e->key) < 0 || buf_puts(&b, ":") < 0 ||
-		    write_string(&b, e->value ? e->value : "") < 0)
-			goto fail;
-		sep = ",";
+		for (k = 0; g && k < g->n; k++) {
+			const struct memo_ent *e = &g->v[k];
+
+			fp_hex(e->fp, hex);
+			if (buf_puts(&b, sep) < 0 ||
+			    write_string(&b, g->name, e->sub == NO_SUB ? NULL : g->subs + e->sub) < 0 ||
+			    buf_printf(&b, ":\"%s\"", hex) < 0)
+				goto fail;
+			sep = ",";
+		}
 	}
 	if (buf_puts(&b, "}}") < 0)
 		goto fail;
@@ -335,14 +548,14 @@ memo_save(const char *dir, const char *name, const struct memo *m)
 size_t
 memo_size(const struct memo *m)
 {
-	return m ? m->entries.n : 0;
+	return m ? m->n : 0;
 }
 
 struct memo *
 memo_free(struct memo *m)
 {
 	if (m) {
-		strmap_clear(&m->entries);
+		memo_clear(m);
 		free(m);
 	}
 	return NULL;
@@ -351,29 +564,76 @@ memo_free(struct memo *m)
 int
 memo_same(const struct memo *m, const char *key, const char *fp)
 {
-	const struct strmap_entry *e = m ? strmap_get(&m->entries, key) : NULL;
+	const char *sub;
+	size_t len = key_split(key, &sub);
+	const struct memo_ent *e = m ? group_find(group_get(m, key, len), sub) : NULL;
+	unsigned char bin[16];
 
-	return e && e->value && strcmp(e->value, fp) == 0;
+	return e && fp && fp_parse(fp, bin) == 0 && memcmp(e->fp, bin, 16) == 0;
 }
 
 int
 memo_put(struct memo *m, const char *key, const char *fp)
 {
-	return m ? strmap_put(&m->entries, key, fp) : 0;
+	const char *sub;
+	size_t len;
+	struct memo_group *g;
+	unsigned char bin[16];
+
+	if (!m)
+		return 0;
+	if (!fp || fp_parse(fp, bin) < 0)
+		return -EINVAL;
+	len = key_split(key, &sub);
+	return (g = group_add(m, key, len)) ? group_put(m, g, sub, bin) : -ENOMEM;
+}
+
+/* Whether the key name[\x1f sub] starts with prefix (n > strlen(name)). */
+static int
+key_has_prefix(const char *name, const char *sub, const char *prefix, size_t n)
+{
+	size_t len = strlen(name);
+
+	return strncmp(name, prefix, len) == 0 && sub && prefix[len] == '\x1f' &&
+	       strncmp(sub, prefix + len + 1, n - len - 1) == 0;
 }
 
 int
 memo_carry(const struct memo *from, struct memo *to, const char *prefix)
 {
 	size_t i, n = strlen(prefix);
+	const struct memo_group *one = NULL;
+	struct memo_group *g;
+	const char *sub;
+	uint32_t k;
 
 	if (!from || !to)
 		return 0;
-	for (i = 0; i < from->entries.cap; i++) {
-		const struct strmap_entry *e = &from->entries.v[i];
+	/* "K\x1fID\x1f" names one group: only its entries with a sub */
+	if (n > 0 && prefix[n - 1] == '\x1f' && (i = key_split(prefix, &sub)) == n - 1 &&
+	    sub && !*sub) {
+		if (!(one = group_get(from, prefix, n - 1)))
+			return 0;
+	}
+	for (i = 0; i < from->cap; i++) {
+		const struct memo_group *f = one ? one : from->slot[i];
+		size_t len = f ? strlen(f->name) : 0;
 
-		if (e->key && strncmp(e->key, prefix, n) == 0 && strmap_put(&to->entries, e->key, e->value) < 0)
-			return -ENOMEM;
+		if (f && (one || strncmp(f->name, prefix, n < len ? n : len) == 0)) {
+			if (!(g = group_add(to, f->name, len)))
+				return -ENOMEM;
+			for (k = 0; k < f->n; k++) {
+				sub = f->v[k].sub == NO_SUB ? NULL : f->subs + f->v[k].sub;
+				if (one && !sub)
+					continue;
+				if (!one && n > len && !key_has_prefix(f->name, sub, prefix, n))
+					continue;
+				if (group_put(to, g, sub, f->v[k].fp) < 0)
+					return -ENOMEM;
+			}
+		}
+		if (one)
+			break;
 	}
 	return 0;
 }

@@ -309,6 +309,62 @@ test_large_memo_round_trip(void **state)
 	free(s2);
 }
 
+/* memo_carry(): one pipeline's statuses, a prefix of no set shape, all. */
+static void
+test_carry(void **state)
+{
+	static const char *const keys[] = {
+		"s\x1f" "id1\x1f" "100", "s\x1f" "id1\x1f" "200", "s\x1f" "id12\x1f" "100",
+		"u\x1f" "id1\x1f" "2026-11-28", "r\x1f" "id1", "l\x1f" "id1",
+		"s\x1f" "id\x1f" "x\x1f" "300",      /* an id holding \x1f */
+	};
+	const char *fp = "0123456789abcdef0123456789abcdef";
+	struct memo *from = memo_new("s"), *to;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		assert_int_equal(memo_put(from, keys[i], fp), 0);
+	/* a second put of a key replaces its fingerprint, not adds one */
+	assert_int_equal(memo_put(from, keys[0], "fedcba9876543210fedcba9876543210"), 0);
+	assert_int_equal(memo_size(from), sizeof(keys) / sizeof(keys[0]));
+	assert_false(memo_same(from, keys[0], fp));
+	assert_true(memo_same(from, keys[0], "fedcba9876543210fedcba9876543210"));
+	assert_int_equal(memo_put(from, "k", "not hex at all, 32 characters..."), -EINVAL);
+
+	to = memo_new("s");
+	assert_int_equal(memo_carry(from, to, "s\x1f" "id1\x1f"), 0);
+	assert_int_equal(memo_size(to), 2);
+	assert_true(memo_same(to, keys[1], fp));
+	assert_true(memo_same(to, keys[0], "fedcba9876543210fedcba9876543210"));
+	memo_free(to);
+
+	to = memo_new("s");
+	assert_int_equal(memo_carry(from, to, "s\x1f" "id\x1f" "x\x1f"), 0);
+	assert_int_equal(memo_size(to), 1);
+	assert_true(memo_same(to, keys[6], fp));
+	memo_free(to);
+
+	to = memo_new("s");                     /* no shape: every key it begins */
+	assert_int_equal(memo_carry(from, to, "s\x1f" "id1"), 0);
+	assert_int_equal(memo_size(to), 3);
+	assert_true(memo_same(to, keys[2], fp));
+	memo_free(to);
+
+	to = memo_new("s");
+	assert_int_equal(memo_carry(from, to, ""), 0);
+	assert_int_equal(memo_size(to), memo_size(from));
+	for (i = 1; i < sizeof(keys) / sizeof(keys[0]); i++)
+		assert_true(memo_same(to, keys[i], fp));
+	memo_free(to);
+
+	to = memo_new("s");
+	assert_int_equal(memo_carry(from, to, "s\x1f" "nobody\x1f"), 0);
+	assert_int_equal(memo_size(to), 0);
+	memo_free(to);
+	memo_free(from);
+}
+
 int
 main(void)
 {
@@ -321,6 +377,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_save_fails_cleanly, setup, teardown),
 		cmocka_unit_test(test_text_is_json_both_ways),
+		cmocka_unit_test(test_carry),
 		cmocka_unit_test_setup_teardown(test_large_memo_round_trip, setup, teardown),
 	};
 
