@@ -13,6 +13,13 @@
 #define STATE_MAX_FILE ((size_t)256 << 20)
 
 int state_write(const char *dir, const char *name, const void *data, size_t len);
+/* The same, the content written in pieces by fill(arg, o) through
+ * state_out_write() (a large file need not be held whole in memory); a
+ * negative errno from fill() abandons the write and is returned. */
+struct state_out;
+int state_write_with(const char *dir, const char *name,
+                     int (*fill)(void *arg, struct state_out *o), void *arg);
+int state_out_write(struct state_out *o, const void *data, size_t len);
 /* The same for a file outside state_dir (the metrics textfile): path
  * names a file in a folder that exists (it is not made), the file gets
  * exactly mode, whatever the umask, so that another service (node_exporter)

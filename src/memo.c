@@ -441,17 +441,22 @@ write_string(struct buf *b, const char *a, const char *sub)
 	       buf_puts(b, "\"") < 0 ? -1 : 0;
 }
 
-char *
-memo_dump(const struct memo *m)
+#define MEMO_CHUNK ((size_t)64 << 10)
+
+/* The memo's text into b; with out, written there each MEMO_CHUNK and at
+ * the end (b then holds nothing), so a large memo is never whole in
+ * memory.  0, or a negative errno. */
+static int
+memo_text(const struct memo *m, struct buf *b, struct state_out *out)
 {
-	struct buf b = { .max = STATE_MAX_FILE };
 	const char *sep = "";
 	char hex[33];
 	size_t i;
+	int r;
 
-	if (buf_printf(&b, "{\"memo\":%d,\"settings\":", MEMO_FORMAT) < 0 ||
-	    write_string(&b, m->settings, NULL) < 0 || buf_puts(&b, ",\"entries\":{") < 0)
-		goto fail;
+	if (buf_printf(b, "{\"memo\":%d,\"settings\":", MEMO_FORMAT) < 0 ||
+	    write_string(b, m->settings, NULL) < 0 || buf_puts(b, ",\"entries\":{") < 0)
+		return -ENOMEM;
 	for (i = 0; i < m->cap; i++) {
 		const struct memo_group *g = m->slot[i];
 		uint32_t k;
@@ -460,19 +465,45 @@ memo_dump(const struct memo *m)
 			const struct memo_ent *e = &g->v[k];
 
 			fp_hex(e->fp, hex);
-			if (buf_puts(&b, sep) < 0 ||
-			    write_string(&b, g->name, e->sub == NO_SUB ? NULL : g->subs + e->sub) < 0 ||
-			    buf_printf(&b, ":\"%s\"", hex) < 0)
-				goto fail;
+			if (buf_puts(b, sep) < 0 ||
+			    write_string(b, g->name, e->sub == NO_SUB ? NULL : g->subs + e->sub) < 0 ||
+			    buf_printf(b, ":\"%s\"", hex) < 0)
+				return -ENOMEM;
 			sep = ",";
+			if (out && b->len >= MEMO_CHUNK) {
+				if ((r = state_out_write(out, b->data, b->len)) < 0)
+					return r;
+				b->len = 0;
+			}
 		}
 	}
-	if (buf_puts(&b, "}}") < 0)
-		goto fail;
+	if (buf_puts(b, "}}") < 0)
+		return -ENOMEM;
+	if (out && (r = state_out_write(out, b->data, b->len)) < 0)
+		return r;
+	return 0;
+}
+
+char *
+memo_dump(const struct memo *m)
+{
+	struct buf b = { .max = STATE_MAX_FILE };
+
+	if (memo_text(m, &b, NULL) < 0) {
+		buf_clear(&b);
+		return NULL;
+	}
 	return buf_steal(&b);
-fail:
+}
+
+static int
+fill_memo(void *arg, struct state_out *o)
+{
+	struct buf b = {0};
+	int r = memo_text(arg, &b, o);
+
 	buf_clear(&b);
-	return NULL;
+	return r;
 }
 
 char *
@@ -538,11 +569,8 @@ memo_open(const char *dir, const char *name, const char *wf_path, char **ret_set
 int
 memo_save(const char *dir, const char *name, const struct memo *m)
 {
-	char *text = memo_dump(m);
-	int r = text ? state_write(dir, name, text, strlen(text)) : -ENOMEM;
-
-	free(text);
-	return r;
+	/* fill_memo() reads m only */
+	return state_write_with(dir, name, fill_memo, (void *)(uintptr_t)m);
 }
 
 size_t

@@ -13,13 +13,49 @@
 #include "state.h"
 #include "util.h"
 
-/* dir/name replaced crash-safe by data; mode 0: 0640 under the umask,
- * else exactly mode. */
+struct state_out {
+	int fd;
+};
+
+int
+state_out_write(struct state_out *o, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len) {
+		ssize_t n = write(o->fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+struct whole {
+	const void *data;
+	size_t len;
+};
+
 static int
-write_atomic(const char *dir, const char *name, const void *data, size_t len, mode_t mode)
+fill_whole(void *arg, struct state_out *o)
+{
+	const struct whole *w = arg;
+
+	return state_out_write(o, w->data, w->len);
+}
+
+/* dir/name replaced crash-safe by what fill() writes; mode 0: 0640 under
+ * the umask, else exactly mode. */
+static int
+write_atomic(const char *dir, const char *name, int (*fill)(void *arg, struct state_out *o),
+             void *arg, mode_t mode)
 {
 	char tmp[4096], dst[4096];
-	const char *p = data;
+	struct state_out o;
 	int fd, dfd, r = 0;
 
 	if ((size_t)snprintf(dst, sizeof(dst), "%s/%s", dir, name) >= sizeof(dst) ||
@@ -31,18 +67,9 @@ write_atomic(const char *dir, const char *name, const void *data, size_t len, mo
 		return -errno;
 	if (mode && fchmod(fd, mode) < 0)
 		r = -errno;
-	while (len && !r) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			break;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
+	o.fd = fd;
+	if (!r)
+		r = fill(arg, &o);
 	if (!r && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && !r)
@@ -64,9 +91,18 @@ write_atomic(const char *dir, const char *name, const void *data, size_t len, mo
 int
 state_write(const char *dir, const char *name, const void *data, size_t len)
 {
+	struct whole w = { data, len };
+
+	return state_write_with(dir, name, fill_whole, &w);
+}
+
+int
+state_write_with(const char *dir, const char *name, int (*fill)(void *arg, struct state_out *o),
+                 void *arg)
+{
 	if (mkdir(dir, 0750) < 0 && errno != EEXIST)
 		return -errno;
-	return write_atomic(dir, name, data, len, 0);
+	return write_atomic(dir, name, fill, arg, 0);
 }
 
 int
@@ -81,7 +117,8 @@ state_write_path(const char *path, const void *data, size_t len, mode_t mode)
 		return -ENAMETOOLONG;
 	memcpy(dir, path, (size_t)(slash - path));
 	dir[slash - path] = '\0';
-	return write_atomic(slash == path ? "/" : dir, slash + 1, data, len, mode ? mode : 0640);
+	return write_atomic(slash == path ? "/" : dir, slash + 1, fill_whole,
+	                    &(struct whole){ data, len }, mode ? mode : 0640);
 }
 
 char *
