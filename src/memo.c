@@ -3,10 +3,14 @@
  * workflow in state_dir (or the file `ingest --state` names), written
  * through state_write(). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "memo.h"
 #include "sigv4.h"
@@ -165,6 +169,24 @@ group_put(struct memo *m, struct memo_group *g, const char *sub, const unsigned 
 	return 0;
 }
 
+/* A group's room cut to what it holds (a memo read, or carried, is
+ * complete: the doubling's slack would be a third of it). */
+static void
+group_fit(struct memo_group *g)
+{
+	struct memo_ent *v;
+	char *subs;
+
+	if (g->n && g->n < g->cap && (v = realloc(g->v, g->n * sizeof(*v)))) {
+		g->v = v;
+		g->cap = g->n;
+	}
+	if (g->subs_len && g->subs_len < g->subs_cap && (subs = realloc(g->subs, g->subs_len))) {
+		g->subs = subs;
+		g->subs_cap = g->subs_len;
+	}
+}
+
 /* 32 hex characters into 16 bytes; 0 or -1. */
 static int
 fp_parse(const char *hex, unsigned char out[16])
@@ -245,15 +267,38 @@ memo_new(const char *settings)
  * "settings" and "entries" in that order, whitespace allowed between
  * tokens. */
 struct reader {
-	const char *p;
+	const char *p, *end;
 	struct buf s;                   /* the last string read, decoded */
+	const char *map;                /* a mapped file: pages read are let go */
+	size_t dropped;
 };
+
+/* The character at p + k, NUL past the end. */
+static char
+at(const struct reader *r, size_t k)
+{
+	return (size_t)(r->end - r->p) > k ? r->p[k] : '\0';
+}
 
 static void
 skip_space(struct reader *r)
 {
-	while (*r->p == ' ' || *r->p == '\t' || *r->p == '\n' || *r->p == '\r')
+	while (at(r, 0) == ' ' || at(r, 0) == '\t' || at(r, 0) == '\n' || at(r, 0) == '\r')
 		r->p++;
+}
+
+/* A mapped memo is read once, front to back: what is behind is given
+ * back each MiB, so a 17 MB memo costs no 17 MB of memory. */
+static void
+let_go(struct reader *r)
+{
+	size_t upto = (size_t)(r->p - r->map) & ~(size_t)((1 << 20) - 1);
+
+	if (r->map && upto > r->dropped) {
+		(void)madvise((void *)(uintptr_t)(r->map + r->dropped), upto - r->dropped,
+		              MADV_DONTNEED);
+		r->dropped = upto;
+	}
 }
 
 /* c next (not NUL), after whitespace: taken, 1; else 0. */
@@ -261,7 +306,7 @@ static int
 accept(struct reader *r, char c)
 {
 	skip_space(r);
-	if (*r->p != c || !c)
+	if (at(r, 0) != c || !c)
 		return 0;
 	r->p++;
 	return 1;
@@ -304,18 +349,19 @@ read_string(struct reader *r)
 		size_t n = 0;
 		unsigned cp;
 
-		while (*r->p && *r->p != '"' && *r->p != '\\' && (unsigned char)*r->p >= 0x20)
+		while (r->p < r->end && *r->p && *r->p != '"' && *r->p != '\\' &&
+		       (unsigned char)*r->p >= 0x20)
 			r->p++;
 		if (buf_append(&r->s, run, (size_t)(r->p - run)) < 0)
 			return -1;
-		if (*r->p == '"') {
+		if (at(r, 0) == '"') {
 			r->p++;
 			return 0;
 		}
-		if (*r->p != '\\')
+		if (at(r, 0) != '\\')
 			return -1;      /* the end, or a raw control character */
 		r->p++;
-		switch (*r->p) {
+		switch (at(r, 0)) {
 		case '"': case '\\': case '/': out[n++] = *r->p; break;
 		case 'b': out[n++] = '\b'; break;
 		case 'f': out[n++] = '\f'; break;
@@ -324,7 +370,7 @@ read_string(struct reader *r)
 		case 't': out[n++] = '\t'; break;
 		case 'u':
 			/* keys are ASCII with \x1f between parts: no surrogates */
-			if (hex4(r->p + 1, &cp) < 0 || cp == 0 || (cp >= 0xd800 && cp < 0xe000))
+			if (r->end - r->p < 5 || hex4(r->p + 1, &cp) < 0 || cp == 0 || (cp >= 0xd800 && cp < 0xe000))
 				return -1;
 			r->p += 4;
 			if (cp < 0x80) {
@@ -357,15 +403,16 @@ read_key(struct reader *r, const char *key)
 /* The reasons a memo reads as empty, checked in this order: the text is
  * not the JSON of a memo (whatever else is wrong), its format, its
  * settings, an entry. */
-struct memo *
-memo_parse(const char *text, const char *settings, const char **why)
+static struct memo *
+parse(struct reader *rp, const char *settings, const char **why)
 {
 	struct memo *m = memo_new(settings);
-	struct reader r = { .p = text ? text : "", .s = { .max = STATE_MAX_FILE } };
+	struct reader r = *rp;
 	const char *reason = NULL;
 	char *key = NULL;
 	unsigned char fp[16];
 	int first = 1, ok = 0;
+	size_t k;
 
 	*why = NULL;
 	if (!m)
@@ -373,11 +420,12 @@ memo_parse(const char *text, const char *settings, const char **why)
 	if (!accept(&r, '{') || read_key(&r, "memo") < 0)
 		goto out;
 	skip_space(&r);
-	if (!(*r.p >= '0' && *r.p <= '9'))
+	if (!(at(&r, 0) >= '0' && at(&r, 0) <= '9'))
 		goto out;
-	if (r.p[0] != '0' + MEMO_FORMAT || (r.p[1] >= '0' && r.p[1] <= '9') || r.p[1] == '.')
+	if (at(&r, 0) != '0' + MEMO_FORMAT || (at(&r, 1) >= '0' && at(&r, 1) <= '9') ||
+	    at(&r, 1) == '.')
 		reason = "it was written in another format";
-	while ((*r.p >= '0' && *r.p <= '9') || *r.p == '.')
+	while ((at(&r, 0) >= '0' && at(&r, 0) <= '9') || at(&r, 0) == '.')
 		r.p++;
 	if (!accept(&r, ',') || read_key(&r, "settings") < 0 || read_string(&r) < 0)
 		goto out;
@@ -398,11 +446,15 @@ memo_parse(const char *text, const char *settings, const char **why)
 		free(key);
 		key = NULL;
 		first = 0;
+		let_go(&r);
 	}
 	if (!accept(&r, '}'))
 		goto out;
 	skip_space(&r);
-	ok = *r.p == '\0';
+	ok = r.p == r.end;
+	for (k = 0; ok && m->slot && k < m->cap; k++)
+		if (m->slot[k])
+			group_fit(m->slot[k]);
 out:
 	if (m && (!ok || reason)) {
 		*why = ok ? reason : "it is not a memo gluemetad wrote";
@@ -411,6 +463,15 @@ out:
 	free(key);
 	buf_clear(&r.s);
 	return m;
+}
+
+struct memo *
+memo_parse(const char *text, const char *settings, const char **why)
+{
+	struct reader r = { .p = text ? text : "", .s = { .max = STATE_MAX_FILE } };
+
+	r.end = r.p + strlen(r.p);
+	return parse(&r, settings, why);
 }
 
 /* s inside a JSON string: ", \ and control characters escaped. */
@@ -533,16 +594,34 @@ memo_settings_read(const char *wf_path)
 struct memo *
 memo_load(const char *dir, const char *name, const char *settings, char *why, size_t n)
 {
-	char *text = state_read(dir, name);
+	struct reader r = { .s = { .max = STATE_MAX_FILE } };
 	const char *reason = NULL;
+	char path[4096];
 	struct memo *m;
+	struct stat st;
+	void *map = NULL;
+	int fd, e = 0;
 
-	if (!text) {
-		snprintf(why, n, "%s", errno == ENOENT ? "there is none yet" : strerror(errno));
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0)
+		e = errno;
+	else if ((size_t)st.st_size > STATE_MAX_FILE)
+		e = EFBIG;
+	else if (st.st_size > 0 &&
+	         (map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED)
+		e = errno;
+	if (fd >= 0)
+		close(fd);
+	if (e) {
+		snprintf(why, n, "%s", e == ENOENT ? "there is none yet" : strerror(e));
 		return memo_new(settings);
 	}
-	m = memo_parse(text, settings, &reason);
-	free(text);
+	r.map = map;
+	r.p = map ? map : "";
+	r.end = r.p + (map ? (size_t)st.st_size : 0);
+	m = parse(&r, settings, &reason);
+	if (map)
+		munmap(map, (size_t)st.st_size);
 	snprintf(why, n, "%s", reason ? reason : "");
 	return m;
 }
@@ -659,6 +738,8 @@ memo_carry(const struct memo *from, struct memo *to, const char *prefix)
 				if (group_put(to, g, sub, f->v[k].fp) < 0)
 					return -ENOMEM;
 			}
+			if (one)
+				group_fit(g);
 		}
 		if (one)
 			break;

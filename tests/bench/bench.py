@@ -902,6 +902,8 @@ def main():
         rows = [r for r in (speedup_row(big, TARGETS["speedup"]),
                             speedup_row(small, TARGETS["speedup_small"]) if small else None) if r]
         for r, t in ((first, TARGETS["bound_first"]), (rerun, TARGETS["bound_rerun"])):
+            if "ratio" not in r:        # --latency-ms 0: no bound
+                continue
             c = f"; {r['wall_s'] / r['floor_s']:.2f}x the 0 ms run" if r.get("floor_s") else ""
             rows.append((f"within {t:g}x of the lower bound ({r['label'].split(' (')[0]})",
                          f"{r['ratio']:.2f}x ({r['wall_s']:.2f} s vs {r['bound_s']:.2f} s{c})",
