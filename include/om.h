@@ -109,7 +109,7 @@ void om_put_ingestion_status(struct om_client *c, const char *fqn,
 
 /* The pipelines of a service, page by page: the lister keeps the 'after'
  * cursor and counts the pages, and is where a page's cursor is judged. */
-#define OM_LIST_PAGE 100
+#define OM_LIST_PAGE 1000
 #define OM_LIST_MAX_PAGES 100000
 
 enum om_page_end {
