@@ -170,7 +170,9 @@ demo: deps-demo
 bench: check-shared
 	@sh scripts/deps.sh bench
 	$(MAKE) all
-	$(PYTHON) tests/bench/bench.py --binary $(BUILD)/gluemetad --shared $(SHARED) $(BENCH_ARGS)
+	$(PYTHON) tests/bench/bench.py --binary $(BUILD)/gluemetad --shared $(SHARED) \
+	    --json $(BUILD)/bench.json $(BENCH_ARGS)
+	@echo "the README's tables from these figures: $(PYTHON) tests/bench/table.py $(BUILD)/bench.json"
 
 install: $(BUILD)/gluemetad $(BUILD)/gluemetactl
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
