@@ -216,6 +216,12 @@ refop_end(struct refop *r, const char *id, const char *type, int cache)
 
 static void resolve_step(struct refop *r);
 
+static const char *
+ref_type(const struct lineage_ref *ref)
+{
+	return ref->kind == LINEAGE_S3 ? "container" : "table";
+}
+
 /* Of a search's hits across services, the id of the table that is not
  * deleted and is in the service that comes first in dbServiceNames;
  * NULL when none is in any of them. */
@@ -285,7 +291,7 @@ on_lookup(const struct om_lookup *res, void *arg)
 		return;
 	}
 	if (id) {
-		refop_end(r, id, ref->kind == LINEAGE_S3 ? "container" : "table", 1);
+		refop_end(r, id, ref_type(ref), 1);
 		return;
 	}
 	if (ref->kind == LINEAGE_S3)
@@ -373,12 +379,6 @@ resolve_step(struct refop *r)
 	}
 	r->j->op->read_failed = 1;      /* not looked up: not known absent */
 	refop_end(r, NULL, NULL, 0);
-}
-
-static const char *
-ref_type(const struct lineage_ref *ref)
-{
-	return ref->kind == LINEAGE_S3 ? "container" : "table";
 }
 
 /* Another job's lookup of the same ref answered: its answer is in the
