@@ -180,7 +180,9 @@ reply(struct client *cl, struct ctl_reply rep)
 		 * a run's error quoted: cJSON checks neither */
 		text = rep.json && json_sanitize(rep.json) == 0
 		       ? cJSON_PrintUnformatted(rep.json) : NULL;
-		r = text ? buf_printf(&out, "%s\n", text) : -ENOMEM;
+		r = text ? buf_append(&out, text, strlen(text)) : -ENOMEM;
+		if (r == 0)
+			r = buf_puts(&out, "\n");
 	} else {
 		r = sanitize_lines(&out, rep.text);
 	}

@@ -433,6 +433,15 @@ main(int argc, char **argv)
 	 * there); tcache still serves the small sizes. */
 	(void)mallopt(M_MXFAST, 0);
 #endif
+#if defined(M_TRIM_THRESHOLD) && defined(M_MMAP_THRESHOLD)
+	/* The top 2 MiB of a freed heap stay with the process, and pieces up
+	 * to 1 MiB come from the heap rather than their own mapping: a reply
+	 * to `status` for 1,000 workflows (a tree of some 20,000 nodes, freed
+	 * at once) was otherwise handed back to the kernel and faulted in
+	 * again page by page at the next call, 6.6 ms of its 6.8 (now 2.9). */
+	(void)mallopt(M_TRIM_THRESHOLD, 2 << 20);
+	(void)mallopt(M_MMAP_THRESHOLD, 1 << 20);
+#endif
 	if (strcmp(cmd, "daemon") == 0) {
 		if (config) {
 			fprintf(stderr, "gluemetad daemon: use --config PATH for the daemon configuration\n");

@@ -363,8 +363,8 @@ sigv4_sign(const struct sigv4_input *in, struct sigv4_result *ret)
 	ret->signed_headers = buf_steal(&signed_hdrs);
 	r = 0;
 out:
-	OPENSSL_cleanse(k, sizeof(k));
-	OPENSSL_cleanse(k2, sizeof(k2));
+	explicit_bzero(k, sizeof(k));
+	explicit_bzero(k2, sizeof(k2));
 	buf_wipe(&secret);
 	buf_clear(&creq);
 	buf_clear(&sts);

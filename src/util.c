@@ -10,7 +10,6 @@
 #include <time.h>
 
 #include <cjson/cJSON.h>
-#include <openssl/crypto.h>
 
 #include "util.h"
 
@@ -107,7 +106,7 @@ void
 buf_wipe(struct buf *b)
 {
 	if (b->data)
-		OPENSSL_cleanse(b->data, b->cap);
+		explicit_bzero(b->data, b->cap);
 	buf_clear(b);
 }
 
@@ -204,7 +203,7 @@ str_wipe_free(char *s)
 {
 	if (!s)
 		return;
-	OPENSSL_cleanse(s, strlen(s));
+	explicit_bzero(s, strlen(s));
 	free(s);
 }
 
@@ -554,6 +553,29 @@ str_sanitize(const char *src)
 	return s;
 }
 
+/* What str_sanitize() would give back unchanged: valid UTF-8 without
+ * control characters.  Most text is printable ASCII, which one scan
+ * settles without decoding or copying. */
+static int
+str_is_clean(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t len, i, k;
+	uint32_t cp;
+
+	while (*u >= 0x20 && *u < 0x7f)
+		u++;
+	if (!*u)
+		return 1;
+	len = strlen((const char *)u);
+	for (i = 0; i < len; i += k) {
+		k = utf8_decode((const char *)u + i, len - i, &cp);
+		if (cp == UTF8_INVALID || cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
+			return 0;
+	}
+	return 1;
+}
+
 /* Replaces *p (allocated by cJSON) with its sanitized form when it differs. */
 static int
 json_sanitize_str(char **p)
@@ -561,7 +583,7 @@ json_sanitize_str(char **p)
 	char *s, *c;
 	size_t len;
 
-	if (!*p)
+	if (!*p || str_is_clean(*p))
 		return 0;
 	if (!(s = str_sanitize(*p)))
 		return -ENOMEM;

@@ -149,7 +149,8 @@ test_sanitize_random_bytes(void **state)
 	(void)state;
 	for (round = 0; round < 20000; round++) {
 		size_t len = (size_t)(seed % sizeof(in)), i;
-		char *s, *again;
+		char *s, *again, t[sizeof(in) + 16];
+		cJSON *j;
 
 		for (i = 0; i < len; i++) {
 			seed ^= seed << 13;
@@ -168,6 +169,23 @@ test_sanitize_random_bytes(void **state)
 		again = str_sanitize(s);
 		assert_string_equal(again, s);
 		free(again);
+		free(s);
+		/* json_sanitize() settles printable ASCII in one scan and gives
+		 * exactly str_sanitize()'s text: the random bytes alone, after
+		 * an ASCII prefix, and mapped into printable ASCII */
+		snprintf(t, sizeof(t), round % 3 == 0 ? "%s" : "workflow-%s", in);
+		if (round % 3 == 2)
+			for (i = 0; t[i]; i++)
+				t[i] = (char)(0x20 + (unsigned char)t[i] % 0x5f);
+		s = str_sanitize(t);
+		j = cJSON_CreateString(t);
+		assert_non_null(s);
+		assert_non_null(j);
+		assert_int_equal(json_sanitize(j), 0);
+		assert_string_equal(j->valuestring, s);
+		if (round % 3 == 2)
+			assert_string_equal(j->valuestring, t);
+		cJSON_Delete(j);
 		free(s);
 	}
 }
