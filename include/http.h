@@ -95,7 +95,11 @@ int http_req_header(struct http_req *r, const char *name, const char *value);
 int http_req_set_header(struct http_req *r, const char *name, const char *value);
 int http_req_body(struct http_req *r, const void *data, size_t len);   /* copied */
 /* Queued ahead of the pool's requests that are not urgent (behind urgent
- * ones): for a request that the caller's other work waits on. */
+ * ones), and completed as soon as its reply is in: for a request that the
+ * caller's other work waits on.  The completions of the others run one a
+ * loop turn, in the order their replies came, so that a reply the run
+ * waits on (a listing page) is not held behind a batch of large ones that
+ * arrived with it. */
 void http_req_urgent(struct http_req *r);
 void http_req_timeout(struct http_req *r, long total_ms);
 void http_req_hooks(struct http_req *r, http_start_cb start, http_retry_cb retry, void *arg);

@@ -19,6 +19,9 @@ struct http {
 	uv_loop_t *loop;
 	CURLM *multi;
 	uv_timer_t timer;
+	uv_check_t check;               /* runs the completions that wait, one a turn */
+	uv_idle_t idle;                 /* keeps the loop from sleeping while they wait */
+	struct http_req *ready_head, *ready_tail;
 	struct http_pool *pools;
 	struct http_req *all;           /* every submitted, unfinished request */
 	struct sock_ctx *socks;
@@ -73,7 +76,10 @@ struct http_req {
 	struct buf resp_headers;        /* "name: value\n" lines of the last reply */
 	uv_timer_t *retry_timer;
 	int queued, too_large, finished;
-	int urgent;                     /* queued ahead of requests that are not */
+	int urgent;                     /* queued and completed ahead of requests that are not */
+	int ready;                      /* its reply is in, its completion waits in h->ready_* */
+	CURLcode result;                /* the transfer's, while ready */
+	struct http_req *ready_next;
 	char errbuf[CURL_ERROR_SIZE];
 };
 

@@ -22,6 +22,7 @@
 static void check_multi_info(struct http *h);
 static void pool_release(struct http_pool *p);
 static void start_attempt(struct http_req *r);
+static void ready_unlink(struct http *h, struct http_req *r);
 
 /* See http_int.h. */
 void
@@ -233,14 +234,19 @@ http_new(uv_loop_t *loop)
 	h->loop = loop;
 	h->max_timeout_ms = http_timeout_from_env();
 	h->multi = multi_new(h);
-	if (!h->multi || uv_timer_init(loop, &h->timer) < 0) {
+	if (!h->multi || uv_timer_init(loop, &h->timer) < 0 || uv_check_init(loop, &h->check) < 0 ||
+	    uv_idle_init(loop, &h->idle) < 0) {
+		/* libuv's init of these handles fails only on a bad loop, before
+		 * any is registered */
 		if (h->multi)
 			curl_multi_cleanup(h->multi);
 		free(h);
 		return NULL;
 	}
 	h->timer.data = h;
-	h->handles = 1;
+	h->check.data = h;
+	h->idle.data = h;
+	h->handles = 3;
 	return h;
 }
 
@@ -415,6 +421,8 @@ finish(struct http_req *r, long status, int transport, int cancelled, const char
 	if (r->finished)
 		return;
 	r->finished = 1;
+	if (r->ready)
+		ready_unlink(p->h, r);
 	if (r->queued) {
 		struct http_req **pp = &p->q_head, *prev = NULL;
 
@@ -590,6 +598,49 @@ attempt_done(struct http_req *r, CURLcode result)
 	finish(r, status, transport, 0, error);
 }
 
+/* A request whose reply is in, taken off the queue of those waiting for
+ * their completion (finish() takes a cancelled one off too). */
+static void
+ready_unlink(struct http *h, struct http_req *r)
+{
+	struct http_req **pp = &h->ready_head, *prev = NULL;
+
+	while (*pp && *pp != r) {
+		prev = *pp;
+		pp = &(*pp)->ready_next;
+	}
+	if (*pp)
+		*pp = r->ready_next;
+	if (h->ready_tail == r)
+		h->ready_tail = prev;
+	r->ready_next = NULL;
+	r->ready = 0;
+	if (!h->ready_head) {
+		uv_check_stop(&h->check);
+		uv_idle_stop(&h->idle);
+	}
+}
+
+static void
+on_idle(uv_idle_t *i)
+{
+	(void)i;
+}
+
+/* One waiting completion a loop turn: between two, the loop polls, and an
+ * urgent reply that came in the meantime completes first. */
+static void
+on_check(uv_check_t *c)
+{
+	struct http *h = c->data;
+	struct http_req *r = h->ready_head;
+
+	if (!r)
+		return;
+	ready_unlink(h, r);
+	attempt_done(r, r->result);
+}
+
 static void
 check_multi_info(struct http *h)
 {
@@ -602,7 +653,19 @@ check_multi_info(struct http *h)
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
-		attempt_done(r, msg->data.result);
+		if (r->urgent || h->closing) {
+			attempt_done(r, msg->data.result);
+			continue;
+		}
+		r->result = msg->data.result;
+		r->ready = 1;
+		if (h->ready_tail)
+			h->ready_tail->ready_next = r;
+		else
+			h->ready_head = r;
+		h->ready_tail = r;
+		uv_check_start(&h->check, on_check);
+		uv_idle_start(&h->idle, on_idle);
 	}
 }
 
@@ -703,4 +766,6 @@ http_close(struct http *h)
 	http_cancel_all(h);
 	multi_free(h);
 	uv_close((uv_handle_t *)&h->timer, handle_closed);
+	uv_close((uv_handle_t *)&h->check, handle_closed);
+	uv_close((uv_handle_t *)&h->idle, handle_closed);
 }

@@ -114,8 +114,8 @@ process_page(struct run *r, const struct glue_names *page, int followed)
 	}
 	switch (page->end) {
 	case GLUE_PAGE_MORE:
+		run__list_next(r);      /* the listing paces the run: its next page first */
 		submit_batches(r, 0);
-		run__list_next(r);
 		return;
 	case GLUE_PAGE_REPEATED:
 		listing_failed(r);

@@ -24,6 +24,8 @@ struct server {
 	int connections, outstanding, max_outstanding, requests;
 	int open;                       /* connections the client has not closed */
 	char *chunk;
+	struct conn *gated[16];         /* /gate: held until `gate` of them wait */
+	int n_gated, gate;
 };
 
 struct conn {
@@ -132,6 +134,18 @@ handle_request(struct conn *c)
 		if (++s->outstanding > s->max_outstanding)
 			s->max_outstanding = s->outstanding;
 		uv_timer_start(&c->delay, on_delay, 50, 0);
+	} else if (strncmp(c->req, "GET /gate ", 10) == 0) {
+		int i;
+
+		assert_true(s->n_gated < (int)(sizeof(s->gated) / sizeof(s->gated[0])));
+		s->gated[s->n_gated++] = c;
+		if (s->n_gated == s->gate) {
+			/* every reply written at once: the client finds all of its
+			 * sockets readable in the same loop turn */
+			for (i = 0; i < s->n_gated; i++)
+				send_text(s->gated[i], "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ngate");
+			s->n_gated = 0;
+		}
 	} else if (strncmp(c->req, "GET /busy503 ", 13) == 0 ||
 	           strncmp(c->req, "GET /busy429 ", 13) == 0) {
 		if (++s->outstanding > s->max_outstanding)
@@ -374,6 +388,37 @@ test_urgent_first(void **state)
 		assert_int_equal(rs[i].status, 200);
 		assert_int_equal(done_order[i], want[i]);
 	}
+	finish_engine(h);
+}
+
+/* Replies that come in together complete urgent first: a listing page is
+ * not held behind a batch of large replies that arrived with it; the
+ * others complete in the order they were asked for. */
+static void
+test_urgent_completes_first(void **state)
+{
+	struct http *h = http_new(&loop);
+	struct http_pool *p = http_pool_new(h, "t", 8, NULL);
+	struct result rs[6] = {{0}};
+	char u[128];
+	int i;
+
+	(void)state;
+	ordered_base = rs;
+	n_done = 0;
+	srv.gate = 6;
+	url(u, sizeof(u), "/gate");
+	for (i = 0; i < 6; i++) {
+		struct http_req *r = http_req_new("GET", u);
+
+		if (i == 5)
+			http_req_urgent(r);
+		assert_int_equal(http_submit(p, r, on_done_ordered, &rs[i]), 0);
+	}
+	run_until(rs, 6);
+	assert_int_equal(done_order[0], 5);
+	for (i = 0; i < 6; i++)
+		assert_int_equal(rs[i].status, 200);
 	finish_engine(h);
 }
 
@@ -641,6 +686,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_bounded_and_reused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_urgent_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_urgent_completes_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_size_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
