@@ -123,6 +123,12 @@ arena_alloc(size_t n)
 	return malloc(n);
 }
 
+static int
+in_arena(const void *p)
+{
+	return arena.base && (const char *)p >= arena.base && (const char *)p < arena.base + arena.cap;
+}
+
 /* Zeroed: the arena's pages are fresh from the kernel and never reused. */
 static void *
 arena_calloc(size_t n, size_t size)
@@ -131,18 +137,15 @@ arena_calloc(size_t n, size_t size)
 
 	if (size && n > SIZE_MAX / size)
 		return NULL;
-	n *= size;
-	if (arena.base && ((n + 15) & ~(size_t)15) <= arena.cap - arena.used)
-		return arena_alloc(n);
-	if ((p = malloc(n)))
-		memset(p, 0, n);
+	if ((p = arena_alloc(n * size)) && !in_arena(p))
+		memset(p, 0, n * size);
 	return p;
 }
 
 static void
 arena_free(void *p)
 {
-	if (!arena.base || (char *)p < arena.base || (char *)p >= arena.base + arena.cap)
+	if (!in_arena(p))
 		free(p);
 }
 

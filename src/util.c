@@ -502,6 +502,13 @@ utf8_encode(uint32_t cp, char out[4])
 	return 4;
 }
 
+/* C0 and C1 controls and DEL: what str_sanitize() writes as \xHH. */
+static int
+cp_is_control(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
+}
+
 size_t
 str_sanitize_buf(char *dst, size_t n, const char *src)
 {
@@ -519,7 +526,7 @@ str_sanitize_buf(char *dst, size_t n, const char *src)
 		if (cp == UTF8_INVALID) {
 			piece = "\xef\xbf\xbd";         /* U+FFFD */
 			pl = 3;
-		} else if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) {
+		} else if (cp_is_control(cp)) {
 			esc[0] = '\\';
 			esc[1] = 'x';
 			esc[2] = hex[cp >> 4];
@@ -570,7 +577,7 @@ str_is_clean(const char *s)
 	len = strlen((const char *)u);
 	for (i = 0; i < len; i += k) {
 		k = utf8_decode((const char *)u + i, len - i, &cp);
-		if (cp == UTF8_INVALID || cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
+		if (cp == UTF8_INVALID || cp_is_control(cp))
 			return 0;
 	}
 	return 1;
