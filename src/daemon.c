@@ -41,6 +41,27 @@
 #define GLUEMETAD_VERSION "0.1.0"
 #endif
 
+/* One message to the service manager.  sd_notify() sends once and gives up
+ * on a transient error, and a STOPPING=1 or READY=1 lost there leaves
+ * systemd guessing: a transient error is tried again, twice; the first
+ * failure is a warning, the rest debug lines. */
+static void
+notify(const char *msg)
+{
+	static int warned;
+	int r, tries = 0;
+
+	do
+		r = sd_notify(0, msg);
+	while ((r == -EINTR || r == -EAGAIN || r == -ENOBUFS) && ++tries < 3);
+	if (r < 0) {
+		log_at(warned ? LOG_DEBUG : LOG_WARNING, NULL,
+		       "cannot tell the service manager %.*s: %s",
+		       (int)strcspn(msg, "\n"), msg, strerror(-r));
+		warned = 1;
+	}
+}
+
 static void
 fmt_in(char *out, size_t n, time_t t)
 {
@@ -94,7 +115,7 @@ daemon__notify_status(struct daemon *d)
 	snprintf(line, sizeof(line), "STATUS=%u workflow%s, %u running%s%s%s%s%s", n,
 	         n == 1 ? "" : "s", running, soon ? ", next: " : "", soon ? soon->name : "",
 	         soon ? " in " : "", soon ? in : "", failed);
-	(void)sd_notify(0, line);
+	notify(line);
 }
 
 static void shutdown_finish(struct daemon *d);
@@ -256,7 +277,7 @@ reload(struct daemon *d, char *why, size_t why_len)
 
 	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
 	         (unsigned long long)time_mono_ms() * 1000ULL);
-	(void)sd_notify(0, msg);
+	notify(msg);
 	d->reloads++;
 	if (cfg_load_checked(d->cfg_path, &nc, &err) < 0) {
 		join_error_lines(err.msg, sizeof(err.msg));
@@ -268,7 +289,7 @@ reload(struct daemon *d, char *why, size_t why_len)
 		str_sanitize_buf(d->reload_err, sizeof(d->reload_err), err.msg);
 		metrics_reload(d->metrics, 0, d->reload_ms);
 		daemon__metrics_write(d);
-		(void)sd_notify(0, "READY=1");
+		notify("READY=1");
 		daemon__notify_status(d);
 		daemon__watch_update(d);
 		return -EINVAL;
@@ -295,7 +316,7 @@ reload(struct daemon *d, char *why, size_t why_len)
 	daemon__metrics_write(d);
 	log_event(LOG_NOTICE, NULL, LOG_ID_RELOAD_OK, "configuration reloaded: %zu workflows",
 	          nc->n_workflows);
-	(void)sd_notify(0, "READY=1");
+	notify("READY=1");
 	sched_start_queued(d->sched);
 	daemon__notify_status(d);
 	daemon__watch_update(d);
@@ -594,7 +615,7 @@ static void
 on_watchdog(uv_timer_t *t)
 {
 	(void)t;
-	(void)sd_notify(0, "WATCHDOG=1");
+	notify("WATCHDOG=1");
 }
 
 static void
@@ -651,7 +672,7 @@ begin_stop(struct daemon *d, const char *why)
 	if (d->stopping)
 		return;
 	d->stopping = 1;
-	(void)sd_notify(0, "STOPPING=1");
+	notify("STOPPING=1");
 	log_notice(NULL, "%s: stopping%s", why,
 	           sched_running(d->sched) ? ", interrupting runs in progress" : "");
 	sched_stop(d->sched);
@@ -846,7 +867,7 @@ daemon_main(const char *config_path, int debug)
 			uv_timer_start(&d->watchdog, on_watchdog, wd_usec / 2000, wd_usec / 2000);
 		log_notice(NULL, "started: %zu workflows, socket %s", d->cfg->n_workflows,
 		           d->cfg->socket);
-		(void)sd_notify(0, "READY=1");
+		notify("READY=1");
 		daemon__notify_status(d);
 	} else {
 		shutdown_finish(d);

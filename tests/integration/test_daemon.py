@@ -200,6 +200,16 @@ class TestDaemon(DaemonCase):
         self.wait(lambda: "svc_a" in self.services(), what="manual run of a disabled workflow")
         self.assertEqual(self.stop()[0], 0)
         self.assertEqual(self.notify.count(), 0)
+        # a NOTIFY_SOCKET nobody listens on: the daemon runs, and says so once
+        env["NOTIFY_SOCKET"] = os.path.join(self.dir, "nobody.sock")
+        self.proc = subprocess.Popen(harness.WRAPPER + [BIN, "daemon", "--config",
+                                     os.path.join(self.dir, "gluemetad.yaml")], env=env,
+                                     stdout=log, stderr=log)
+        self.wait(lambda: "cannot tell the service manager READY=1" in self.log(),
+                  what="the failed READY=1")
+        self.assertEqual(self.ctl("--json", "status").returncode, 0)
+        self.assertEqual(self.stop()[0], 0)
+        self.assertEqual(self.log().count("cannot tell the service manager"), 1)
         # with a watchdog, WATCHDOG=1 comes at half the interval
         self.start(extra_env={"WATCHDOG_USEC": "600000"})
         i = self.notify.wait_for("WATCHDOG=1", timeout=5)
