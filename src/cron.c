@@ -273,42 +273,72 @@ instant_of(time_t w, time_t after, int wild)
 	return hi > after ? hi : -1;
 }
 
-/* The first matching wall time from w on with an instant after `after`. */
+/* Days in month mon (0-11) of year (since 1900), Gregorian. */
+static int
+month_days(int year, int mon)
+{
+	static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int y = year + 1900;
+
+	return days[mon] + (mon == 1 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0));
+}
+
+/* The lowest value from v on whose bit is set in mask, or -1. */
+static int
+next_set(uint64_t mask, int v)
+{
+	mask = v < 64 ? mask >> v : 0;
+	return mask ? v + __builtin_ctzll(mask) : -1;
+}
+
+/* The first matching wall time from w on with an instant after `after`.
+ * A field that does not match moves to its next value that does, or, when
+ * none is left, carries into the field above. */
 static int
 walk(const struct cron_spec *c, time_t w, time_t after, time_t *ret)
 {
 	time_t limit = w + 8LL * 366 * 86400, t;
 	struct tm tm;
+	int v;
 
 	while (w < limit) {
 		gmtime_r(&w, &tm);
-		if (!((c->mon >> (tm.tm_mon + 1)) & 1)) {
-			tm.tm_mon++;
+		if ((v = next_set(c->mon, tm.tm_mon + 1)) != tm.tm_mon + 1) {
+			if (v < 0)
+				tm.tm_year++;
+			tm.tm_mon = v < 0 ? 0 : v - 1;
 			tm.tm_mday = 1;
 			tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
 			w = timegm(&tm);
 			continue;
 		}
 		if (!day_matches(c, &tm)) {
-			tm.tm_mday++;
+			/* the days of this month counted here, the weekday with
+			 * them; the day after its last is the 1st of the next */
+			v = month_days(tm.tm_year, tm.tm_mon);
+			do {
+				tm.tm_mday++;
+				tm.tm_wday = (tm.tm_wday + 1) % 7;
+			} while (tm.tm_mday <= v && !day_matches(c, &tm));
 			tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
 			w = timegm(&tm);
 			continue;
 		}
-		if (!((c->hour >> tm.tm_hour) & 1)) {
-			tm.tm_hour++;
+		if ((v = next_set(c->hour, tm.tm_hour)) != tm.tm_hour) {
+			if (v < 0)
+				tm.tm_mday++;
+			tm.tm_hour = v < 0 ? 0 : v;
 			tm.tm_min = tm.tm_sec = 0;
 			w = timegm(&tm);
 			continue;
 		}
-		if (!((c->min >> tm.tm_min) & 1)) {
-			tm.tm_min++;
-			tm.tm_sec = 0;
-			w = timegm(&tm);
+		if ((v = next_set(c->min, tm.tm_min)) != tm.tm_min) {
+			w += v < 0 ? 3600 - tm.tm_min * 60 - tm.tm_sec
+			           : (v - tm.tm_min) * 60 - tm.tm_sec;
 			continue;
 		}
-		if (!((c->sec >> tm.tm_sec) & 1)) {
-			w++;
+		if ((v = next_set(c->sec, tm.tm_sec)) != tm.tm_sec) {
+			w += v < 0 ? 60 - tm.tm_sec : v - tm.tm_sec;
 			continue;
 		}
 		t = instant_of(w, after, c->wild);
