@@ -76,6 +76,11 @@ int json_sanitize(struct cJSON *j);
 /* The strings of a JSON array (other members skipped), at most max of
  * them, into out; returns how many.  The pointers are borrowed from arr. */
 size_t json_strings(const struct cJSON *arr, const char **out, size_t max);
+/* Adds integer v to object o as key: its digits as they are, where
+ * cJSON_AddNumberToObject() would print it through "%1.15g" and read that
+ * back to check it (some microseconds a number, a third of the time of a
+ * status of 1,000 workflows).  NULL when out of memory. */
+struct cJSON *json_add_int(struct cJSON *o, const char *key, long long v);
 
 /* A list of strings (a workflow file's includes, service names); each
  * string and the array are owned by whoever filled the list. */

@@ -345,16 +345,16 @@ job_json(const struct job *j)
 	cJSON_AddBoolToObject(o, "enabled", j->w->enabled);
 	cJSON_AddStringToObject(o, "state", state);
 	if (next_fire)
-		cJSON_AddNumberToObject(o, "next_fire", (double)next_fire);
+		json_add_int(o, "next_fire", (long long)next_fire);
 	if (running)
 		cJSON_AddStringToObject(o, "run_id", j->run_id);
-	cJSON_AddNumberToObject(o, "skipped", (double)v->skipped);
+	json_add_int(o, "skipped", (long long)v->skipped);
 	cJSON_AddBoolToObject(o, "catch_up", j->w->catch_up);
 	if (j->d->events && (refresh_ms = events_last_refresh_ms(j->d->events, j->name)))
 		cJSON_AddNumberToObject(o, "last_event_refresh", (double)refresh_ms / 1000.0);
 	if (v->catching_up)
 		cJSON_AddBoolToObject(o, "catch_up_waiting", 1);
-	cJSON_AddNumberToObject(o, "runs", (double)j->hist.n);
+	json_add_int(o, "runs", (long long)j->hist.n);
 	if (j->hist.n && (last = cJSON_AddArrayToObject(o, "last")))
 		history_run_to_json(last, &j->hist.runs[j->hist.n - 1]);
 	return o;
@@ -405,11 +405,11 @@ cmd_status(struct daemon *d, struct job *unused, const char *arg)
 	o = cJSON_CreateObject();
 	cJSON_AddBoolToObject(o, "ok", 1);
 	cJSON_AddStringToObject(o, "version", GLUEMETAD_VERSION);
-	cJSON_AddNumberToObject(o, "pid", (double)getpid());
+	json_add_int(o, "pid", getpid());
 	cJSON_AddStringToObject(o, "config", d->cfg_path);
-	cJSON_AddNumberToObject(o, "running", sched_running(d->sched));
-	cJSON_AddNumberToObject(o, "max_concurrent_runs", d->cfg->max_concurrent_runs);
-	cJSON_AddNumberToObject(o, "reloads", d->reloads);
+	json_add_int(o, "running", sched_running(d->sched));
+	json_add_int(o, "max_concurrent_runs", d->cfg->max_concurrent_runs);
+	json_add_int(o, "reloads", d->reloads);
 	add_health(d, o);
 	if ((ev = daemon__events_json(d)))
 		cJSON_AddItemToObject(o, "events", ev);
@@ -432,8 +432,8 @@ cmd_status(struct daemon *d, struct job *unused, const char *arg)
 		cJSON_AddItemToArray(arr, job_json(j));
 	}
 	free(order);
-	cJSON_AddNumberToObject(o, "queued", queued);
-	cJSON_AddNumberToObject(o, "workflows_total", n);
+	json_add_int(o, "queued", queued);
+	json_add_int(o, "workflows_total", n);
 	return o;
 }
 

@@ -629,6 +629,15 @@ json_sanitize(cJSON *j)
 	return 0;
 }
 
+struct cJSON *
+json_add_int(cJSON *o, const char *key, long long v)
+{
+	char digits[24];
+
+	snprintf(digits, sizeof(digits), "%lld", v);
+	return cJSON_AddRawToObject(o, key, digits);
+}
+
 size_t
 json_strings(const cJSON *arr, const char **out, size_t max)
 {
