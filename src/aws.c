@@ -13,6 +13,7 @@
 #include "aws.h"
 #include "backoff.h"
 #include "http.h"
+#include "jsonarena.h"
 #include "sigv4.h"
 #include "util.h"
 
@@ -620,6 +621,8 @@ on_done(const struct http_resp *resp, void *arg)
 	                          .cancelled = resp->cancelled };
 	char code[128], message[1024];
 	cJSON *j = NULL;
+	size_t mark = 0;
+	int arena = 0;
 
 	if (k->need_creds && !resp->cancelled) {
 		k->need_creds = 0;
@@ -639,8 +642,10 @@ on_done(const struct http_resp *resp, void *arg)
 		res.body = resp->body;
 		res.body_len = resp->body_len;
 	} else if (resp->status >= 200 && resp->status < 300) {
-		j = resp->body_len ? cJSON_ParseWithLength(resp->body, resp->body_len)
-		                   : cJSON_CreateObject();
+		if (resp->body_len)
+			arena = (j = json_arena_parse(resp->body, resp->body_len, &mark)) != NULL;
+		else
+			j = cJSON_CreateObject();
 		if (!cJSON_IsObject(j)) {
 			res.code = "InvalidResponse";
 			res.message = "the reply is not a JSON object";
@@ -674,7 +679,10 @@ on_done(const struct http_resp *resp, void *arg)
 			k->c->quota = AWS_RETRY_QUOTA;
 	}
 	k->cb(&res, k->arg);
-	cJSON_Delete(j);
+	if (arena)
+		json_arena_release(j, mark);
+	else
+		cJSON_Delete(j);
 	call_free(k);
 }
 

@@ -23,6 +23,7 @@
 #include "enrich.h"
 #include "history.h"
 #include "http.h"
+#include "jsonarena.h"
 #include "log.h"
 #include "log_ids.h"
 #include "metrics.h"
@@ -135,6 +136,8 @@ on_reap(uv_timer_t *t)
 		}
 	}
 	sched_start_queued(d->sched);
+	if (!sched_running(d->sched))
+		json_arena_trim();      /* an idle daemon holds no reply's memory */
 	daemon__notify_status(d);
 	if (d->stopping && !sched_running(d->sched))
 		shutdown_finish(d);

@@ -9,6 +9,7 @@
 #include "backoff.h"
 #include "entity.h"
 #include "http.h"
+#include "jsonarena.h"
 #include "om.h"
 #include "util.h"
 
@@ -81,9 +82,10 @@ on_done(const struct http_resp *resp, void *arg)
 	struct om_result res = { .status = resp->status, .cancelled = resp->cancelled };
 	cJSON *j = NULL;
 	char msg[1200];
+	size_t mark = 0;
 
 	if (resp->body_len)
-		j = cJSON_ParseWithLength(resp->body, resp->body_len);
+		j = json_arena_parse(resp->body, resp->body_len, &mark);
 	res.json = j;
 	if (resp->transport_error) {
 		res.message = resp->error ? resp->error : "transport error";
@@ -103,7 +105,8 @@ on_done(const struct http_resp *resp, void *arg)
 		res.message = msg;
 	}
 	k->cb(&res, k->arg);
-	cJSON_Delete(j);
+	if (j)
+		json_arena_release(j, mark);
 	free(k);
 }
 
