@@ -419,10 +419,11 @@ put_row(const char *const cell[N_COLS], const size_t cw[N_COLS], const size_t wi
 
 /* NEXT and LAST RUN of workflow w, in the workflow's time zone. */
 static void
-row_times(struct row *r, const cJSON *w, time_t now)
+row_times(struct row *r, time_t now)
 {
+	const cJSON *w = r->w;
 	const cJSON *l = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(w, "last"), 0);
-	const char *tz = str(w, "timezone");
+	const char *tz = r->tz;
 	char at[64], rel[32];
 	double t = num(w, "next_fire");
 
@@ -489,7 +490,7 @@ print_table(const cJSON *j)
 			continue;
 		for (k = i; k < n; k++)
 			if (!rows[k].timed && strcmp(rows[k].tz, rows[i].tz) == 0) {
-				row_times(&rows[k], rows[k].w, now);
+				row_times(&rows[k], now);
 				rows[k].timed = 1;
 			}
 	}

@@ -21,14 +21,8 @@
 #define ARENA_FIRST ((size_t)2 << 20)   /* a 140 KB reply's tree fits */
 #define ARENA_MAX ((size_t)32 << 20)
 
-enum arena_state {
-	ARENA_IDLE,                     /* no parse holds the chunk */
-	ARENA_HELD,                     /* parsed trees not yet released */
-	ARENA_PARSING,                  /* inside cJSON_ParseWithLength() */
-};
-
 static struct {
-	enum arena_state state;
+	int parsing;                    /* inside cJSON_ParseWithLength() */
 	char *base;
 	size_t cap, used;
 	size_t want;                    /* the size the chunk is mapped at */
@@ -49,7 +43,7 @@ arena_malloc(size_t n)
 	size_t sz = (n + 15) & ~(size_t)15;
 	void *p;
 
-	if (A.state == ARENA_PARSING && A.base) {
+	if (A.parsing && A.base) {
 		if (sz >= n && sz <= A.cap - A.used) {
 			p = A.base + A.used;
 			A.used += sz;
@@ -101,9 +95,9 @@ json_arena_parse(const char *text, size_t len, size_t *mark)
 	}
 	*mark = A.used;
 	A.depth++;
-	A.state = ARENA_PARSING;
+	A.parsing = 1;
 	j = cJSON_ParseWithLength(text, len);
-	A.state = ARENA_HELD;
+	A.parsing = 0;
 	if (!j)
 		json_arena_release(NULL, *mark);
 	return j;
@@ -121,7 +115,6 @@ json_arena_release(cJSON *tree, size_t mark)
 	}
 	if (A.depth > 0)
 		return;
-	A.state = ARENA_IDLE;
 	if (A.overflowed && A.base && A.cap < ARENA_MAX) {
 		A.want = A.cap * 2;
 		arena_unmap();
